@@ -1,0 +1,3 @@
+module github.com/sluiceio/sluice
+
+go 1.24
