@@ -54,7 +54,11 @@ type Spec struct {
 	// resources (ports, files, goroutines): Start does that, so that
 	// `sluice check` can build a whole agent without side effects.
 	New func(env Env, cfg any) (any, error)
-	// Example is a properties snippet for the docs, using <agent>/<name>.
+	// Notes is markdown for the docs page: how the component differs from
+	// Flume's, and anything a Flume user moving over should know.
+	Notes string
+	// Example is a complete properties snippet for this component with full
+	// keys (a1.sources.r1.type = netcat ...), shown in the docs.
 	Example string
 }
 
