@@ -154,6 +154,7 @@ func (t *txn) Commit() error {
 		return errors.New("transaction closed")
 	}
 	t.done = true
+	t.takes = nil
 	t.c.mu.Lock()
 	t.c.q = append(t.c.q, t.puts...)
 	t.c.Commits++
