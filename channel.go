@@ -66,3 +66,10 @@ type NamedChannel struct {
 	Name    string
 	Channel Channel
 }
+
+// TxnCapacitor is an optional Channel ability: the largest number of events
+// one transaction may hold. The channel processor splits larger source
+// batches, and the agent refuses a sink whose batch size exceeds it.
+type TxnCapacitor interface {
+	TransactionCapacity() int
+}

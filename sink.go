@@ -58,3 +58,9 @@ type ChannelSelector interface {
 	// prepare one transaction per channel.
 	All() []Channel
 }
+
+// Batcher is an optional ability of sinks (and batching sources): the most
+// events one Process call takes in a single transaction.
+type Batcher interface {
+	BatchSize() int
+}
