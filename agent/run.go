@@ -1,0 +1,367 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sluiceio/sluice"
+)
+
+// Options tune how the agent runs.
+type Options struct {
+	// DrainTimeout bounds how long Stop lets sinks empty the channels after
+	// the sources stopped. Zero means 5 seconds.
+	DrainTimeout time.Duration
+	// StopTimeout bounds each component's Stop. Zero means 10 seconds.
+	StopTimeout time.Duration
+}
+
+type running struct {
+	opts      Options
+	sinkCtx   context.Context
+	sinkStop  context.CancelFunc
+	srcCtx    context.Context
+	srcStop   context.CancelFunc
+	sinkWG    sync.WaitGroup
+	srcWG     sync.WaitGroup
+	startedCh []*builtChannel
+	startedRn []*builtRunner
+	startedSk []*builtSink
+	startedSr []*builtSource
+	stopOnce  sync.Once
+}
+
+// Name is the agent's name.
+func (a *Agent) Name() string { return a.name }
+
+// Start starts channels, then sinks and their runners, then sources, as
+// Flume does. If anything fails to start, what was started is stopped again
+// and the error names the component.
+func (a *Agent) Start(ctx context.Context, opts Options) error {
+	if opts.DrainTimeout == 0 {
+		opts.DrainTimeout = 5 * time.Second
+	}
+	if opts.StopTimeout == 0 {
+		opts.StopTimeout = 10 * time.Second
+	}
+	r := &running{opts: opts}
+	r.sinkCtx, r.sinkStop = context.WithCancel(context.Background())
+	r.srcCtx, r.srcStop = context.WithCancel(context.Background())
+	a.run = r
+	fail := func(err error) error {
+		_ = a.Stop(context.Background())
+		return err
+	}
+	for _, c := range a.channels {
+		if err := c.ch.Start(ctx); err != nil {
+			return fail(fmt.Errorf("start channel %s: %w", c.name, err))
+		}
+		c.counters.Started()
+		r.startedCh = append(r.startedCh, c)
+	}
+	grouped := map[string]bool{}
+	for _, rn := range a.runners {
+		if rn.group {
+			for _, n := range rn.sinks {
+				grouped[n] = true
+			}
+		}
+	}
+	// Lone sinks are started here; grouped sinks by their processor.
+	for _, s := range a.sinks {
+		if grouped[s.name] {
+			s.counters.Started()
+			r.startedSk = append(r.startedSk, s)
+			continue
+		}
+		if err := s.sink.Start(ctx); err != nil {
+			return fail(fmt.Errorf("start sink %s: %w", s.name, err))
+		}
+		s.counters.Started()
+		r.startedSk = append(r.startedSk, s)
+	}
+	for _, rn := range a.runners {
+		if rn.group {
+			if err := rn.proc.Start(ctx); err != nil {
+				return fail(fmt.Errorf("start sink group %s: %w", rn.name, err))
+			}
+		}
+		r.startedRn = append(r.startedRn, rn)
+		r.sinkWG.Add(1)
+		go func() {
+			defer r.sinkWG.Done()
+			a.runSink(r.sinkCtx, rn)
+		}()
+	}
+	for _, s := range a.sources {
+		if err := s.src.Start(ctx); err != nil {
+			return fail(fmt.Errorf("start source %s: %w", s.name, err))
+		}
+		s.counters.Started()
+		r.startedSr = append(r.startedSr, s)
+		if ps, ok := s.src.(sluice.PollableSource); ok {
+			r.srcWG.Add(1)
+			go func() {
+				defer r.srcWG.Done()
+				a.runPollable(r.srcCtx, s.name, ps)
+			}()
+		}
+	}
+	a.log.Info("agent started", "agent", a.name, "sources", len(a.sources), "channels", len(a.channels), "sinks", len(a.sinks))
+	return nil
+}
+
+// Stop stops sources first, lets the sinks drain the channels within the
+// drain timeout, then stops sinks and channels. It is idempotent.
+func (a *Agent) Stop(ctx context.Context) error {
+	r := a.run
+	if r == nil {
+		return nil
+	}
+	var errs []error
+	r.stopOnce.Do(func() {
+		stopOne := func(what string, l sluice.Lifecycle) {
+			sctx, cancel := context.WithTimeout(ctx, r.opts.StopTimeout)
+			defer cancel()
+			if err := l.Stop(sctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop %s: %w", what, err))
+			}
+		}
+		r.srcStop()
+		for i := len(r.startedSr) - 1; i >= 0; i-- {
+			s := r.startedSr[i]
+			stopOne("source "+s.name, s.src)
+			s.counters.Stopped()
+		}
+		r.srcWG.Wait()
+		a.drain(ctx, r)
+		r.sinkStop()
+		r.sinkWG.Wait()
+		grouped := map[string]bool{}
+		for i := len(r.startedRn) - 1; i >= 0; i-- {
+			rn := r.startedRn[i]
+			if rn.group {
+				stopOne("sink group "+rn.name, rn.proc)
+				for _, n := range rn.sinks {
+					grouped[n] = true
+				}
+			}
+		}
+		for i := len(r.startedSk) - 1; i >= 0; i-- {
+			s := r.startedSk[i]
+			if !grouped[s.name] {
+				stopOne("sink "+s.name, s.sink)
+			}
+			s.counters.Stopped()
+		}
+		for i := len(r.startedCh) - 1; i >= 0; i-- {
+			c := r.startedCh[i]
+			stopOne("channel "+c.name, c.ch)
+			c.counters.Stopped()
+		}
+		a.log.Info("agent stopped", "agent", a.name)
+	})
+	return errors.Join(errs...)
+}
+
+// drain waits until every sized channel is empty, the drain timeout passes
+// or ctx ends, while the sink runners keep going.
+func (a *Agent) drain(ctx context.Context, r *running) {
+	if len(r.startedRn) == 0 {
+		return
+	}
+	deadline := time.NewTimer(r.opts.DrainTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		left := int64(0)
+		for _, c := range r.startedCh {
+			if s, ok := c.ch.(sluice.Sized); ok {
+				left += s.Size()
+			}
+		}
+		if left == 0 {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			a.log.Warn("drain timeout: events stay in the channels", "events", left, "timeout", r.opts.DrainTimeout)
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Backoff of a sink runner, after Flume's SinkRunner: an idle sink waits up
+// to maxIdleWait (but wakes as soon as its channel gets events); a failing
+// sink waits from minErrorWait doubling to maxErrorWait.
+const (
+	maxIdleWait  = 1 * time.Second
+	minErrorWait = 250 * time.Millisecond
+	maxErrorWait = 5 * time.Second
+)
+
+type processor interface {
+	Process(ctx context.Context) (sluice.Status, error)
+}
+
+func (a *Agent) runSink(ctx context.Context, rn *builtRunner) {
+	var p processor = rn.sink
+	what := "sink"
+	if rn.group {
+		p, what = rn.proc, "sink group"
+	}
+	log := a.log.With(what, rn.name)
+	var notify sluice.Notifier
+	if len(rn.channels) > 0 {
+		notify, _ = rn.channels[0].(sluice.Notifier)
+	}
+	errWait := time.Duration(0)
+	var limit rateLimit
+	for ctx.Err() == nil {
+		var ready <-chan struct{}
+		if notify != nil {
+			// Ask before processing, so a commit that lands while we
+			// process still wakes us.
+			ready = notify.Ready()
+		}
+		status, err := safeProcess(p)
+		if err != nil {
+			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+				return
+			}
+			errWait = min(max(errWait*2, minErrorWait), maxErrorWait)
+			if limit.allow() {
+				log.Error("delivery failed; rolled back, will retry", "err", err, "retry_in", errWait)
+			}
+			sleep(ctx, errWait, nil)
+			continue
+		}
+		errWait = 0
+		if status == sluice.Backoff {
+			sleep(ctx, maxIdleWait, ready)
+		}
+	}
+}
+
+// safeProcess turns a panic in a component into an error, so one bad
+// component cannot take the agent down.
+func safeProcess(p processor) (st sluice.Status, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			st, err = sluice.Backoff, fmt.Errorf("panic in Process: %v", r)
+		}
+	}()
+	return p.Process(context.Background())
+}
+
+func (a *Agent) runPollable(ctx context.Context, name string, ps sluice.PollableSource) {
+	log := a.log.With("source", name)
+	backoffs := 0
+	var limit rateLimit
+	for ctx.Err() == nil {
+		status, err := func() (st sluice.Status, err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					st, err = sluice.Backoff, fmt.Errorf("panic in Process: %v", r)
+				}
+			}()
+			return ps.Process(ctx)
+		}()
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if limit.allow() {
+				log.Error("source failed; will retry", "err", err)
+			}
+			sleep(ctx, maxErrorWait, nil)
+			continue
+		}
+		if status == sluice.Backoff {
+			backoffs++
+			sleep(ctx, min(time.Duration(backoffs)*time.Second, maxErrorWait), nil)
+			continue
+		}
+		backoffs = 0
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case <-wake:
+	}
+}
+
+// Counters lists every component's counters under Flume's monitoring keys
+// (SOURCE.r1, CHANNEL.c1, SINK.k1).
+func (a *Agent) Counters() map[string]*sluice.Counters {
+	out := map[string]*sluice.Counters{}
+	for _, s := range a.sources {
+		out["SOURCE."+s.name] = s.counters.Counters
+	}
+	for _, c := range a.channels {
+		out["CHANNEL."+c.name] = c.counters.Counters
+	}
+	for _, k := range a.sinks {
+		out["SINK."+k.name] = k.counters.Counters
+	}
+	return out
+}
+
+// Describe returns the graph as lines "source r1 (netcat) -> c1" etc., for
+// `sluice check`.
+func (a *Agent) Describe() []string {
+	var out []string
+	types := map[string]string{}
+	for _, c := range a.cfg.Channels {
+		types["c:"+c.Name] = c.Type
+	}
+	for _, s := range a.cfg.Sources {
+		line := fmt.Sprintf("source %s (%s) -> %s", s.Name, s.Type, joinTyped(s.Channels, types))
+		if len(s.Interceptors) > 0 {
+			var names []string
+			for _, i := range s.Interceptors {
+				names = append(names, i.Name+"("+i.Type+")")
+			}
+			line += fmt.Sprintf("  interceptors: %v", names)
+		}
+		if s.Selector != nil && s.Selector.Type != "" {
+			line += "  selector: " + s.Selector.Type
+		}
+		out = append(out, line)
+	}
+	for _, k := range a.cfg.Sinks {
+		out = append(out, fmt.Sprintf("sink %s (%s) <- %s", k.Name, k.Type, joinTyped([]string{k.Channel}, types)))
+	}
+	for _, g := range a.cfg.SinkGroups {
+		typ := "default"
+		if g.Processor != nil && g.Processor.Type != "" {
+			typ = g.Processor.Type
+		}
+		out = append(out, fmt.Sprintf("sinkgroup %s (%s): %v", g.Name, typ, g.Sinks))
+	}
+	return out
+}
+
+func joinTyped(names []string, types map[string]string) string {
+	s := ""
+	for i, n := range names {
+		if i > 0 {
+			s += ", "
+		}
+		s += n + "(" + types["c:"+n] + ")"
+	}
+	return s
+}
+
