@@ -364,4 +364,3 @@ func joinTyped(names []string, types map[string]string) string {
 	}
 	return s
 }
-
