@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/agent"
+	"github.com/sluiceio/sluice/conf"
+)
+
+// newLogger honours -Dflume.root.logger=LEVEL,appender: the level is used,
+// everything goes to stderr (Flume 1.11 ignores this property altogether).
+func newLogger(system map[string]string, stderr io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if v, ok := system["flume.root.logger"]; ok {
+		lv, _, _ := strings.Cut(v, ",")
+		switch strings.ToUpper(strings.TrimSpace(lv)) {
+		case "TRACE", "DEBUG", "ALL":
+			level = slog.LevelDebug
+		case "WARN":
+			level = slog.LevelWarn
+		case "ERROR", "FATAL", "OFF":
+			level = slog.LevelError
+		}
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// load reads and builds the agent, printing every problem. It returns nil
+// when any error remains (warnings are printed and allowed unless strict).
+func load(a *agentArgs, log *slog.Logger, stderr io.Writer) (*agent.Agent, bool) {
+	if err := sluice.RegistryErr(); err != nil {
+		fmt.Fprintf(stderr, "sluice: %v\n", err)
+		return nil, false
+	}
+	cfg, err := conf.Load(a.files, a.name, a.system, os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice: %v\n", err)
+		return nil, false
+	}
+	ag, problems := agent.Build(cfg, log)
+	nerr := 0
+	for _, p := range problems {
+		kind := "warning"
+		if !p.Warning || a.strict {
+			kind = "error"
+			nerr++
+		}
+		fmt.Fprintf(stderr, "%s: %s\n", kind, p.Error())
+	}
+	if nerr > 0 {
+		fmt.Fprintf(stderr, "sluice: agent %q not started: %d configuration error(s)\n", a.name, nerr)
+		return nil, false
+	}
+	return ag, true
+}
+
+func cmdAgent(args []string, stdout, stderr io.Writer) int {
+	a, err := parseAgentArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice agent: %v\n\n%s", err, usage)
+		return 2
+	}
+	log := newLogger(a.system, stderr)
+	for _, ig := range a.ignored {
+		log.Info("ignoring JVM-only option", "option", ig)
+	}
+	ag, ok := load(a, log, stderr)
+	if !ok {
+		return 1
+	}
+	var mon *agent.Monitor
+	if typ, ok := a.system["flume.monitoring.type"]; ok {
+		if !strings.EqualFold(typ, "http") {
+			fmt.Fprintf(stderr, "sluice: -Dflume.monitoring.type=%s is not supported (only http)\n", typ)
+			return 1
+		}
+		port := a.system["flume.monitoring.port"]
+		if port == "" {
+			port = "41414"
+		}
+		mon = agent.NewMonitor(ag, log)
+		if err := mon.Start(":" + port); err != nil {
+			fmt.Fprintf(stderr, "sluice: %v\n", err)
+			return 1
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	err = ag.Start(startCtx, agent.Options{})
+	cancel()
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice: %v\n", err)
+		if mon != nil {
+			_ = mon.Stop(context.Background())
+		}
+		return 1
+	}
+	<-ctx.Done()
+	stop() // a second signal now kills the process the default way
+	log.Info("shutting down")
+	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	code := 0
+	if err := ag.Stop(stopCtx); err != nil {
+		log.Error("stop", "err", err)
+		code = 1
+	}
+	if mon != nil {
+		_ = mon.Stop(stopCtx)
+	}
+	return code
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	a, err := parseAgentArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice check: %v\n\n%s", err, usage)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ag, ok := load(a, log, stderr)
+	if !ok {
+		return 1
+	}
+	fmt.Fprintf(stdout, "agent %s: configuration OK\n", ag.Name())
+	for _, l := range ag.Describe() {
+		fmt.Fprintf(stdout, "  %s\n", l)
+	}
+	return 0
+}

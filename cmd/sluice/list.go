@@ -1,0 +1,20 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/sluiceio/sluice"
+)
+
+func cmdList(stdout io.Writer) int {
+	w := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "KIND\tTYPE\tSTABILITY\tALIASES")
+	for _, s := range sluice.Specs() {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Kind, s.Name, s.Stability, strings.Join(s.Aliases, " "))
+	}
+	_ = w.Flush()
+	return 0
+}
