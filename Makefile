@@ -1,0 +1,31 @@
+# Sluice build and test entry points. `make test` is what CI runs.
+GO ?= go
+BIN := bin/sluice
+
+.PHONY: build test vet fmt-check docs bench run-example clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/sluice
+
+# Everything CI checks: formatting, vet, generated docs up to date, and all tests.
+test: fmt-check vet
+	$(GO) test -count=1 -timeout 20m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+docs: build
+	./$(BIN) docs -o docs
+
+bench: build
+	$(GO) run ./bench/cmd/sluice-bench -sluice $(BIN)
+
+run-example: build
+	./$(BIN) agent -n a1 -f examples/netcat-logger.conf -Dflume.root.logger=INFO,console
+
+clean:
+	rm -rf bin
