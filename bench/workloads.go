@@ -1,0 +1,175 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+const memoryNull = `
+a1.channels = c1
+a1.sinks = k1
+a1.channels.c1.type = memory
+a1.channels.c1.capacity = 100000
+a1.channels.c1.transactionCapacity = 1000
+a1.sinks.k1.type = null
+a1.sinks.k1.batchSize = 1000
+a1.sinks.k1.channel = c1
+`
+
+// Workloads are the benchmark configurations of this release.
+func Workloads() []Workload {
+	return []Workload{
+		{
+			Name: "seq → memory → null (decimal bodies)",
+			Conf: func(p Ports) string {
+				return fmt.Sprintf("a1.sources = r1\na1.sources.r1.type = seq\na1.sources.r1.batchSize = 1000\n"+
+					"a1.sources.r1.totalEvents = %d\na1.sources.r1.channels = c1\n", p.Events) + memoryNull
+			},
+			BodySize: 7, // mean length of the decimal counter for 1e6..1e7 events
+			SinkKey:  "SINK.k1",
+		},
+		{
+			Name: "netcat → memory → null, 100-byte lines",
+			Conf: func(p Ports) string {
+				return fmt.Sprintf("a1.sources = r1\na1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n"+
+					"a1.sources.r1.port = %d\na1.sources.r1.channels = c1\n", p.Source) + memoryNull
+			},
+			Load:     NetcatLoad(4),
+			BodySize: 100,
+			SinkKey:  "SINK.k1",
+		},
+	}
+}
+
+// NetcatLoad sends events as 100-byte lines over conns connections, each
+// pipelined: one goroutine writes, one reads the OK acks. Every ack must be
+// OK, and every line must be acked.
+func NetcatLoad(conns int) func(ctx context.Context, p Ports, events, bodySize int) error {
+	return func(ctx context.Context, p Ports, events, bodySize int) error {
+		addr := fmt.Sprintf("127.0.0.1:%d", p.Source)
+		var wg sync.WaitGroup
+		errs := make(chan error, conns)
+		per := events / conns
+		for i := 0; i < conns; i++ {
+			n := per
+			if i == conns-1 {
+				n = events - per*(conns-1)
+			}
+			wg.Add(1)
+			go func(id, n int) {
+				defer wg.Done()
+				if err := netcatConn(ctx, addr, id, n, bodySize); err != nil {
+					errs <- err
+				}
+			}(i, n)
+		}
+		wg.Wait()
+		close(errs)
+		return errors.Join(collect(errs)...)
+	}
+}
+
+func collect(ch <-chan error) []error {
+	var out []error
+	for e := range ch {
+		out = append(out, e)
+	}
+	return out
+}
+
+func line(id, bodySize int) []byte {
+	b := bytes.Repeat([]byte{'x'}, bodySize)
+	copy(b, fmt.Sprintf("conn%d ", id))
+	return append(b, '\n')
+}
+
+func netcatConn(ctx context.Context, addr string, id, n, bodySize int) error {
+	var c net.Conn
+	var err error
+	for try := 0; try < 100; try++ {
+		c, err = net.Dial("tcp", addr)
+		if err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	l := line(id, bodySize)
+	werr := make(chan error, 1)
+	go func() {
+		w := bufio.NewWriterSize(c, 64<<10)
+		for i := 0; i < n; i++ {
+			if _, err := w.Write(l); err != nil {
+				werr <- err
+				return
+			}
+		}
+		werr <- w.Flush()
+	}()
+	r := bufio.NewReaderSize(c, 64<<10)
+	for i := 0; i < n; i++ {
+		reply, err := r.ReadSlice('\n')
+		if err != nil {
+			return fmt.Errorf("conn %d: after %d acks: %w", id, i, err)
+		}
+		if string(reply) != "OK\n" {
+			return fmt.Errorf("conn %d: event %d: reply %q", id, i, reply)
+		}
+	}
+	return <-werr
+}
+
+// GeneratorBaseline measures the netcat load generator against a null
+// reader that acks every line with OK at once, so the generator's own limit
+// is known to lie above the agent's figure.
+func GeneratorBaseline(ctx context.Context, events, bodySize, conns int) (float64, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r := bufio.NewReaderSize(c, 64<<10)
+				w := bufio.NewWriterSize(c, 64<<10)
+				for {
+					if _, err := r.ReadSlice('\n'); err != nil {
+						if !errors.Is(err, io.EOF) {
+							return
+						}
+						_ = w.Flush()
+						return
+					}
+					_, _ = w.WriteString("OK\n")
+					if r.Buffered() == 0 {
+						if w.Flush() != nil {
+							return
+						}
+					}
+				}
+			}()
+		}
+	}()
+	p := Ports{Source: ln.Addr().(*net.TCPAddr).Port}
+	start := time.Now()
+	if err := NetcatLoad(conns)(ctx, p, events, bodySize); err != nil {
+		return 0, err
+	}
+	return float64(events) / time.Since(start).Seconds(), nil
+}
