@@ -1,0 +1,41 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// The harness itself is tested on small counts so it cannot rot: every
+// workload must deliver exactly the events sent, or Run fails.
+func TestWorkloadsDeliverEveryEvent(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(file))
+	bin := filepath.Join(t.TempDir(), "sluice")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/sluice")
+	cmd.Dir = root
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	r := &Runner{Binary: bin}
+	for _, w := range Workloads() {
+		res, err := r.Run(context.Background(), w, 20000)
+		if err != nil {
+			t.Fatalf("%s: %v", w.Name, err)
+		}
+		if res.Events != 20000 || res.EventsPerS <= 0 {
+			t.Fatalf("%s: bad result %+v", w.Name, res)
+		}
+	}
+}
+
+func TestGeneratorBaselineCountsAcks(t *testing.T) {
+	rate, err := GeneratorBaseline(context.Background(), 10000, 100, 2)
+	if err != nil || rate <= 0 {
+		t.Fatalf("baseline: %v %v", rate, err)
+	}
+}
