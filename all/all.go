@@ -1,0 +1,19 @@
+// Package all links every built-in component type into a binary. The
+// command and the cross-component tests import it; a new component adds one
+// line here.
+package all
+
+import (
+	_ "github.com/sluiceio/sluice/channels/memory"
+	_ "github.com/sluiceio/sluice/channels/selector"
+	_ "github.com/sluiceio/sluice/interceptors"
+	_ "github.com/sluiceio/sluice/sinks/fileroll"
+	_ "github.com/sluiceio/sluice/sinks/logger"
+	_ "github.com/sluiceio/sluice/sinks/null"
+	_ "github.com/sluiceio/sluice/sinks/processor"
+	_ "github.com/sluiceio/sluice/sinks/serializer"
+	_ "github.com/sluiceio/sluice/sources/exec"
+	_ "github.com/sluiceio/sluice/sources/netcat"
+	_ "github.com/sluiceio/sluice/sources/netcatudp"
+	_ "github.com/sluiceio/sluice/sources/seq"
+)

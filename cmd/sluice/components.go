@@ -1,0 +1,3 @@
+package main
+
+import _ "github.com/sluiceio/sluice/all" // every built-in component type
