@@ -1,0 +1,191 @@
+package netcat
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/sluiceio/sluice"
+)
+
+// initialBuf is a connection's first read buffer; it grows only for lines
+// longer than this, up to what max-line-length allows.
+const initialBuf = 16 << 10
+
+// conn reads one client's lines. buf[start:end] holds received bytes not
+// yet turned into events; the first tailCounted of them are known to hold
+// no newline and tailChars characters, so a line trickling in is scanned
+// and measured once, not once per read.
+type conn struct {
+	s   *Source
+	c   net.Conn
+	max int // max-line-length
+
+	buf         []byte
+	start, end  int
+	tailCounted int
+	tailChars   int
+
+	lines [][]byte
+	batch []*sluice.Event
+	reply []byte
+}
+
+func (s *Source) serve(c net.Conn) {
+	defer s.forget(c)
+	h := &conn{s: s, c: c, max: s.cfg.MaxLineLength, buf: make([]byte, min(initialBuf, s.maxBufLen()))}
+	h.run()
+}
+
+// maxBufLen is the most bytes a line may need: a character takes at most
+// three bytes of UTF-8 (four-byte sequences are two characters).
+func (s *Source) maxBufLen() int { return 3*s.cfg.MaxLineLength + 1 }
+
+func (h *conn) run() {
+	remote := h.c.RemoteAddr().String()
+	for {
+		// Hand over every complete line already received, a batch at a time.
+		for {
+			tooLong := h.collect()
+			if len(h.lines) > 0 && !h.deliver() {
+				return
+			}
+			if tooLong {
+				h.refuseLong(remote)
+				return
+			}
+			if len(h.lines) < maxBatch {
+				break
+			}
+		}
+		if h.tailChars >= h.max || h.end-h.start >= 3*h.max {
+			h.refuseLong(remote)
+			return
+		}
+		h.makeRoom()
+		n, err := h.c.Read(h.buf[h.end:])
+		h.end += n
+		if err == nil {
+			continue
+		}
+		// Lines that arrived with the error are still delivered; the
+		// partial line after them is lost, as in Flume, but not silently.
+		if tooLong := h.collect(); len(h.lines) > 0 {
+			if !h.deliver() {
+				return
+			}
+			if tooLong {
+				h.refuseLong(remote)
+				return
+			}
+			continue // more complete lines may follow; collect again
+		}
+		if pending := h.end - h.start; pending > 0 {
+			h.s.counters.EventReadFail.Add(1)
+			h.s.log.Warn("netcat source: connection ended inside a line; the partial line was dropped",
+				"remote", remote, "bytes", pending)
+		}
+		if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			h.s.log.Debug("netcat source: read failed", "remote", remote, "err", err)
+		}
+		return
+	}
+}
+
+// makeRoom moves the partial line (usually short) to the front of the
+// buffer, and grows the buffer when the line fills it.
+func (h *conn) makeRoom() {
+	if h.start > 0 {
+		n := copy(h.buf, h.buf[h.start:h.end])
+		h.start, h.end = 0, n
+	}
+	if h.end == len(h.buf) {
+		nb := make([]byte, min(2*len(h.buf), h.s.maxBufLen()))
+		copy(nb, h.buf[:h.end])
+		h.buf = nb
+	}
+}
+
+// collect gathers up to maxBatch complete lines into h.lines (slices of
+// buf, valid until the next read). It stops at a line longer than
+// max-line-length and reports it; that line is not included.
+func (h *conn) collect() (tooLong bool) {
+	h.lines = h.lines[:0]
+	enc := h.s.enc
+	for len(h.lines) < maxBatch {
+		from := h.start + h.tailCounted
+		i := bytes.IndexByte(h.buf[from:h.end], '\n')
+		if i < 0 {
+			h.tailChars += enc.chars(h.buf[from:h.end])
+			h.tailCounted = h.end - h.start
+			return false
+		}
+		nl := from + i
+		chars := h.tailChars + enc.chars(h.buf[from:nl]) + 1
+		line := h.buf[h.start:nl]
+		h.start, h.tailChars, h.tailCounted = nl+1, 0, 0
+		if chars > h.max || len(line) >= 3*h.max {
+			return true
+		}
+		h.lines = append(h.lines, line)
+	}
+	return false
+}
+
+// deliver turns h.lines into one batch, hands it to the channels and then
+// answers every line: OK only after the commit. It returns false when the
+// client can no longer be written to.
+func (h *conn) deliver() bool {
+	enc := h.s.enc
+	size := 0
+	for _, l := range h.lines {
+		size += enc.bodyLen(l)
+	}
+	// One allocation for all bodies and one for all events of the batch.
+	slab := make([]byte, 0, size)
+	events := make([]sluice.Event, len(h.lines))
+	h.batch = h.batch[:0]
+	for i, l := range h.lines {
+		off := len(slab)
+		slab = enc.appendBody(slab, l)
+		events[i] = sluice.Event{Headers: map[string]string{}, Body: slab[off:len(slab):len(slab)]}
+		h.batch = append(h.batch, &events[i])
+	}
+	err := h.s.proc.Process(h.s.runCtx, h.batch)
+	h.reply = h.reply[:0]
+	if err != nil {
+		msg := strings.NewReplacer("\r", " ", "\n", " ").Replace(err.Error())
+		for range h.lines {
+			h.reply = append(h.reply, "FAILED: "...)
+			h.reply = append(h.reply, msg...)
+			h.reply = append(h.reply, '\n')
+		}
+		if ok, held := h.s.failLog.allow(); ok {
+			h.s.log.Warn("netcat source: channels refused events; told the client FAILED",
+				"events", len(h.lines), "remote", h.c.RemoteAddr().String(), "err", err, "similar_warnings_suppressed", held)
+		}
+	} else if h.s.cfg.AckEveryEvent {
+		for range h.lines {
+			h.reply = append(h.reply, "OK\n"...)
+		}
+	}
+	clear(h.batch)
+	if len(h.reply) == 0 {
+		return true
+	}
+	if _, werr := h.c.Write(h.reply); werr != nil {
+		h.s.log.Debug("netcat source: cannot reply to client", "remote", h.c.RemoteAddr().String(), "err", werr)
+		return false
+	}
+	return true
+}
+
+func (h *conn) refuseLong(remote string) {
+	h.s.counters.EventReadFail.Add(1)
+	h.s.log.Warn("netcat source: client sent a line longer than max-line-length; closing the connection",
+		"remote", remote, "max-line-length", h.max)
+	h.c.Write([]byte("FAILED: Event exceeds the maximum length (" + strconv.Itoa(h.max) + " chars, including newline)\n"))
+}

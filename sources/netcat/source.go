@@ -1,0 +1,204 @@
+package netcat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sluiceio/sluice"
+)
+
+// Source is a running netcat source.
+type Source struct {
+	cfg      Config
+	enc      encoding
+	log      *slog.Logger
+	proc     sluice.ChannelProcessor
+	counters *sluice.SourceCounters
+
+	mu       sync.Mutex
+	ln       net.Listener
+	conns    map[net.Conn]struct{}
+	stopped  bool
+	acceptWG sync.WaitGroup
+	connWG   sync.WaitGroup
+	// runCtx is what Process calls get; Stop cancels it only when its own
+	// deadline passes, so in-flight batches can finish.
+	runCtx    context.Context
+	cancelRun context.CancelFunc
+
+	failLog rateLimit
+}
+
+// New builds the source without touching the network.
+func New(env sluice.Env, cfg *Config) (*Source, error) {
+	enc, ok := lookupEncoding(cfg.Encoding)
+	if !ok {
+		return nil, fmt.Errorf("netcat source %s: encoding %q is not supported", env.Name, cfg.Encoding)
+	}
+	if env.Processor == nil {
+		return nil, fmt.Errorf("netcat source %s: no channel processor", env.Name)
+	}
+	log := env.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	counters := env.SourceCounters
+	if counters == nil {
+		counters = sluice.NewSourceCounters()
+	}
+	return &Source{cfg: *cfg, enc: enc, log: log, proc: env.Processor, counters: counters}, nil
+}
+
+// BatchSize is the most lines of one connection put in one Process call.
+func (s *Source) BatchSize() int { return maxBatch }
+
+// Addr is the address the source listens on, or nil before Start. With
+// port 0 it tells which port was picked.
+func (s *Source) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Start binds the port and accepts connections on its own goroutine.
+func (s *Source) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil && !s.stopped {
+		return errors.New("netcat source already started")
+	}
+	addr := net.JoinHostPort(s.cfg.Bind, strconv.Itoa(s.cfg.Port))
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("netcat source: listen on %s: %w", addr, err)
+	}
+	s.ln = ln
+	s.conns = map[net.Conn]struct{}{}
+	s.stopped = false
+	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
+	s.counters.Started()
+	s.log.Info("netcat source listening", "addr", ln.Addr().String())
+	s.acceptWG.Add(1)
+	go s.acceptLoop(ln)
+	return nil
+}
+
+func (s *Source) acceptLoop(ln net.Listener) {
+	defer s.acceptWG.Done()
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: wait and try again
+			// rather than spin or give up.
+			s.counters.GenericProcessingFail.Add(1)
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Error("netcat source: accept failed; retrying", "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		s.mu.Lock()
+		if s.stopped {
+			s.mu.Unlock()
+			c.Close()
+			return
+		}
+		s.conns[c] = struct{}{}
+		s.connWG.Add(1)
+		s.mu.Unlock()
+		s.counters.OpenConnection.Add(1)
+		go s.serve(c)
+	}
+}
+
+func (s *Source) forget(c net.Conn) {
+	c.Close()
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.counters.OpenConnection.Add(-1)
+	s.connWG.Done()
+}
+
+// Stop closes the listener, then ends every connection: first by closing
+// its read side, so the lines already received are committed and
+// answered, then, if ctx expires, by closing it outright.
+func (s *Source) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	if s.ln == nil || s.stopped {
+		s.mu.Unlock()
+		return nil
+	}
+	s.stopped = true
+	ln := s.ln
+	s.mu.Unlock()
+
+	ln.Close()
+	s.acceptWG.Wait()
+
+	s.mu.Lock()
+	for c := range s.conns {
+		if cr, ok := c.(interface{ CloseRead() error }); ok {
+			cr.CloseRead()
+		} else {
+			c.Close()
+		}
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() { s.connWG.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.mu.Lock()
+		n := len(s.conns)
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.cancelRun()
+		<-done
+		err = fmt.Errorf("netcat source: %d connection(s) still busy at the stop deadline were closed: %w", n, ctx.Err())
+	}
+	s.cancelRun()
+	s.counters.Stopped()
+	s.log.Info("netcat source stopped", "addr", ln.Addr().String())
+	return err
+}
+
+// rateLimit lets one warning through per interval and says how many were
+// held back, so a full channel cannot flood the log.
+type rateLimit struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func (r *rateLimit) allow() (bool, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	if !r.last.IsZero() && now.Sub(r.last) < 10*time.Second {
+		r.suppressed++
+		return false, 0
+	}
+	n := r.suppressed
+	r.last, r.suppressed = now, 0
+	return true, n
+}
