@@ -24,10 +24,10 @@ type Config struct {
 func (c *Config) Validate() error {
 	var errs []error
 	if c.Port < 0 || c.Port > 65535 {
-		errs = append(errs, conf.Invalid("port", "%d is not a TCP port (0-65535)", c.Port))
+		errs = append(errs, conf.Invalid("port", "\"%d\" is not a TCP port (0-65535)", c.Port))
 	}
 	if c.MaxLineLength < 1 {
-		errs = append(errs, conf.Invalid("max-line-length", "%d must be at least 1", c.MaxLineLength))
+		errs = append(errs, conf.Invalid("max-line-length", "\"%d\" must be at least 1", c.MaxLineLength))
 	}
 	if _, ok := lookupEncoding(c.Encoding); !ok {
 		errs = append(errs, conf.Invalid("encoding", "%q is not supported (use utf-8, us-ascii or iso-8859-1)", c.Encoding))

@@ -444,7 +444,7 @@ func TestConfig(t *testing.T) {
 	}{
 		{[]string{"bind", "x"}, `required property "port"`},
 		{[]string{"port", "1"}, `required property "bind"`},
-		{[]string{"bind", "x", "port", "70000"}, "70000 is not a TCP port"},
+		{[]string{"bind", "x", "port", "70000"}, `"70000" is not a TCP port`},
 		{[]string{"bind", "x", "port", "1", "max-line-length", "0"}, "must be at least 1"},
 		{[]string{"bind", "x", "port", "1", "encoding", "UTF-16"}, `"UTF-16" is not supported`},
 	}

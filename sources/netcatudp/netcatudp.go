@@ -22,7 +22,7 @@ type Config struct {
 func (c *Config) Validate() error {
 	var errs []error
 	if c.Port < 0 || c.Port > 65535 {
-		errs = append(errs, conf.Invalid("port", "%d is not a UDP port (0-65535)", c.Port))
+		errs = append(errs, conf.Invalid("port", "\"%d\" is not a UDP port (0-65535)", c.Port))
 	}
 	return errors.Join(errs...)
 }
