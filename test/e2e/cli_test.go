@@ -82,10 +82,6 @@ func TestVersionAndList(t *testing.T) {
 func TestFullChannelPushesBack(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
-	// A file where the sink's directory should be: the sink fails, the channel fills.
-	if err := os.WriteFile(out, []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	port, mport := freePort(t), freePort(t)
 	conf := writeConf(t, dir, fmt.Sprintf(`a1.sources = r1
 a1.channels = c1
@@ -105,6 +101,13 @@ a1.sinks.k1.sink.batchSize = 5
 a1.sinks.k1.channel = c1
 `, port, out))
 	startAgent(t, dir, conf, "-Dflume.monitoring.type=http", "-Dflume.monitoring.port="+strconv.Itoa(mport))
+	// A file where the sink's directory was: the sink fails, the channel fills.
+	if err := os.RemoveAll(out); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	c := dialRetry(t, fmt.Sprintf("127.0.0.1:%d", port))
 	defer c.Close()

@@ -116,14 +116,16 @@ func TestMultiplexingExample(t *testing.T) {
 
 func TestFailoverExample(t *testing.T) {
 	dir := t.TempDir()
-	// A plain file where the primary sink wants its directory makes k1 fail.
-	if err := os.MkdirAll(filepath.Join(dir, "out"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "out", "primary"), []byte("not a directory"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	startAgent(t, dir, example("failover.conf"))
+	// A plain file where the primary sink keeps its files makes k1 fail
+	// (it opens its first file lazily); the group fails over to k2.
+	primary := filepath.Join(dir, "out", "primary")
+	if err := os.RemoveAll(primary); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(primary, []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	sent := lines("failover", 200)
 	wantAllOK(t, sendLines(t, "127.0.0.1:44447", sent), len(sent))
 	got := waitLines(t, filepath.Join(dir, "out", "backup"), len(sent), 15*time.Second)
