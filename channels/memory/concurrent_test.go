@@ -21,7 +21,7 @@ func TestConcurrentNoLossNoDuplication(t *testing.T) {
 		batch     = 25
 		total     = producers * perProd
 	)
-	c, cnt := newChan(t, map[string]string{"capacity": "200", "transactionCapacity": "50", "keep-alive": "10m"})
+	c, cnt := newChan(t, map[string]string{"capacity": "200", "transactionCapacity": "50", "keep-alive": "10m", "byteCapacity": "18750"}) // 150 slots: both limits bite
 
 	var wg sync.WaitGroup
 	for p := 0; p < producers; p++ {
@@ -112,7 +112,16 @@ func TestConcurrentNoLossNoDuplication(t *testing.T) {
 // BenchmarkPutTake moves batches of 100 events through the channel on one
 // goroutine: one put transaction and one take transaction per batch.
 func BenchmarkPutTake(b *testing.B) {
-	c, _ := newChan(b, map[string]string{"capacity": "10000", "transactionCapacity": "100"})
+	benchPutTake(b, map[string]string{"capacity": "10000", "transactionCapacity": "100"})
+}
+
+// BenchmarkPutTakeByteCapacity is BenchmarkPutTake with byte accounting on.
+func BenchmarkPutTakeByteCapacity(b *testing.B) {
+	benchPutTake(b, map[string]string{"capacity": "10000", "transactionCapacity": "100", "byteCapacity": "100000000"})
+}
+
+func benchPutTake(b *testing.B, props map[string]string) {
+	c, _ := newChan(b, props)
 	batch := events(0, 100)
 	b.ReportAllocs()
 	b.ResetTimer()

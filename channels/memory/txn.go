@@ -51,7 +51,9 @@ func (t *txn) Put(events []*sluice.Event) error {
 	}
 	// Copy: the caller may reuse its slice once the transaction is over.
 	t.puts = append(t.puts, events...)
-	t.putSlots += eventSlots(events)
+	if c.slotCap > 0 {
+		t.putSlots += eventSlots(events)
+	}
 	return nil
 }
 
@@ -88,7 +90,9 @@ func (t *txn) Take(max int) ([]*sluice.Event, error) {
 		return nil, nil
 	}
 	got := t.takes[start:len(t.takes):len(t.takes)] // capped: appending cannot clobber our record
-	t.takeSlots += eventSlots(got)
+	if c.slotCap > 0 {
+		t.takeSlots += eventSlots(got)
+	}
 	return got, nil
 }
 
