@@ -165,6 +165,9 @@ func TestFailoverBenchedSinkBackoffIsNoFailure(t *testing.T) {
 	if st := process(t, f); st != sluice.Backoff {
 		t.Fatalf("status %v, want BACKOFF from the probe", st)
 	}
+	if len(f.failed) != 1 || f.failed[0].fails != 1 {
+		t.Fatalf("after a BACKOFF probe k1 must stay benched with 1 failure; benched %d", len(f.failed))
+	}
 	s[0].setStatus(sluice.Ready)
 	process(t, f)
 	process(t, f)
@@ -238,5 +241,25 @@ func TestFailoverStoppingDoesNotBench(t *testing.T) {
 	}
 	if got := log.take(); !slices.Equal(got, []string{"k1"}) {
 		t.Fatalf("called %v, want k1 only (no failover during shutdown)", got)
+	}
+
+	// Nor does a failure of a benched sink's retry during shutdown add to
+	// its penalty.
+	clk := newClock()
+	f.now = clk.now
+	s[0].hook = nil
+	s[0].fail(errDown)
+	process(t, f) // k1 benched until +2s
+	until := f.failed[0].until
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	s[0].hook = cancel2
+	s[0].fail(context.Canceled)
+	clk.advance(3 * time.Second)
+	if _, err := f.Process(ctx2); !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want the cancellation", err)
+	}
+	if m := f.failed[0]; m.fails != 1 || !m.until.Equal(until) {
+		t.Fatalf("benched k1 penalised during shutdown: %d failures, until %v (was %v)", m.fails, m.until, until)
 	}
 }
