@@ -190,10 +190,22 @@ func (b *builder) decode(spec *sluice.Spec, props []conf.Prop, prefix string, at
 	return cfg, ok
 }
 
-func (b *builder) newComponent(spec *sluice.Spec, env sluice.Env, cfg any, key string, at conf.Prop) any {
+func (b *builder) newComponent(spec *sluice.Spec, env sluice.Env, cfg any, key string, at conf.Prop, props []conf.Prop) any {
 	v, err := spec.New(env, cfg)
 	if err != nil {
-		b.add(&conf.Error{Key: key, File: at.File, Line: at.Line, Msg: err.Error()})
+		// Errors that name a property point at it; others at the type line.
+		prefix := strings.TrimSuffix(key, "type")
+		for _, e := range conf.Position(err, props) {
+			if e.File == "" {
+				if e.Key != "" {
+					e.Key = prefix + e.Key
+				} else {
+					e.Key = key
+				}
+				e.File, e.Line = at.File, at.Line
+			}
+			b.add(e)
+		}
 		return nil
 	}
 	return v
@@ -215,7 +227,7 @@ func (b *builder) channel(c *conf.Component) *builtChannel {
 	}
 	counters := sluice.NewChannelCounters()
 	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: b.logger("channel", c.Name), ChannelCounters: counters}
-	v := b.newComponent(spec, env, cfg, key, c.TypeProp)
+	v := b.newComponent(spec, env, cfg, key, c.TypeProp, c.Props)
 	if v == nil {
 		return nil
 	}
@@ -253,7 +265,7 @@ func (b *builder) source(c *conf.Component, chans map[string]*builtChannel) *bui
 	if sspec := b.lookup(sluice.KindSelector, selType, b.prefix(c)+"selector.type", selAt); sspec != nil && selOK {
 		if scfg, ok := b.decode(sspec, selProps, b.prefix(c)+"selector.", selAt); ok {
 			env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: log, Channels: named}
-			if v := b.newComponent(sspec, env, scfg, b.prefix(c)+"selector.type", selAt); v != nil {
+			if v := b.newComponent(sspec, env, scfg, b.prefix(c)+"selector.type", selAt, selProps); v != nil {
 				sel, isSel := v.(sluice.ChannelSelector)
 				if isSel {
 					proc.selector = sel
@@ -272,7 +284,7 @@ func (b *builder) source(c *conf.Component, chans map[string]*builtChannel) *bui
 			continue
 		}
 		env := sluice.Env{Agent: b.cfg.Agent, Name: ic.Name, Logger: log.With("interceptor", ic.Name)}
-		if v := b.newComponent(ispec, env, icfg, ikey+"type", ic.TypeProp); v != nil {
+		if v := b.newComponent(ispec, env, icfg, ikey+"type", ic.TypeProp, ic.Props); v != nil {
 			if in, isIn := v.(sluice.Interceptor); isIn {
 				proc.interceptors = append(proc.interceptors, in)
 			} else {
@@ -288,7 +300,7 @@ func (b *builder) source(c *conf.Component, chans map[string]*builtChannel) *bui
 		return nil
 	}
 	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: log, Processor: proc, SourceCounters: counters, Channels: named}
-	v := b.newComponent(spec, env, cfg, key, c.TypeProp)
+	v := b.newComponent(spec, env, cfg, key, c.TypeProp, c.Props)
 	if v == nil {
 		return nil
 	}
@@ -326,7 +338,7 @@ func (b *builder) sink(c *conf.Component, chans map[string]*builtChannel) *built
 	counters := sluice.NewSinkCounters()
 	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: b.logger("sink", c.Name),
 		Channel: bc.ch, ChannelName: c.Channel, SinkCounters: counters}
-	v := b.newComponent(spec, env, cfg, key, c.TypeProp)
+	v := b.newComponent(spec, env, cfg, key, c.TypeProp, c.Props)
 	if v == nil {
 		return nil
 	}
@@ -379,7 +391,7 @@ func (b *builder) group(g *conf.Component, sinks map[string]*builtSink, chans ma
 		return nil
 	}
 	env := sluice.Env{Agent: b.cfg.Agent, Name: g.Name, Logger: b.logger("sinkgroup", g.Name), Sinks: members}
-	v := b.newComponent(spec, env, cfg, key, at)
+	v := b.newComponent(spec, env, cfg, key, at, props)
 	if v == nil {
 		return nil
 	}

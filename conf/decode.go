@@ -248,6 +248,13 @@ func validationErrors(err error, props []Prop) []*Error {
 	return out
 }
 
+// Position turns an error returned by a component (Validate or New) into
+// positioned errors: a PropError is placed at the property it names, others
+// keep only their message.
+func Position(err error, props []Prop) []*Error {
+	return validationErrors(err, props)
+}
+
 // PropError is what a config's Validate returns to blame one property; the
 // decoder adds the file and line.
 type PropError struct {
