@@ -117,6 +117,9 @@ func TestEveryComponentLifecycle(t *testing.T) {
 			env.Processor = sluicetest.NewProcessor()
 			env.Channels = []sluice.NamedChannel{{Name: "c1", Channel: ch}, {Name: "c2", Channel: sluicetest.NewChannel()}}
 			env.Sinks = []sluice.NamedSink{{Name: "k1", Sink: nopSink{}}, {Name: "k2", Sink: nopSink{}}}
+			if s.Kind == sluice.KindSinkProcessor && s.Name == "default" {
+				env.Sinks = env.Sinks[:1] // the default processor runs exactly one sink
+			}
 			v, err := s.New(env, cfg)
 			if err != nil {
 				t.Fatalf("New with the example's properties: %v", err)
