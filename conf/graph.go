@@ -16,6 +16,9 @@ type AgentConfig struct {
 	Errors []*Error
 	// System holds -D properties (flume.monitoring.type, ...).
 	System map[string]string
+	// ConfigFilters are the declared config filters (<agent>.configfilters),
+	// already applied to the values above; listed for display only.
+	ConfigFilters []*Component
 }
 
 // Component is one declared source, channel, sink or sink group.
@@ -60,4 +63,20 @@ func (c *AgentConfig) Errs() []*Error {
 		}
 	}
 	return out
+}
+
+// Warnings returns only the warnings.
+func (c *AgentConfig) Warnings() []*Error {
+	var out []*Error
+	for _, e := range c.Errors {
+		if e.Warning {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Path is the component's key prefix: "a1.sources.r1".
+func (c *Component) Path() string {
+	return c.Declared.FullKey + "." + c.Name
 }
