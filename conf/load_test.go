@@ -336,10 +336,12 @@ func TestLoadProblems(t *testing.T) {
 			"a1.sinkgroups.g1.sinks = k1 k3\n" +
 			"a1.sinkgroups.g2.sinks = k2 k1\n" +
 			"a1.sinkgroups.g3.processor.type = failover\n" +
-			"a1.sinkgroups.g3.sink = k2\n", []problem{
+			"a1.sinkgroups.g3.sink = k2\n" +
+			"a1.sinkgroups.g3.type = failover\n", []problem{
 			{false, "a1.sinkgroups.g1.sinks", "over.conf:5", `sink "k3" is not declared in a1.sinks (did you mean "k1"?)`},
 			{false, "a1.sinkgroups.g2.sinks", "over.conf:6", `sink "k1" is already in another sink group (a1.sinkgroups.g1.sinks at `},
 			{false, "a1.sinkgroups.g3.sink", "over.conf:8", `sink group "g3" has no sinks (a1.sinkgroups.g3.sinks = k1 k2); did you mean "sinks" instead of "sink"?`},
+			{true, "a1.sinkgroups.g3.type", "over.conf:9", `ignored: a sink group's type is its processor's (did you mean "a1.sinkgroups.g3.processor.type"?)`},
 		}},
 		{"interceptors", ok, "a1.sources.r1.interceptors = i1 i2\na1.sources.r1.interceptors.i1.type = host\n" +
 			"a1.sources.r1.interceptors.i2.useIP = false\na1.sources.r1.interceptors.i9.type = host\n" +
@@ -359,7 +361,7 @@ func TestLoadProblems(t *testing.T) {
 			{true, "a1.sources.r1.type", "base.conf:9", "set twice, at "},
 		}},
 		{"inline comment", ok, "a1.sources.r1.batchSize = 10 # events\n", []problem{
-			{true, "a1.sources.r1.batchSize", "over.conf:1", `"# events" is part of the value`},
+			{true, "a1.sources.r1.batchSize", "over.conf:1", `the " #..." at the end is part of the value`},
 		}},
 		{"malformed escape", ok, "a1.sources.r1.x = \\uZZZZ\n", []problem{
 			{false, "a1.sources.r1.x", "over.conf:1", `malformed \uXXXX escape`},
