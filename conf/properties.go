@@ -237,6 +237,11 @@ func (r *lineReader) next() (logical string, line int, ok bool) {
 		if !r.eol() {
 			return b.String(), line, true // `\` at end of file is dropped
 		}
+		if b.Len() == 0 {
+			// Nothing read yet (a lone `\`): Java 9+ starts over, so a
+			// following # or ! line is a comment.
+			return r.next()
+		}
 		r.skipBlanks()
 	}
 }

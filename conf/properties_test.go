@@ -43,6 +43,7 @@ func TestParsePropertiesSyntax(t *testing.T) {
 		{"comment does not continue", "# x \\\na = b", map[string]string{"a": "b"}},
 		{"continuation then blank line ends", "a = x\\\n\nb = y", map[string]string{"a": "x", "b": "y"}},
 		{"continuation then blanks-only line ends", "a = x\\\n   \nb = y", map[string]string{"a": "x", "b": "y"}},
+		{"lone backslash line then comment (Java 9+)", "a = 1\n  \\\n# c = d\ne = f", map[string]string{"a": "1", "e": "f"}},
 		{"backslash at end of file dropped", "a = x\\", map[string]string{"a": "x"}},
 		{"CR line endings", "a = 1\rb = 2\r", map[string]string{"a": "1", "b": "2"}},
 		{"CRLF continuation", "a = 1\\\r\n  2\r\nb = 3", map[string]string{"a": "12", "b": "3"}},
