@@ -46,6 +46,7 @@ func (s *Source) maxBufLen() int { return 3*s.cfg.MaxLineLength + 1 }
 
 func (h *conn) run() {
 	remote := h.c.RemoteAddr().String()
+	var readErr error
 	for {
 		// Hand over every complete line already received, a batch at a time.
 		for {
@@ -65,33 +66,22 @@ func (h *conn) run() {
 			h.refuseLong(remote)
 			return
 		}
+		if readErr != nil {
+			// The partial line left is lost, as in Flume, but not silently.
+			if pending := h.end - h.start; pending > 0 {
+				h.s.counters.EventReadFail.Add(1)
+				h.s.log.Warn("netcat source: connection ended inside a line; the partial line was dropped",
+					"remote", remote, "bytes", pending)
+			}
+			if !errors.Is(readErr, io.EOF) && !errors.Is(readErr, net.ErrClosed) {
+				h.s.log.Debug("netcat source: read failed", "remote", remote, "err", readErr)
+			}
+			return
+		}
 		h.makeRoom()
-		n, err := h.c.Read(h.buf[h.end:])
+		var n int
+		n, readErr = h.c.Read(h.buf[h.end:])
 		h.end += n
-		if err == nil {
-			continue
-		}
-		// Lines that arrived with the error are still delivered; the
-		// partial line after them is lost, as in Flume, but not silently.
-		if tooLong := h.collect(); len(h.lines) > 0 {
-			if !h.deliver() {
-				return
-			}
-			if tooLong {
-				h.refuseLong(remote)
-				return
-			}
-			continue // more complete lines may follow; collect again
-		}
-		if pending := h.end - h.start; pending > 0 {
-			h.s.counters.EventReadFail.Add(1)
-			h.s.log.Warn("netcat source: connection ended inside a line; the partial line was dropped",
-				"remote", remote, "bytes", pending)
-		}
-		if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-			h.s.log.Debug("netcat source: read failed", "remote", remote, "err", err)
-		}
-		return
 	}
 }
 

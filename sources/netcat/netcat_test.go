@@ -200,34 +200,43 @@ func TestOverlongLine(t *testing.T) {
 		{"split over reads", strings.Repeat("x", 600) + "\n", 512, 0, true, "[]"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			p := sluicetest.NewProcessor()
-			s := start(t, p, func(c *Config) { c.MaxLineLength = tc.max })
-			c, r := dial(t, s)
-			for i := 0; i < len(tc.in); i += 7 {
-				c.Write([]byte(tc.in[i:min(i+7, len(tc.in))]))
+		for _, halfClose := range []bool{false, true} {
+			name := tc.name
+			if halfClose {
+				name += " then EOF"
 			}
-			for range tc.wantOK {
-				if l := readLines(t, r, 1)[0]; l != "OK\n" {
-					t.Fatalf("reply %q", l)
+			t.Run(name, func(t *testing.T) {
+				p := sluicetest.NewProcessor()
+				s := start(t, p, func(c *Config) { c.MaxLineLength = tc.max })
+				c, r := dial(t, s)
+				for i := 0; i < len(tc.in); i += 7 {
+					c.Write([]byte(tc.in[i:min(i+7, len(tc.in))]))
 				}
-			}
-			if !tc.refused {
-				c.CloseWrite()
-			} else {
-				want := fmt.Sprintf("FAILED: Event exceeds the maximum length (%d chars, including newline)\n", tc.max)
-				if l := readLines(t, r, 1)[0]; l != want {
-					t.Fatalf("reply %q, want %q", l, want)
+				if halfClose {
+					c.CloseWrite()
 				}
-				if n := s.counters.EventReadFail.Load(); n != 1 {
-					t.Fatalf("EventReadFail %d", n)
+				for range tc.wantOK {
+					if l := readLines(t, r, 1)[0]; l != "OK\n" {
+						t.Fatalf("reply %q", l)
+					}
 				}
-			}
-			expectEOF(t, r)
-			if got := fmt.Sprint(bodies(p.Events())); got != tc.wantBodies {
-				t.Fatalf("bodies %s, want %s", got, tc.wantBodies)
-			}
-		})
+				if !tc.refused {
+					c.CloseWrite()
+				} else {
+					want := fmt.Sprintf("FAILED: Event exceeds the maximum length (%d chars, including newline)\n", tc.max)
+					if l := readLines(t, r, 1)[0]; l != want {
+						t.Fatalf("reply %q, want %q", l, want)
+					}
+					if n := s.counters.EventReadFail.Load(); n != 1 {
+						t.Fatalf("EventReadFail %d", n)
+					}
+				}
+				expectEOF(t, r)
+				if got := fmt.Sprint(bodies(p.Events())); got != tc.wantBodies {
+					t.Fatalf("bodies %s, want %s", got, tc.wantBodies)
+				}
+			})
+		}
 	}
 }
 
