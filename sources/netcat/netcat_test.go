@@ -21,7 +21,7 @@ import (
 
 const wait = 10 * time.Second
 
-func start(t *testing.T, proc sluice.ChannelProcessor, mod func(*Config)) *Source {
+func start(t testing.TB, proc sluice.ChannelProcessor, mod func(*Config)) *Source {
 	t.Helper()
 	spec, ok := sluice.Lookup(sluice.KindSource, "org.apache.flume.source.NetcatSource")
 	if !ok {
@@ -50,7 +50,7 @@ func start(t *testing.T, proc sluice.ChannelProcessor, mod func(*Config)) *Sourc
 	return s
 }
 
-func dial(t *testing.T, s *Source) (*net.TCPConn, *bufio.Reader) {
+func dial(t testing.TB, s *Source) (*net.TCPConn, *bufio.Reader) {
 	t.Helper()
 	c, err := net.Dial("tcp", s.Addr().String())
 	if err != nil {
