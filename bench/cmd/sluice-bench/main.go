@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"text/tabwriter"
@@ -24,6 +25,9 @@ func main() {
 	flag.Parse()
 
 	ctx := context.Background()
+	if abs, err := filepath.Abs(*binary); err == nil {
+		*binary = abs
+	}
 	fmt.Printf("machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
 	fmt.Printf("events per run: %d, runs per workload: %d (median reported, min–max spread)\n\n", *events, *runs)
 
