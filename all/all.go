@@ -16,4 +16,5 @@ import (
 	_ "github.com/sluiceio/sluice/sources/netcat"
 	_ "github.com/sluiceio/sluice/sources/netcatudp"
 	_ "github.com/sluiceio/sluice/sources/seq"
+	_ "github.com/sluiceio/sluice/sources/stress"
 )

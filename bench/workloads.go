@@ -36,6 +36,16 @@ func Workloads() []Workload {
 			SinkKey:  "SINK.k1",
 		},
 		{
+			Name: "stress → memory → null, 100-byte bodies",
+			Conf: func(p Ports) string {
+				return fmt.Sprintf("a1.sources = r1\na1.sources.r1.type = org.apache.flume.source.StressSource\n"+
+					"a1.sources.r1.size = 100\na1.sources.r1.batchSize = 1000\n"+
+					"a1.sources.r1.maxTotalEvents = %d\na1.sources.r1.channels = c1\n", p.Events) + memoryNull
+			},
+			BodySize: 100,
+			SinkKey:  "SINK.k1",
+		},
+		{
 			Name: "netcat → memory → null, 100-byte lines",
 			Conf: func(p Ports) string {
 				return fmt.Sprintf("a1.sources = r1\na1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n"+
