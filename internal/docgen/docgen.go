@@ -89,7 +89,7 @@ func Page(s *sluice.Spec) []byte {
 				name += " / `" + a + "`"
 			}
 			def := "–"
-			if f.Default != "" {
+			if f.Default != "" && !f.Required {
 				def = "`" + f.Default + "`"
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", name, def, f.Type, escape(f.Doc))
