@@ -151,3 +151,21 @@ func TestEveryExampleChecks(t *testing.T) {
 		})
 	}
 }
+
+// Every example must be run by a test here; a new example without one fails.
+func TestEveryExampleHasARunTest(t *testing.T) {
+	covered := map[string]string{
+		"netcat-logger.conf":      "TestNetcatLoggerExample",
+		"seq-file_roll.conf":      "TestSeqFileRollExample",
+		"exec-logger.conf":        "TestExecLoggerExample",
+		"replicating-fanout.conf": "TestReplicatingExample",
+		"multiplexing.conf":       "TestMultiplexingExample",
+		"failover.conf":           "TestFailoverExample",
+	}
+	confs, _ := filepath.Glob(filepath.Join(repoRoot(), "examples", "*.conf"))
+	for _, c := range confs {
+		if _, ok := covered[filepath.Base(c)]; !ok {
+			t.Errorf("examples/%s has no end-to-end test that runs it", filepath.Base(c))
+		}
+	}
+}
