@@ -16,7 +16,7 @@ import (
 
 // decode resolves typ in the registry and decodes kv (key, value, key,
 // value...) into its config, as the agent's loader does.
-func decode(t *testing.T, typ string, kv ...string) (*sluice.Spec, any, []*conf.Error) {
+func decode(t testing.TB, typ string, kv ...string) (*sluice.Spec, any, []*conf.Error) {
 	t.Helper()
 	spec, ok := sluice.Lookup(sluice.KindInterceptor, typ)
 	if !ok {
@@ -41,7 +41,7 @@ func decode(t *testing.T, typ string, kv ...string) (*sluice.Spec, any, []*conf.
 }
 
 // build decodes and builds an interceptor, failing the test on any error.
-func build(t *testing.T, typ string, kv ...string) sluice.Interceptor {
+func build(t testing.TB, typ string, kv ...string) sluice.Interceptor {
 	t.Helper()
 	spec, cfg, errs := decode(t, typ, kv...)
 	if len(errs) > 0 {
@@ -50,7 +50,7 @@ func build(t *testing.T, typ string, kv ...string) sluice.Interceptor {
 	return newFrom(t, spec, cfg, sluicetest.Env("i1"))
 }
 
-func newFrom(t *testing.T, spec *sluice.Spec, cfg any, env sluice.Env) sluice.Interceptor {
+func newFrom(t testing.TB, spec *sluice.Spec, cfg any, env sluice.Env) sluice.Interceptor {
 	t.Helper()
 	v, err := spec.New(env, cfg)
 	if err != nil {
@@ -71,8 +71,12 @@ func configErr(t *testing.T, typ string, kv ...string) string {
 	if len(errs) == 0 {
 		t.Fatalf("config %q: no error", kv)
 	}
-	if _, err := spec.New(sluicetest.Env("i1"), cfg); err == nil {
-		t.Errorf("config %q: Decode failed but New accepted it", kv)
+	// What Validate refuses, New must refuse too (values that did not even
+	// decode are the decoder's business).
+	if v, ok := cfg.(conf.Validator); ok && v.Validate() != nil {
+		if _, err := spec.New(sluicetest.Env("i1"), cfg); err == nil {
+			t.Errorf("config %q: Validate failed but New accepted it", kv)
+		}
 	}
 	msgs := make([]string, len(errs))
 	for i, e := range errs {

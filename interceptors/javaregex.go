@@ -568,6 +568,9 @@ func (t *jtrans) property(at int, neg bool) (jesc, error) {
 		}
 		return jesc{}, unsupported(at, "the property "+shown, "")
 	}
+	if name == "all" && !neg {
+		return jesc{outside: `(?s:.)`, inside: `\x{0}-\x{10FFFF}`, lit: -1, name: shown, at: at}, nil
+	}
 	if p, ok := javaPosix[name]; ok {
 		if neg {
 			return jesc{outside: "[^[:" + p + ":]]", inside: "[:^" + p + ":]", lit: -1, name: shown, at: at}, nil

@@ -67,6 +67,8 @@ func TestJavaRegexMeaning(t *testing.T) {
 		{`\p{gc=Nd}+`, "a42", "42"},
 		{`\p{IsLetter}+`, "1ab", "ab"},
 		{`\p{IsDigit}+`, "a12", "12"},
+		{`a\p{all}b`, "a\nb", "a\nb"},
+		{`[\p{all}]`, "\r", "\r"},
 		// Character classes.
 		{`[a-c[x-z]]+`, "mbyq", "by"},
 		{`[[:alpha:]]+`, "bb:ph", ":ph"}, // Java: a nested class of ':', 'a', 'l', 'p', 'h'
