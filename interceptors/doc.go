@@ -27,8 +27,11 @@ U+2029 unless ` + "`(?s)` or `(?d)`" + ` is on), ` + "`\\s`" + ` (includes verti
 ` + "`\\e` `\\cX` `\\0oct` `\\uXXXX`" + `, POSIX classes such as ` + "`\\p{Alpha}`" + `, Unicode categories and scripts
 (` + "`\\p{Lu}` `\\p{IsGreek}`" + `), named groups ` + "`(?<name>…)`" + `, ` + "`\\Q…\\E`" + ` and nested class unions
 (` + "`[a-c[x-z]]`" + `). Remaining differences, all at the edges: ` + "`$`" + ` without ` + "`(?m)`" + ` matches only at the very
-end (Java also matches before a final line terminator); with ` + "`(?m)`" + ` lines end only at ` + "`\\n`" + `;
+end (Java also matches before a final line terminator); with ` + "`(?m)`" + ` lines end only at ` + "`\\n`" + `,
+and ` + "`^`" + ` also matches at the very end after a final ` + "`\\n`" + ` (never in Java); ` + "`\\R`" + ` is not atomic;
 ` + "`(?i)`" + ` folds case for all of Unicode (Java folds ASCII only unless ` + "`(?u)`" + `); ` + "`\\b`" + ` treats only
-ASCII letters and digits as word characters; ` + "`\\S`" + ` inside a class matches vertical tab. Repeat
-counts above 1000 (` + "`a{1001}`" + `) are refused by RE2.
+ASCII letters and digits as word characters; ` + "`\\S`" + ` inside a class matches vertical tab; a
+repeated group whose body can match the empty string (` + "`(a?)*`, `(?:.?|x)+`" + `) may stop or capture
+differently, as Java's backtracker and RE2 treat empty iterations differently. Repeat counts
+above 1000 (` + "`a{1001}`" + `) are refused by RE2.
 `

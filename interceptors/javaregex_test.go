@@ -159,6 +159,7 @@ func TestJavaRegexRefusals(t *testing.T) {
 		{`\y`, `unknown escape \y`},
 		{`a{x}`, `'{'`},
 		{`(?<1a>x)`, `group name`},
+		{`(?<n>a)(?<n>b)`, `group name <n> is defined twice`},
 		{`(?q)`, `unknown group construct`},
 		{`[z-a]`, `illegal character range`},
 	}
