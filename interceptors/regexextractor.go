@@ -2,6 +2,7 @@ package interceptors
 
 import (
 	"errors"
+	"github.com/sluiceio/sluice/internal/javaregex"
 	"log/slog"
 	"regexp"
 	"sort"
@@ -42,7 +43,7 @@ func (c *RegexExtractorConfig) build(log *slog.Logger) (*RegexExtractor, error) 
 	x := &RegexExtractor{log: log}
 	if c.Regex == "" {
 		errs = append(errs, conf.Invalid("regex", "must not be empty"))
-	} else if re, err := compileJavaRegex("regex", c.Regex); err != nil {
+	} else if re, err := javaregex.Compile("regex", c.Regex); err != nil {
 		errs = append(errs, err)
 	} else {
 		x.re = re

@@ -1,6 +1,7 @@
 package interceptors
 
 import (
+	"github.com/sluiceio/sluice/internal/javaregex"
 	"regexp"
 
 	"github.com/sluiceio/sluice"
@@ -19,7 +20,7 @@ func (c *RegexFilterConfig) Validate() error {
 }
 
 func (c *RegexFilterConfig) build() (*RegexFilter, error) {
-	re, err := compileJavaRegex("regex", c.Regex)
+	re, err := javaregex.Compile("regex", c.Regex)
 	if err != nil {
 		return nil, err
 	}

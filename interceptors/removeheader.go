@@ -2,6 +2,7 @@ package interceptors
 
 import (
 	"errors"
+	"github.com/sluiceio/sluice/internal/javaregex"
 	"regexp"
 
 	"github.com/sluiceio/sluice"
@@ -25,7 +26,7 @@ func (c *RemoveHeaderConfig) build() (*RemoveHeader, error) {
 	r := &RemoveHeader{withName: c.WithName}
 	var errs []error
 	if c.FromList != "" {
-		sep, err := compileJavaRegex("fromListSeparator", c.FromListSeparator)
+		sep, err := javaregex.Compile("fromListSeparator", c.FromListSeparator)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
@@ -33,7 +34,7 @@ func (c *RemoveHeaderConfig) build() (*RemoveHeader, error) {
 		}
 	}
 	if c.Matching != "" {
-		tr, err := compileJavaRegex("matching", c.Matching)
+		tr, err := javaregex.Compile("matching", c.Matching)
 		if err != nil {
 			errs = append(errs, err)
 		} else {

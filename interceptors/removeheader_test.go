@@ -1,6 +1,7 @@
 package interceptors
 
 import (
+	"github.com/sluiceio/sluice/internal/javaregex"
 	"strings"
 	"testing"
 
@@ -65,7 +66,7 @@ func TestRemoveHeaderConfigErrors(t *testing.T) {
 }
 
 func TestJavaSplitDropsTrailingEmpties(t *testing.T) {
-	re, _ := compileJavaRegex("fromListSeparator", `\s*,\s*`)
+	re, _ := javaregex.Compile("fromListSeparator", `\s*,\s*`)
 	got := javaSplit(re, "a, b,,c , ,")
 	if strings.Join(got, "|") != "a|b||c" {
 		t.Fatalf("got %q", got)

@@ -3,6 +3,7 @@ package interceptors
 import (
 	"errors"
 	"fmt"
+	"github.com/sluiceio/sluice/internal/javaregex"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,7 +30,7 @@ func (c *SearchReplaceConfig) build() (*SearchReplace, error) {
 	s := &SearchReplace{}
 	if c.SearchPattern == "" {
 		errs = append(errs, conf.Invalid("searchPattern", "must not be empty"))
-	} else if re, err := compileJavaRegex("searchPattern", c.SearchPattern); err != nil {
+	} else if re, err := javaregex.Compile("searchPattern", c.SearchPattern); err != nil {
 		errs = append(errs, err)
 	} else {
 		s.re = re

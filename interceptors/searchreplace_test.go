@@ -2,6 +2,7 @@ package interceptors
 
 import (
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/javaregex"
 	"strings"
 	"testing"
 )
@@ -141,7 +142,7 @@ func TestSearchReplaceErrorIsPositioned(t *testing.T) {
 }
 
 func TestJavaReplacementTemplate(t *testing.T) {
-	re, err := compileJavaRegex("searchPattern", `(a)(?<b>b)`)
+	re, err := javaregex.Compile("searchPattern", `(a)(?<b>b)`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,7 @@
-package interceptors
+// Package javaregex translates java.util.regex patterns, as Flume users write
+// them, into Go RE2 syntax with the same meaning, and refuses clearly the
+// constructs RE2 cannot run (lookaround, backreferences, ...).
+package javaregex
 
 import (
 	"fmt"
@@ -8,10 +11,10 @@ import (
 	"github.com/sluiceio/sluice/conf"
 )
 
-// compileJavaRegex translates a java.util.regex pattern to RE2 and compiles
+// Compile translates a java.util.regex pattern to RE2 and compiles
 // it. Errors blame key and quote the pattern as the user wrote it.
-func compileJavaRegex(key, pattern string) (*regexp.Regexp, error) {
-	tr, err := translateJavaRegex(pattern)
+func Compile(key, pattern string) (*regexp.Regexp, error) {
+	tr, err := Translate(pattern)
 	if err != nil {
 		return nil, conf.Invalid(key, "%q %v", pattern, err)
 	}
@@ -71,10 +74,10 @@ const (
 	javaDot = `[^\n\r\x{85}\x{2028}\x{2029}]`
 )
 
-// translateJavaRegex rewrites a Java pattern into RE2 syntax with the same
+// Translate rewrites a Java pattern into RE2 syntax with the same
 // meaning, or says which construct cannot be expressed. It never adds
 // capturing groups, so group numbers are unchanged.
-func translateJavaRegex(pattern string) (string, error) {
+func Translate(pattern string) (string, error) {
 	t := &jtrans{p: []rune(pattern)}
 	for t.i < len(t.p) {
 		if err := t.step(); err != nil {

@@ -1,4 +1,4 @@
-package interceptors
+package javaregex
 
 import (
 	"regexp"
@@ -92,7 +92,7 @@ func TestJavaRegexMeaning(t *testing.T) {
 		{`\Aab\z`, "ab", "ab"},
 	}
 	for _, c := range cases {
-		re, err := compileJavaRegex("regex", c.pattern)
+		re, err := Compile("regex", c.pattern)
 		if err != nil {
 			t.Errorf("%q: %v", c.pattern, err)
 			continue
@@ -108,7 +108,7 @@ func TestJavaRegexMeaning(t *testing.T) {
 }
 
 func TestJavaRegexKeepsGroupNumbers(t *testing.T) {
-	re, err := compileJavaRegex("regex", `(?i)(\d+)(?:-)(?<name>\w+)\Q(\E(.)\s`)
+	re, err := Compile("regex", `(?i)(\d+)(?:-)(?<name>\w+)\Q(\E(.)\s`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestJavaRegexRefusals(t *testing.T) {
 		{`[z-a]`, `illegal character range`},
 	}
 	for _, c := range cases {
-		_, err := compileJavaRegex("regex", c.pattern)
+		_, err := Compile("regex", c.pattern)
 		if err == nil {
 			t.Errorf("%q: accepted", c.pattern)
 			continue
@@ -177,11 +177,11 @@ func TestJavaRegexRefusals(t *testing.T) {
 }
 
 func TestJavaRegexRE2ErrorsAreWrapped(t *testing.T) {
-	_, err := compileJavaRegex("matching", `a{1001}`)
+	_, err := Compile("matching", `a{1001}`)
 	if err == nil || !strings.Contains(err.Error(), "matching") || !strings.Contains(err.Error(), "not a valid regular expression") {
 		t.Fatalf("got %v", err)
 	}
-	_, err = compileJavaRegex("matching", `(ab`)
+	_, err = Compile("matching", `(ab`)
 	if err == nil || !strings.Contains(err.Error(), "missing closing )") {
 		t.Fatalf("got %v", err)
 	}
@@ -191,7 +191,7 @@ func TestJavaRegexTranslationIsStable(t *testing.T) {
 	// Plain patterns pass through untouched, so RE2's literal-prefix
 	// optimisations still apply.
 	for _, p := range []string{`^<[0-9]+>`, `[A-Za-z0-9_.]+@[A-Za-z0-9_]+\.com`, `(\d):(\d):(\d)`, `ERROR|WARN`} {
-		got, err := translateJavaRegex(p)
+		got, err := Translate(p)
 		if err != nil || got != p {
 			t.Errorf("%q: got %q, %v", p, got, err)
 		}
