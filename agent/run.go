@@ -97,6 +97,13 @@ func (a *Agent) Start(ctx context.Context, opts Options) error {
 		}()
 	}
 	for _, s := range a.sources {
+		for _, in := range s.processor.interceptors {
+			if l, ok := in.(sluice.Lifecycle); ok {
+				if err := l.Start(ctx); err != nil {
+					return fail(fmt.Errorf("start an interceptor of source %s: %w", s.name, err))
+				}
+			}
+		}
 		if err := s.src.Start(ctx); err != nil {
 			return fail(fmt.Errorf("start source %s: %w", s.name, err))
 		}
@@ -135,6 +142,11 @@ func (a *Agent) Stop(ctx context.Context) error {
 			s := r.startedSr[i]
 			stopOne("source "+s.name, s.src)
 			s.counters.Stopped()
+			for _, in := range s.processor.interceptors {
+				if l, ok := in.(sluice.Lifecycle); ok {
+					stopOne("interceptor of source "+s.name, l)
+				}
+			}
 		}
 		r.srcWG.Wait()
 		a.drain(ctx, r)
