@@ -40,6 +40,7 @@ type Ports struct {
 	Source  int
 	Monitor int
 	Events  int
+	Dir     string // the run's scratch directory (for file channels, spool dirs, output)
 }
 
 // Result is one measured run.
@@ -53,75 +54,112 @@ type Result struct {
 	PeakRSSKB   int64
 }
 
-// Runner runs workloads against a sluice binary.
+// Target is an agent implementation under test: Sluice, or Apache Flume
+// run on the same .conf file.
+type Target interface {
+	Name() string
+	// Command returns the process that runs agent a1 from confPath with
+	// Flume's HTTP monitoring on monitorPort.
+	Command(confPath string, monitorPort int) (*exec.Cmd, error)
+}
+
+// SluiceTarget runs the sluice binary.
+type SluiceTarget struct{ Binary string }
+
+// Name implements Target.
+func (SluiceTarget) Name() string { return "Sluice" }
+
+// Command implements Target.
+func (t SluiceTarget) Command(confPath string, monitorPort int) (*exec.Cmd, error) {
+	return exec.Command(t.Binary, "agent", "-n", "a1", "-f", confPath,
+		"-Dflume.monitoring.type=http", "-Dflume.monitoring.port="+strconv.Itoa(monitorPort),
+		"-Dflume.root.logger=WARN,console"), nil
+}
+
+// Runner runs workloads against a target (by default the sluice binary).
 type Runner struct {
-	Binary string
+	Binary string // used when Target is nil
+	Target Target
 	Out    io.Writer // agent output, for debugging; nil discards
 }
 
-// Run measures one workload once.
+func (r *Runner) target() Target {
+	if r.Target != nil {
+		return r.Target
+	}
+	return SluiceTarget{Binary: r.Binary}
+}
+
+// Run measures one workload once. The load starts together with the agent
+// process (generators retry until the agent listens); startup is the time
+// from process start to the first event counted at the sink, and throughput
+// is measured from that first event to the last.
 func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error) {
 	dir, err := os.MkdirTemp("", "sluice-bench")
 	if err != nil {
 		return Result{}, err
 	}
 	defer os.RemoveAll(dir)
-	ports := Ports{Source: freePort(), Monitor: freePort(), Events: events}
+	ports := Ports{Source: freePort(), Monitor: freePort(), Events: events, Dir: dir}
 	confPath := filepath.Join(dir, "bench.conf")
 	if err := os.WriteFile(confPath, []byte(w.Conf(ports)), 0o644); err != nil {
 		return Result{}, err
 	}
-	cmd := exec.Command(r.Binary, "agent", "-n", "a1", "-f", confPath,
-		"-Dflume.monitoring.type=http", "-Dflume.monitoring.port="+strconv.Itoa(ports.Monitor),
-		"-Dflume.root.logger=WARN,console")
+	tgt := r.target()
+	cmd, err := tgt.Command(confPath, ports.Monitor)
+	if err != nil {
+		return Result{}, err
+	}
 	cmd.Dir = dir
 	out := r.Out
 	if out == nil {
 		out = io.Discard
 	}
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	begin := time.Now()
 	if err := cmd.Start(); err != nil {
-		return Result{}, fmt.Errorf("start %s: %w", r.Binary, err)
+		return Result{}, fmt.Errorf("start %s: %w", tgt.Name(), err)
 	}
 	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
 		}
 	}()
-	if err := waitMetrics(ctx, ports.Monitor, 30*time.Second); err != nil {
-		return Result{}, err
-	}
-	startup := time.Since(begin)
-
-	rss := &rssWatcher{pid: cmd.Process.Pid}
-	stopRSS := rss.start()
-	start := time.Now()
 	loadErr := make(chan error, 1)
 	if w.Load != nil {
 		go func() { loadErr <- w.Load(ctx, ports, events, w.BodySize) }()
 	} else {
 		loadErr <- nil
 	}
-	if err := waitCount(ctx, ports.Monitor, w.SinkKey, int64(events), 10*time.Minute, loadErr); err != nil {
-		stopRSS()
-		return Result{}, fmt.Errorf("%s: %w", w.Name, err)
+	first, err := waitCount(ctx, ports.Monitor, w.SinkKey, 1, 3*time.Minute, loadErr, true)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s on %s: first event: %w", w.Name, tgt.Name(), err)
 	}
-	elapsed := time.Since(start)
-	stopRSS()
+	startup := first.at.Sub(begin)
+	last, err := waitCount(ctx, ports.Monitor, w.SinkKey, int64(events), 10*time.Minute, loadErr, false)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s on %s: %w", w.Name, tgt.Name(), err)
+	}
+	elapsed := last.at.Sub(first.at)
+	counted := int64(events) - first.n // events delivered after the first observation
+	if elapsed <= 0 || counted <= 0 {
+		elapsed, counted = last.at.Sub(begin), int64(events)
+	}
 	return Result{
 		Workload:    w.Name,
 		Events:      events,
 		Elapsed:     elapsed,
-		EventsPerS:  float64(events) / elapsed.Seconds(),
-		MBPerS:      float64(events) * float64(w.BodySize) / elapsed.Seconds() / 1e6,
+		EventsPerS:  float64(counted) / elapsed.Seconds(),
+		MBPerS:      float64(counted) * float64(w.BodySize) / elapsed.Seconds() / 1e6,
 		StartupTime: startup,
-		PeakRSSKB:   rss.peak,
+		PeakRSSKB:   readHWM(cmd.Process.Pid),
 	}, nil
 }
 
@@ -163,25 +201,16 @@ func fetchMetrics(port int) (map[string]map[string]string, error) {
 	return m, nil
 }
 
-func waitMetrics(ctx context.Context, port int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		if _, err := fetchMetrics(port); err == nil {
-			return nil
-		} else if time.Now().After(deadline) {
-			return fmt.Errorf("agent monitoring on port %d never answered: %w", port, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Millisecond):
-		}
-	}
+type observation struct {
+	n  int64
+	at time.Time
 }
 
-// waitCount polls the sink's EventDrainSuccessCount until it reaches want.
-// A load generator error, or no progress for 30 s, fails the run.
-func waitCount(ctx context.Context, port int, key string, want int64, timeout time.Duration, loadErr <-chan error) error {
+// waitCount polls the sink's EventDrainSuccessCount until it reaches want
+// (exactly, unless atLeast). A load generator error, or no progress for
+// 60 s once events flow, fails the run, as does delivering more events than
+// were sent.
+func waitCount(ctx context.Context, port int, key string, want int64, timeout time.Duration, loadErr chan error, atLeast bool) (observation, error) {
 	deadline := time.Now().Add(timeout)
 	var last int64 = -1
 	lastMove := time.Now()
@@ -189,45 +218,37 @@ func waitCount(ctx context.Context, port int, key string, want int64, timeout ti
 		select {
 		case err := <-loadErr:
 			if err != nil {
-				return fmt.Errorf("load generator: %w", err)
+				return observation{}, fmt.Errorf("load generator: %w", err)
 			}
-			loadErr = nil
+			loadErr <- nil // keep the verdict for the next wait
 		default:
 		}
 		m, err := fetchMetrics(port)
+		now := time.Now()
 		if err == nil {
 			n, _ := strconv.ParseInt(m[key]["EventDrainSuccessCount"], 10, 64)
 			if n >= want {
-				if n > want {
-					return fmt.Errorf("%s delivered %d events, more than the %d sent", key, n, want)
+				if !atLeast && n > want {
+					return observation{}, fmt.Errorf("%s delivered %d events, more than the %d sent", key, n, want)
 				}
-				return nil
+				return observation{n: n, at: now}, nil
 			}
 			if n != last {
-				last, lastMove = n, time.Now()
+				last, lastMove = n, now
 			}
 		}
-		if time.Since(lastMove) > 30*time.Second || time.Now().After(deadline) {
-			return fmt.Errorf("%s delivered %d of %d events and stopped making progress", key, last, want)
+		if (last > 0 && time.Since(lastMove) > 60*time.Second) || time.Now().After(deadline) {
+			return observation{}, fmt.Errorf("%s delivered %d of %d events and stopped making progress", key, last, want)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
+			return observation{}, ctx.Err()
+		case <-time.After(2 * time.Millisecond):
 		}
 	}
 }
 
-// rssWatcher samples VmHWM (peak resident set) from /proc.
-type rssWatcher struct {
-	pid  int
-	peak int64
-}
-
-func (w *rssWatcher) start() func() {
-	return func() { w.peak = readHWM(w.pid) }
-}
-
+// readHWM returns the peak resident set (VmHWM) of a process, in KiB.
 func readHWM(pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
