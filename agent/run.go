@@ -20,9 +20,14 @@ type Options struct {
 }
 
 type running struct {
-	opts      Options
-	sinkCtx   context.Context
-	sinkStop  context.CancelFunc
+	opts     Options
+	sinkCtx  context.Context
+	sinkStop context.CancelFunc
+	// procCtx is what sink Process calls get. It outlives sinkCtx so the
+	// batch in flight when draining ends can finish, and is cancelled only
+	// when the sinks overrun the stop timeout.
+	procCtx   context.Context
+	procStop  context.CancelFunc
 	srcCtx    context.Context
 	srcStop   context.CancelFunc
 	sinkWG    sync.WaitGroup
@@ -49,6 +54,7 @@ func (a *Agent) Start(ctx context.Context, opts Options) error {
 	}
 	r := &running{opts: opts}
 	r.sinkCtx, r.sinkStop = context.WithCancel(context.Background())
+	r.procCtx, r.procStop = context.WithCancel(context.Background())
 	r.srcCtx, r.srcStop = context.WithCancel(context.Background())
 	a.run = r
 	fail := func(err error) error {
@@ -93,7 +99,7 @@ func (a *Agent) Start(ctx context.Context, opts Options) error {
 		r.sinkWG.Add(1)
 		go func() {
 			defer r.sinkWG.Done()
-			a.runSink(r.sinkCtx, rn)
+			a.runSink(r.sinkCtx, r.procCtx, rn)
 		}()
 	}
 	for _, s := range a.sources {
@@ -151,7 +157,7 @@ func (a *Agent) Stop(ctx context.Context) error {
 		r.srcWG.Wait()
 		a.drain(ctx, r)
 		r.sinkStop()
-		r.sinkWG.Wait()
+		a.waitSinks(ctx, r)
 		grouped := map[string]bool{}
 		for i := len(r.startedRn) - 1; i >= 0; i-- {
 			rn := r.startedRn[i]
@@ -223,7 +229,28 @@ type processor interface {
 	Process(ctx context.Context) (sluice.Status, error)
 }
 
-func (a *Agent) runSink(ctx context.Context, rn *builtRunner) {
+// waitSinks waits for the sink runners to finish their last Process call.
+// A sink still busy after the stop timeout (or when ctx ends) has its
+// delivery cancelled, so a hung downstream cannot hold Stop forever.
+func (a *Agent) waitSinks(ctx context.Context, r *running) {
+	done := make(chan struct{})
+	go func() {
+		r.sinkWG.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(r.opts.StopTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		a.log.Warn("sinks still delivering at the stop timeout; cancelling", "timeout", r.opts.StopTimeout)
+	case <-ctx.Done():
+	}
+	r.procStop()
+	<-done
+}
+
+func (a *Agent) runSink(ctx, procCtx context.Context, rn *builtRunner) {
 	var p processor = rn.sink
 	what := "sink"
 	if rn.group {
@@ -243,7 +270,7 @@ func (a *Agent) runSink(ctx context.Context, rn *builtRunner) {
 			// process still wakes us.
 			ready = notify.Ready()
 		}
-		status, err := safeProcess(p)
+		status, err := safeProcess(procCtx, p)
 		if err != nil {
 			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 				return
@@ -264,13 +291,13 @@ func (a *Agent) runSink(ctx context.Context, rn *builtRunner) {
 
 // safeProcess turns a panic in a component into an error, so one bad
 // component cannot take the agent down.
-func safeProcess(p processor) (st sluice.Status, err error) {
+func safeProcess(ctx context.Context, p processor) (st sluice.Status, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			st, err = sluice.Backoff, fmt.Errorf("panic in Process: %v", r)
 		}
 	}()
-	return p.Process(context.Background())
+	return p.Process(ctx)
 }
 
 func (a *Agent) runPollable(ctx context.Context, name string, ps sluice.PollableSource) {
