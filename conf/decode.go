@@ -3,6 +3,7 @@ package conf
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strconv"
@@ -210,7 +211,7 @@ func Decode(cfg any, props []Prop) []*Error {
 	if len(errs) == 0 || allWarnings(errs) {
 		if v, ok := cfg.(Validator); ok {
 			if err := v.Validate(); err != nil {
-				errs = append(errs, validationErrors(err, props)...)
+				errs = append(errs, validationErrors(err, props, fields)...)
 			}
 		}
 	}
@@ -218,8 +219,9 @@ func Decode(cfg any, props []Prop) []*Error {
 }
 
 // validationErrors positions Validate's errors at the property they name,
-// when a PropError says which.
-func validationErrors(err error, props []Prop) []*Error {
+// when a PropError says which, also where the user wrote one of the
+// property's aliases (fields may be nil: exact keys only).
+func validationErrors(err error, props []Prop, fields []Field) []*Error {
 	var list []error
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		list = j.Unwrap()
@@ -232,7 +234,7 @@ func validationErrors(err error, props []Prop) []*Error {
 		if errors.As(e, &pe) {
 			found := false
 			for i := len(props) - 1; i >= 0; i-- {
-				if props[i].Key == pe.Key {
+				if spells(fields, pe.Key, props[i].Key) {
 					out = append(out, propErr(props[i], "%s", pe.Msg))
 					found = true
 					break
@@ -252,7 +254,25 @@ func validationErrors(err error, props []Prop) []*Error {
 // positioned errors: a PropError is placed at the property it names, others
 // keep only their message.
 func Position(err error, props []Prop) []*Error {
-	return validationErrors(err, props)
+	return validationErrors(err, props, nil)
+}
+
+// spells reports whether key, as written, is the property named canonical
+// or one of its aliases.
+func spells(fields []Field, canonical, key string) bool {
+	if key == canonical {
+		return true
+	}
+	for _, f := range fields {
+		if f.Key == canonical {
+			for _, a := range f.Aliases {
+				if a == key {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // PropError is what a config's Validate returns to blame one property; the
@@ -278,12 +298,12 @@ func allWarnings(errs []*Error) bool {
 	return true
 }
 
+// match finds the field for key: an exact key or alias first, else the
+// longest prefix, so that a "kafka.*" map does not swallow "kafka.topic"
+// whatever the order of the struct's fields.
 func match(fields []Field, key string) (Field, string, bool) {
 	for _, f := range fields {
 		if f.Prefix {
-			if strings.HasPrefix(key, f.Key) && len(key) > len(f.Key) {
-				return f, key[len(f.Key):], true
-			}
 			continue
 		}
 		if f.Key == key {
@@ -295,7 +315,17 @@ func match(fields []Field, key string) (Field, string, bool) {
 			}
 		}
 	}
-	return Field{}, "", false
+	best := -1
+	for i, f := range fields {
+		if f.Prefix && strings.HasPrefix(key, f.Key) && len(key) > len(f.Key) &&
+			(best < 0 || len(f.Key) > len(fields[best].Key)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return Field{}, "", false
+	}
+	return fields[best], key[len(fields[best].Key):], true
 }
 
 func setValue(fv reflect.Value, f Field, raw string) error {
@@ -316,7 +346,12 @@ func setValue(fv reflect.Value, f Field, raw string) error {
 		}
 		fv.SetBool(b)
 	case fv.Kind() >= reflect.Int && fv.Kind() <= reflect.Int64:
-		n, err := strconv.ParseInt(s, 10, fv.Type().Bits())
+		bits := fv.Type().Bits()
+		n, err := strconv.ParseInt(s, 10, bits)
+		if errors.Is(err, strconv.ErrRange) {
+			lo := int64(-1) << (bits - 1)
+			return fmt.Errorf("%q is out of range: it must be between %d and %d", s, lo, -(lo + 1))
+		}
 		if err != nil {
 			return fmt.Errorf("%q is not a whole number", s)
 		}
@@ -359,25 +394,29 @@ func ParseBool(s string) (bool, error) {
 }
 
 // ParseDuration reads a bare number in unit ("ms" by default, or "s"), or a
-// Go duration such as "1500ms" or "2s".
+// Go duration such as "1500ms" or "2s". Negative durations, and numbers
+// too large for a time.Duration, are errors rather than wrapped values.
 func ParseDuration(s, unit string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+	per, name := time.Millisecond, "milliseconds"
+	if unit == "s" {
+		per, name = time.Second, "seconds"
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
 		if n < 0 {
 			return 0, fmt.Errorf("%q is negative", s)
 		}
-		if unit == "s" {
-			return time.Duration(n) * time.Second, nil
+		if most := int64(math.MaxInt64 / per); err != nil || n > most {
+			return 0, fmt.Errorf("%q is too large: the most is %d %s", s, most, name)
 		}
-		return time.Duration(n) * time.Millisecond, nil
+		return time.Duration(n) * per, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		u := "milliseconds"
-		if unit == "s" {
-			u = "seconds"
-		}
-		return 0, fmt.Errorf("%q is not a number of %s", s, u)
+		return 0, fmt.Errorf("%q is not a number of %s", s, name)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative", s)
 	}
 	return d, nil
 }
