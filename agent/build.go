@@ -178,7 +178,12 @@ func (b *builder) decode(spec *sluice.Spec, props []conf.Prop, prefix string, at
 	cfg := spec.Config()
 	ok := true
 	for _, e := range conf.Decode(cfg, props) {
-		if e.File == "" && !strings.HasPrefix(e.Key, b.cfg.Agent+".") {
+		if e.File == "" && !isFullKey(e.Key, props) {
+			// Relative (a missing key), or no key at all: a problem of the
+			// component as a whole, shown at its type line.
+			if e.Key == "" {
+				e.Key = "type"
+			}
 			e.Key = prefix + e.Key
 			e.File, e.Line = at.File, at.Line
 		}
@@ -190,13 +195,26 @@ func (b *builder) decode(spec *sluice.Spec, props []conf.Prop, prefix string, at
 	return cfg, ok
 }
 
+// isFullKey reports whether key is the full key of one of props (an error
+// already positioned at a property set without a file, such as an override).
+// Testing the agent-name prefix instead would misread relative keys that
+// begin like the agent's name (agent "sink", key "sink.directory").
+func isFullKey(key string, props []conf.Prop) bool {
+	for _, p := range props {
+		if key != "" && p.FullKey == key {
+			return true
+		}
+	}
+	return false
+}
+
 func (b *builder) newComponent(spec *sluice.Spec, env sluice.Env, cfg any, key string, at conf.Prop, props []conf.Prop) any {
 	v, err := spec.New(env, cfg)
 	if err != nil {
 		// Errors that name a property point at it; others at the type line.
 		prefix := strings.TrimSuffix(key, "type")
 		for _, e := range conf.Position(err, props) {
-			if e.File == "" {
+			if e.File == "" && !isFullKey(e.Key, props) {
 				if e.Key != "" {
 					e.Key = prefix + e.Key
 				} else {

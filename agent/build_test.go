@@ -78,6 +78,13 @@ func TestBuildErrors(t *testing.T) {
 				"a1.channels.c1.transactionCapacity = 50", "a1.sinks.k1.channel = c1",
 				"a1.sinks.k1.type = test-agent-sink", "a1.sinks.k1.batchSize = 51"},
 			"a1.sinks.k1.type", 6, "batch size 51 is larger than channel c1's transactionCapacity 50"},
+		{"Validate error naming no property is placed at the type line",
+			[]string{"a1.channels = c1", "a1.sinks = k1", "a1.channels.c1.type = memory", "a1.sinks.k1.channel = c1",
+				"a1.sinks.k1.type = test-agent-sink", "a1.sinks.k1.batchSize = -1"},
+			"a1.sinks.k1.type", 5, "a negative batch size makes no sense"},
+		{"Validate error of a selector naming no property",
+			with("a1.sources.r1.selector.type = test-agent-selector"),
+			"a1.sources.r1.selector.type", 9, "a negative batch size makes no sense"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -221,4 +228,26 @@ func joinErrs(problems []*conf.Error) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// TestBuildRelativeKeyLikeAgentName checks that a missing property whose
+// name begins like the agent's name (agent "sink", file_roll's
+// "sink.directory") still gets the component's full key and position.
+func TestBuildRelativeKeyLikeAgentName(t *testing.T) {
+	props := conf.ParseProperties([]byte(strings.Join([]string{
+		"sink.channels = c1",
+		"sink.sinks = k1",
+		"sink.channels.c1.type = memory",
+		"sink.sinks.k1.channel = c1",
+		"sink.sinks.k1.type = file_roll",
+	}, "\n")), "agent.conf")
+	_, problems := Build(conf.Build(props, "sink", nil, func(string) (string, bool) { return "", false }), sluicetest.Logger())
+	errs := errorsOf(problems)
+	if len(errs) != 1 {
+		t.Fatalf("want one error, got %v", problems)
+	}
+	want := conf.Error{Key: "sink.sinks.k1.sink.directory", File: "agent.conf", Line: 5, Msg: `required property "sink.directory" is missing`}
+	if *errs[0] != want {
+		t.Errorf("got  %+v\nwant %+v", *errs[0], want)
+	}
 }

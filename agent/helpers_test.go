@@ -41,6 +41,12 @@ func init() {
 		New: func(env sluice.Env, cfg any) (any, error) {
 			return &testSink{testPart: newPart(env, cfg, "sink"), ch: env.Channel}, nil
 		}})
+	// A selector whose defaults fail Validate with an error naming no property.
+	sluice.Register(sluice.Spec{Kind: sluice.KindSelector, Name: "test-agent-selector",
+		Config: func() any { return &testConfig{BatchSize: -1} },
+		New: func(env sluice.Env, cfg any) (any, error) {
+			return nil, errors.New("not reached")
+		}})
 	sluice.Register(sluice.Spec{Kind: sluice.KindInterceptor, Name: "test-agent-interceptor",
 		Config: func() any { return &testConfig{} },
 		New: func(env sluice.Env, cfg any) (any, error) {
@@ -52,6 +58,14 @@ type testConfig struct {
 	Hook      string `flume:"hook" doc:"name of the test's hook"`
 	FailStart bool   `flume:"failStart" doc:"make Start fail"`
 	BatchSize int    `flume:"batchSize" doc:"events a sink takes per call"`
+}
+
+// Validate returns a plain error (not conf.Invalid), as some components do.
+func (c *testConfig) Validate() error {
+	if c.BatchSize < 0 {
+		return errors.New("a negative batch size makes no sense")
+	}
+	return nil
 }
 
 // hook is one test's view of the components built from its configuration.
