@@ -12,7 +12,7 @@ import (
 	"github.com/sluiceio/sluice"
 )
 
-// testChannels builds an agent whose source r1 (never started) writes to
+// processorFor builds an agent whose source r1 (never started) writes to
 // test channels, and returns the source's channel processor.
 func processorFor(t *testing.T, lines ...string) (*Agent, *channelProcessor, *hook) {
 	t.Helper()
