@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/sluice
 
-.PHONY: build test vet fmt-check docs bench run-example clean
+.PHONY: build test vet fmt-check docs bench run-example clean peers
 
 build:
 	$(GO) build -o $(BIN) ./cmd/sluice
@@ -26,6 +26,10 @@ bench: build
 
 run-example: build
 	./$(BIN) agent -n a1 -f examples/netcat-logger.conf -Dflume.root.logger=INFO,console
+
+# Real peer servers' jars (Flume...) into .peers/<name>/lib; see docs/peers.md.
+peers:
+	scripts/peers.sh fetch flume
 
 clean:
 	rm -rf bin
