@@ -48,17 +48,22 @@ func (p *channelProcessor) Process(ctx context.Context, events []*sluice.Event) 
 		}
 	}
 	if len(events) == 0 {
-		// Everything was filtered out: that is success for the source.
+		// Everything was filtered out: that is success for the source, and
+		// Flume counts the events as accepted.
+		p.counters.EventAccepted.Add(n)
 		return nil
 	}
 	if p.selector == nil {
 		return fmt.Errorf("source %s has no channel selector", p.source)
 	}
 	if err := p.route(ctx, events); err != nil {
-		p.counters.ChannelWriteFail.Add(n)
+		// Flume's sources count one write failure per refused batch.
+		p.counters.ChannelWriteFail.Add(1)
 		return err
 	}
-	p.counters.EventAccepted.Add(int64(len(events)))
+	// As in Flume, accepted counts what the source handed in, before
+	// interceptors dropped anything.
+	p.counters.EventAccepted.Add(n)
 	return nil
 }
 

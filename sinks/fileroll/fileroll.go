@@ -382,3 +382,7 @@ func (s *Sink) abandon() {
 	}
 	s.c.ConnectionClosed.Add(1)
 }
+
+// BatchSize is the most events one Process call takes (sluice.Batcher), so
+// the agent can refuse a batch larger than the channel's transactionCapacity.
+func (s *Sink) BatchSize() int { return s.cfg.BatchSize }

@@ -132,3 +132,7 @@ func (s *Sink) Process(ctx context.Context) (sluice.Status, error) {
 	s.c.EventDrainSuccess.Add(int64(n))
 	return sluice.Ready, nil
 }
+
+// BatchSize is the most events one Process call takes (sluice.Batcher), so
+// the agent can refuse a batch larger than the channel's transactionCapacity.
+func (s *Sink) BatchSize() int { return s.cfg.BatchSize }

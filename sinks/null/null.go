@@ -124,3 +124,7 @@ func (s *Sink) Process(ctx context.Context) (sluice.Status, error) {
 	}
 	return sluice.Ready, nil
 }
+
+// BatchSize is the most events one Process call takes (sluice.Batcher), so
+// the agent can refuse a batch larger than the channel's transactionCapacity.
+func (s *Sink) BatchSize() int { return s.cfg.BatchSize }
