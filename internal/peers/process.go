@@ -245,11 +245,12 @@ func (p *Proc) signalAndWait(sig syscall.Signal, grace time.Duration) error {
 	pid := cmd.Process.Pid
 	select {
 	case <-done:
-		_ = syscall.Kill(-pid, syscall.SIGKILL) // strays left in the group, if any
+		// Reaped: its pid may belong to someone else by now, so signal nothing.
 		return nil
 	default:
 	}
-	_ = syscall.Kill(-pid, sig) // the JVM leads its own group: pgid == pid
+	// Not yet reaped, so the pid is still ours. The JVM leads its own group.
+	_ = syscall.Kill(-pid, sig)
 	var err error
 	if grace > 0 {
 		select {
@@ -260,7 +261,6 @@ func (p *Proc) signalAndWait(sig syscall.Signal, grace time.Duration) error {
 		}
 	}
 	<-done
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	return err
 }
 
