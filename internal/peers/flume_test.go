@@ -107,6 +107,14 @@ a1.sinks.k1.channel = c1
 		t.Fatalf("FlumeSend output:\n%s", o)
 	}
 
+	// One append RPC per event.
+	single := []Event{{Headers: map[string]string{"mode": "append"}, Body: []byte("one")}, {Body: []byte("two")}}
+	props["flumesend.mode"] = "append"
+	if o := FlumeSend(t, props, single); !strings.Contains(o, "sent 2 events in 2 calls (append)") {
+		t.Fatalf("FlumeSend append output:\n%s", o)
+	}
+	sent = append(sent, single...)
+
 	// Flume's own avro-client: three lines from a file, headers from -R.
 	dir := t.TempDir()
 	lines, hdrs := filepath.Join(dir, "in.txt"), filepath.Join(dir, "headers.properties")
