@@ -1,0 +1,26 @@
+package wal
+
+import (
+	"os"
+	"syscall"
+)
+
+// datasync flushes a file's data and the metadata needed to read it back.
+func datasync(f *os.File) error {
+	for {
+		err := syscall.Fdatasync(int(f.Fd()))
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+// FreeSpace is the space an unprivileged writer may still use in dir's
+// file system, in bytes.
+func FreeSpace(dir string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
+}

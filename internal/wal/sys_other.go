@@ -1,0 +1,14 @@
+//go:build !linux
+
+package wal
+
+import (
+	"math"
+	"os"
+)
+
+func datasync(f *os.File) error { return f.Sync() }
+
+// FreeSpace is not measured on this platform: it reports unlimited space,
+// so minimumRequiredSpace has no effect here.
+func FreeSpace(dir string) (uint64, error) { return math.MaxUint64, nil }

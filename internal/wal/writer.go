@@ -1,0 +1,404 @@
+package wal
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+)
+
+// MaxRecordBytes bounds one request: offsets are 32-bit.
+const MaxRecordBytes = 1 << 30
+
+// Options configure a Writer.
+type Options struct {
+	Dir string
+	// SegmentSize is where segments roll (a request larger than a whole
+	// segment gets a segment of its own).
+	SegmentSize int64
+	// NextID hands out segment ids, unique across every directory of the
+	// channel.
+	NextID func() uint32
+	// FirstSeq is the sequence number of the first frame written.
+	FirstSeq uint64
+	// SyncEvery bounds how long data of requests that did not ask for an
+	// fsync may stay unsynced.
+	SyncEvery time.Duration
+	Logger    *slog.Logger
+}
+
+// Request is one transaction's records, appended in one piece.
+type Request struct {
+	Data []byte
+	// Sync asks for Wait to return only once Data is fsync'd; otherwise it
+	// returns once Data is written (it then survives a process crash, and
+	// is fsync'd within SyncEvery).
+	Sync bool
+
+	// Set when Wait returns: where Data[0] landed, or why it did not.
+	Seg uint32
+	Off uint32
+	Err error
+
+	done chan struct{}
+}
+
+// NewRequest returns a request for data.
+func NewRequest(data []byte, sync bool) *Request {
+	return &Request{Data: data, Sync: sync, done: make(chan struct{})}
+}
+
+// Wait blocks until the writer has handled the request.
+func (r *Request) Wait() error {
+	<-r.done
+	return r.Err
+}
+
+type prepared struct {
+	id   uint32
+	path string
+	err  error
+}
+
+// Writer appends requests to one directory's segments. Concurrent
+// requests are gathered into one frame (one write syscall) and share one
+// fdatasync: group commit.
+type Writer struct {
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	pending []*Request
+	syncs   []chan error
+	closing bool
+	abandon bool
+	failed  error // sticky: after a failed write the file's state is unknown
+	pos     Position
+	kick    chan struct{}
+	exited  chan struct{}
+
+	// Owned by the loop goroutine.
+	f        *os.File
+	id       uint32
+	off      uint32
+	synced   uint32
+	dirty    bool
+	seq      uint64
+	lastSync time.Time
+	next     chan prepared
+	buf      []byte
+	spare    []*Request
+}
+
+// Position is where the next frame of a directory will go.
+type Position struct {
+	Seg uint32
+	Off uint32
+	Seq uint64 // sequence number of the next frame
+}
+
+// Open prepares and activates a fresh segment in opts.Dir and starts the
+// writer's goroutine. It never appends to an existing segment: recovery
+// leaves old tails alone.
+func Open(opts Options) (*Writer, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.SyncEvery <= 0 {
+		opts.SyncEvery = time.Second
+	}
+	w := &Writer{opts: opts, log: opts.Logger, kick: make(chan struct{}, 1), exited: make(chan struct{}),
+		seq: opts.FirstSeq, next: make(chan prepared, 1)}
+	id := opts.NextID()
+	path, err := prepare(opts.Dir, id, opts.SegmentSize)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.activate(prepared{id: id, path: path}); err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	w.prepareNext()
+	w.pos = Position{Seg: w.id, Off: w.off, Seq: w.seq}
+	go w.loop()
+	return w, nil
+}
+
+// Dir is the directory written.
+func (w *Writer) Dir() string { return w.opts.Dir }
+
+// Submit queues r; Wait on r for the outcome.
+func (w *Writer) Submit(r *Request) {
+	w.mu.Lock()
+	if w.failed != nil || w.closing {
+		err := w.failed
+		w.mu.Unlock()
+		if err == nil {
+			err = errClosed
+		}
+		r.Err = err
+		close(r.done)
+		return
+	}
+	w.pending = append(w.pending, r)
+	w.mu.Unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+var errClosed = errors.New("log writer closed")
+
+// Sync returns once everything written so far is fsync'd.
+func (w *Writer) Sync() error {
+	ch := make(chan error, 1)
+	w.mu.Lock()
+	if w.failed != nil || w.closing {
+		err := w.failed
+		w.mu.Unlock()
+		if err == nil {
+			return errClosed
+		}
+		return err
+	}
+	w.syncs = append(w.syncs, ch)
+	w.mu.Unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+	return <-ch
+}
+
+// Position is the end of what was written: the start of the next frame.
+func (w *Writer) Position() Position {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pos
+}
+
+// Err is the writer's sticky failure, if any.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.failed
+}
+
+// Abandon stops the writer as a killed process would: pending requests
+// fail unwritten and nothing more is fsync'd. For crash tests.
+func (w *Writer) Abandon() {
+	w.mu.Lock()
+	w.closing, w.abandon = true, true
+	w.mu.Unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+	<-w.exited
+}
+
+// Close writes and fsyncs what is pending, then stops the writer.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	w.closing = true
+	w.mu.Unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+	<-w.exited
+	return w.Err()
+}
+
+func (w *Writer) loop() {
+	defer close(w.exited)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case <-w.kick:
+		case <-timer.C:
+		}
+		w.mu.Lock()
+		reqs, syncs, closing, failed := w.pending, w.syncs, w.closing, w.failed
+		w.pending, w.syncs = w.spare[:0], nil
+		abandon := w.abandon
+		w.mu.Unlock()
+		if abandon {
+			for _, r := range reqs {
+				r.Err = errClosed
+				close(r.done)
+			}
+			for _, ch := range syncs {
+				ch <- errClosed
+			}
+			w.shutdown()
+			return
+		}
+
+		err := failed
+		if err == nil && len(reqs) > 0 {
+			err = w.writeFrames(reqs)
+		}
+		needSync := closing || len(syncs) > 0 || (w.dirty && time.Since(w.lastSync) >= w.opts.SyncEvery)
+		for _, r := range reqs {
+			needSync = needSync || r.Sync
+		}
+		if err == nil && needSync && w.dirty {
+			if serr := datasync(w.f); serr != nil {
+				// After a failed fsync Linux may have dropped the dirty
+				// pages: nothing written since the last good fsync can
+				// be trusted, so the writer stops for good.
+				err = fmt.Errorf("fsync %s: %w", w.f.Name(), serr)
+			} else {
+				w.synced, w.dirty, w.lastSync = w.off, false, time.Now()
+			}
+		}
+		w.mu.Lock()
+		if err != nil && w.failed == nil {
+			w.failed = err
+			w.log.Error("file channel log writer failed; the channel refuses commits until restarted", "dir", w.opts.Dir, "err", err)
+		}
+		w.pos = Position{Seg: w.id, Off: w.off, Seq: w.seq}
+		w.mu.Unlock()
+		for _, r := range reqs {
+			if r.Err == nil {
+				r.Err = err
+			}
+			close(r.done)
+		}
+		clear(reqs)
+		w.spare = reqs[:0]
+		for _, ch := range syncs {
+			ch <- err
+		}
+		if closing {
+			w.shutdown()
+			return
+		}
+		if w.dirty && err == nil {
+			timer.Reset(max(0, w.opts.SyncEvery-time.Since(w.lastSync)))
+		}
+	}
+}
+
+// writeFrames appends reqs as few frames as the segment size allows.
+func (w *Writer) writeFrames(reqs []*Request) error {
+	for i := 0; i < len(reqs); {
+		room := w.opts.SegmentSize - int64(w.off) - FrameHeaderSize
+		j, size := i, 0
+		for j < len(reqs) && int64(size+len(reqs[j].Data)) <= room {
+			size += len(reqs[j].Data)
+			j++
+		}
+		if j == i {
+			if w.off > HeaderSize {
+				if err := w.roll(); err != nil {
+					// Not sticky: the old segment is intact and still
+					// current; these requests fail and the next try
+					// prepares again.
+					for _, r := range reqs[i:] {
+						r.Err = err
+					}
+					return nil
+				}
+				continue
+			}
+			if len(reqs[i].Data) > MaxRecordBytes {
+				reqs[i].Err = fmt.Errorf("transaction of %d bytes is larger than the %d a log segment can take", len(reqs[i].Data), MaxRecordBytes)
+				i++
+				continue
+			}
+			j, size = i+1, len(reqs[i].Data)
+		}
+		if err := w.writeFrame(reqs[i:j], size); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
+}
+
+func (w *Writer) writeFrame(reqs []*Request, size int) error {
+	total := FrameHeaderSize + size
+	if cap(w.buf) < total {
+		w.buf = make([]byte, total, total+total/4)
+	}
+	b := w.buf[:total]
+	putFrameHeader(b, size, w.seq, w.synced)
+	at := FrameHeaderSize
+	for _, r := range reqs {
+		copy(b[at:], r.Data)
+		r.Seg, r.Off = w.id, w.off+uint32(at)
+		at += len(r.Data)
+	}
+	if _, err := w.f.WriteAt(b, int64(w.off)); err != nil {
+		return fmt.Errorf("write %s at %d: %w", w.f.Name(), w.off, err)
+	}
+	w.off += uint32(total)
+	w.seq++
+	w.dirty = true
+	return nil
+}
+
+// roll moves to the next segment. The old one is fsync'd first, so only
+// the newest segment of a directory can ever end in a torn frame.
+func (w *Writer) roll() error {
+	if w.dirty {
+		if err := datasync(w.f); err != nil {
+			return fmt.Errorf("fsync %s: %w", w.f.Name(), err)
+		}
+		w.synced, w.dirty, w.lastSync = w.off, false, time.Now()
+	}
+	p := <-w.next
+	if p.err != nil {
+		// Try once more in the foreground: the cause may have passed.
+		p.id = w.opts.NextID()
+		p.path, p.err = prepare(w.opts.Dir, p.id, w.opts.SegmentSize)
+		if p.err != nil {
+			w.next <- prepared{err: p.err}
+			return p.err
+		}
+	}
+	old := w.f
+	if err := w.activate(p); err != nil {
+		w.f = old
+		os.Remove(p.path)
+		w.next <- prepared{err: err}
+		return err
+	}
+	old.Close()
+	w.prepareNext()
+	return nil
+}
+
+func (w *Writer) activate(p prepared) error {
+	f, err := activate(w.opts.Dir, p.path, p.id)
+	if err != nil {
+		return err
+	}
+	w.f, w.id, w.off, w.synced, w.dirty = f, p.id, HeaderSize, HeaderSize, false
+	return nil
+}
+
+// prepareNext zero-fills the next segment in the background, so a roll
+// costs a rename and a directory fsync, not a 64 MiB write.
+func (w *Writer) prepareNext() {
+	id := w.opts.NextID()
+	go func() {
+		path, err := prepare(w.opts.Dir, id, w.opts.SegmentSize)
+		w.next <- prepared{id: id, path: path, err: err}
+	}()
+}
+
+func (w *Writer) shutdown() {
+	if w.f != nil {
+		w.f.Close()
+	}
+	if p := <-w.next; p.err == nil {
+		os.Remove(p.path)
+	}
+}
