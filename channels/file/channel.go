@@ -137,17 +137,17 @@ func boolInt(b bool) string {
 
 func (c *Channel) warnIgnored() {
 	if c.cfg.UseFastReplay {
-		c.log.Info("file channel: use-fast-replay has no effect; replay always uses the checkpoint and the log after it", "channel", c.name)
+		c.log.Info("file channel: use-fast-replay has no effect; replay always uses the checkpoint and the log after it")
 	}
 	if c.cfg.UseLogReplayV1 {
-		c.log.Warn("file channel: use-log-replay-v1 has no effect", "channel", c.name)
+		c.log.Warn("file channel: use-log-replay-v1 has no effect")
 	}
 	if c.cfg.CompressBackup {
-		c.log.Warn("file channel: compressBackupCheckpoint is not supported; the backup checkpoint is written uncompressed", "channel", c.name)
+		c.log.Warn("file channel: compressBackupCheckpoint is not supported; the backup checkpoint is written uncompressed")
 	}
 	if !c.cfg.FsyncPerTransaction {
 		c.log.Warn("file channel: fsyncPerTransaction is false: commits return before their data is on disk, and a power loss can lose up to fsyncInterval of committed events",
-			"channel", c.name, "fsyncInterval", c.cfg.FsyncInterval)
+			"fsyncInterval", c.cfg.FsyncInterval)
 	}
 }
 
@@ -175,13 +175,13 @@ func (c *Channel) Start(ctx context.Context) error {
 	c.unhealthy.Store(false)
 	c.open.Store(true)
 	c.started = true
-	c.log.Info("file channel started", "channel", c.name, "events", st.events, "from_checkpoint", st.fromCkpt,
+	c.log.Info("file channel started", "events", st.events, "from_checkpoint", st.fromCkpt,
 		"replayed_frames", st.frames, "replayed_bytes", st.bytes, "checkpoint", st.source, "took", time.Since(begin).Round(time.Millisecond))
 	// Save the replay's work at once; segments are deleted only on the
 	// strength of checkpoints this run wrote (the backup of an older
 	// one may still need them).
 	if err := c.checkpoint(); err != nil {
-		c.log.Warn("file channel: checkpoint after replay failed; will retry", "channel", c.name, "err", err)
+		c.log.Warn("file channel: checkpoint after replay failed; will retry", "err", err)
 	}
 	c.ckptKick, c.ckptStop, c.ckptDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go c.checkpointLoop(c.ckptKick, c.ckptStop, c.ckptDone)
@@ -322,7 +322,7 @@ func (c *Channel) fail(err error) error {
 	c.mu.Lock()
 	if c.failure == nil {
 		c.failure = fmt.Errorf("file channel %s stopped: %w", c.name, err)
-		c.log.Error("file channel stopped: damaged log data; fix or move the file and restart", "channel", c.name, "err", err)
+		c.log.Error("file channel stopped: damaged log data; fix or move the file and restart", "err", err)
 	}
 	err = c.failure
 	c.mu.Unlock()
@@ -347,7 +347,7 @@ func (c *Channel) checkpointLoop(kick, stop, done chan struct{}) {
 			continue
 		}
 		if err := c.checkpoint(); err != nil {
-			c.log.Error("file channel: checkpoint failed; the log keeps everything, replay will be longer", "channel", c.name, "err", err)
+			c.log.Error("file channel: checkpoint failed; the log keeps everything, replay will be longer", "err", err)
 		}
 	}
 }

@@ -154,7 +154,7 @@ func (c *Channel) recover() (recoverStats, error) {
 					return st, corrupt(end.End, "damaged frame (%s) in a segment newer segments follow", end.TornReason)
 				}
 				c.log.Warn("file channel: cut off a torn write at the end of the log (a crash interrupted it; it was never acknowledged)",
-					"channel", c.name, "file", sf.Path, "offset", end.End, "detail", end.TornReason)
+					"file", sf.Path, "offset", end.End, "detail", end.TornReason)
 				if err := wal.CutTail(sf.Path, end.End); err != nil {
 					return st, err
 				}
@@ -259,7 +259,7 @@ func (c *Channel) loadCheckpoint() (*checkpoint, string) {
 		ck, err := readCheckpoint(k.dir)
 		if err == nil {
 			if damaged {
-				c.log.Warn("file channel: using the backup checkpoint", "channel", c.name, "dir", k.dir)
+				c.log.Warn("file channel: using the backup checkpoint", "dir", k.dir)
 			}
 			return ck, k.name
 		}
@@ -267,10 +267,10 @@ func (c *Channel) loadCheckpoint() (*checkpoint, string) {
 			continue
 		}
 		damaged = true
-		c.log.Warn("file channel: checkpoint unusable", "channel", c.name, "file", k.dir+string(os.PathSeparator)+checkpointFile, "err", err)
+		c.log.Warn("file channel: checkpoint unusable", "file", k.dir+string(os.PathSeparator)+checkpointFile, "err", err)
 	}
 	if damaged {
-		c.log.Warn("file channel: no usable checkpoint; replaying the whole log", "channel", c.name)
+		c.log.Warn("file channel: no usable checkpoint; replaying the whole log")
 		return nil, "none (damaged; full replay)"
 	}
 	return nil, "none"

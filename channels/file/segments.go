@@ -75,17 +75,17 @@ func (c *Channel) deleteSegments() {
 	for _, s := range gone {
 		c.files.drop(s.id)
 		if err := os.Remove(segPath(c.dirs[s.dir], s.id)); err != nil && !os.IsNotExist(err) {
-			c.log.Warn("file channel: cannot delete a used-up log segment", "channel", c.name, "err", err)
+			c.log.Warn("file channel: cannot delete a used-up log segment", "err", err)
 			continue
 		}
 		dirs[s.dir] = true
 	}
 	for d := range dirs {
 		if err := wal.SyncDir(c.dirs[d]); err != nil {
-			c.log.Warn("file channel: fsync after deleting segments failed", "channel", c.name, "err", err)
+			c.log.Warn("file channel: fsync after deleting segments failed", "err", err)
 		}
 	}
-	c.log.Debug("file channel: deleted used-up log segments", "channel", c.name, "count", len(gone))
+	c.log.Debug("file channel: deleted used-up log segments", "count", len(gone))
 }
 
 // readBack fills out[i] for every entry without a cached event by reading
