@@ -27,6 +27,10 @@ type Options struct {
 	// fsync may stay unsynced.
 	SyncEvery time.Duration
 	Logger    *slog.Logger
+
+	// Test hooks: called around every fdatasync of a segment.
+	beforeSync func()
+	afterSync  func(f *os.File)
 }
 
 // Request is one transaction's records, appended in one piece.
@@ -248,7 +252,7 @@ func (w *Writer) loop() {
 			needSync = needSync || r.Sync
 		}
 		if err == nil && needSync && w.dirty {
-			if serr := datasync(w.f); serr != nil {
+			if serr := w.datasync(); serr != nil {
 				// After a failed fsync Linux may have dropped the dirty
 				// pages: nothing written since the last good fsync can
 				// be trusted, so the writer stops for good.
@@ -348,7 +352,7 @@ func (w *Writer) writeFrame(reqs []*Request, size int) error {
 // the newest segment of a directory can ever end in a torn frame.
 func (w *Writer) roll() error {
 	if w.dirty {
-		if err := datasync(w.f); err != nil {
+		if err := w.datasync(); err != nil {
 			return fmt.Errorf("fsync %s: %w", w.f.Name(), err)
 		}
 		w.synced, w.dirty, w.lastSync = w.off, false, time.Now()
@@ -373,6 +377,17 @@ func (w *Writer) roll() error {
 	old.Close()
 	w.prepareNext()
 	return nil
+}
+
+func (w *Writer) datasync() error {
+	if w.opts.beforeSync != nil {
+		w.opts.beforeSync()
+	}
+	err := datasync(w.f)
+	if err == nil && w.opts.afterSync != nil {
+		w.opts.afterSync(w.f)
+	}
+	return err
 }
 
 func (w *Writer) activate(p prepared) error {
