@@ -17,5 +17,6 @@ import (
 	_ "github.com/sluiceio/sluice/sources/netcat"
 	_ "github.com/sluiceio/sluice/sources/netcatudp"
 	_ "github.com/sluiceio/sluice/sources/seq"
+	_ "github.com/sluiceio/sluice/sources/spooldir"
 	_ "github.com/sluiceio/sluice/sources/stress"
 )

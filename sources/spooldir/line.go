@@ -1,0 +1,173 @@
+package spooldir
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"unicode/utf8"
+)
+
+const lineBufSize = 1 << 20
+
+// lineReader is the LINE deserializer: one event per line, lines end at
+// '\n' (a '\r' before it stays in the body, as in Flume), a last line
+// without '\n' is an event too, and a line longer than maxLineLength
+// characters (Java chars: UTF-16 code units) is cut into pieces of that
+// length. Text is decoded from the input charset under the decode error
+// policy and written in the output charset; when both are UTF-8 and a line
+// is valid, its bytes are copied as they are.
+type lineReader struct {
+	f      *os.File
+	buf    []byte
+	r, w   int
+	off    int64 // file offset of buf[r]
+	eof    bool
+	in     charset
+	out    charset
+	policy string
+	max    int
+	bound  int // buffered bytes that surely hold max characters
+	fast   bool
+	tmp    []byte
+}
+
+func newLineReader(f *os.File, off int64, in, out charset, policy string, maxLen int) (*lineReader, error) {
+	if off > 0 {
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			return nil, err
+		}
+	}
+	// A character takes at most 4 bytes (and then counts 2); beyond
+	// bound bytes without a newline a cut is certain.
+	bound := 4*maxLen + 8
+	size := max(lineBufSize, 2*bound)
+	return &lineReader{f: f, buf: make([]byte, size), off: off, in: in, out: out,
+		policy: policy, max: maxLen, bound: bound, fast: in == csUTF8 && out == csUTF8}, nil
+}
+
+func (l *lineReader) pos() position { return position{off: l.off} }
+
+func (l *lineReader) close() error { return l.f.Close() }
+
+// fill moves unread bytes to the front and reads more.
+func (l *lineReader) fill() error {
+	if l.r > 0 {
+		n := copy(l.buf, l.buf[l.r:l.w])
+		l.r, l.w = 0, n
+	}
+	for l.w < len(l.buf) {
+		n, err := l.f.Read(l.buf[l.w:])
+		l.w += n
+		if err == io.EOF {
+			l.eof = true
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read at byte %d: %w", l.off+int64(l.w-l.r), err)
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (l *lineReader) consume(n int) {
+	l.r += n
+	l.off += int64(n)
+}
+
+func (l *lineReader) next(b *batch, n int) error {
+	for produced := 0; produced < n; {
+		data := l.buf[l.r:l.w]
+		i := bytes.IndexByte(data, '\n')
+		var seg []byte
+		nl := false
+		switch {
+		case i >= 0:
+			seg, nl = data[:i], true
+		case l.eof:
+			if len(data) == 0 {
+				return nil
+			}
+			seg = data // the last line, without newline
+		case len(data) >= l.bound:
+			seg = data // longer than any line may be: will be cut
+		default:
+			if err := l.fill(); err != nil {
+				return err
+			}
+			continue
+		}
+		// The common case: a short, valid UTF-8 line, copied as it is.
+		if l.fast && len(seg) <= l.max && utf8.Valid(seg) {
+			b.add(seg)
+			if nl {
+				l.consume(len(seg) + 1)
+			} else {
+				l.consume(len(seg))
+			}
+			produced++
+			continue
+		}
+		body, used, err := l.transcode(seg, nl || l.eof)
+		if err != nil {
+			return err
+		}
+		if !nl && len(body) == 0 {
+			// Only ignored bytes: nothing to deliver (Java reads no
+			// character, so no line).
+			l.consume(used)
+			continue
+		}
+		b.add(body)
+		// A piece that ends right at the newline takes it along: Flume
+		// would emit an extra empty event for it.
+		if nl && used == len(seg) {
+			used++
+		}
+		l.consume(used)
+		produced++
+	}
+	return nil
+}
+
+// transcode decodes seg (a whole line when complete, else buffered data
+// without a newline) into the output charset, stopping after max
+// characters. It returns the body and the input bytes it used.
+func (l *lineReader) transcode(seg []byte, complete bool) ([]byte, int, error) {
+	out := l.tmp[:0]
+	count, i := 0, 0
+	for i < len(seg) {
+		if !complete && len(seg)-i < utf8.UTFMax {
+			break // a character may continue in bytes not read yet
+		}
+		r, size, bad := l.in.decodeRune(seg[i:])
+		if bad {
+			switch l.policy {
+			case "FAIL":
+				return nil, 0, &contentError{off: l.off + int64(i),
+					msg: fmt.Sprintf("bytes % X are not valid %s (decodeErrorPolicy FAIL)", seg[i:i+size], l.in)}
+			case "IGNORE":
+				i += size
+				continue
+			}
+			r = utf8.RuneError
+		}
+		u := units(r)
+		if count+u > l.max && count > 0 {
+			break
+		}
+		count += u
+		out = l.out.appendRune(out, r)
+		i += size
+		if count == l.max {
+			break
+		}
+	}
+	if cap(out) <= 1<<20 {
+		l.tmp = out
+	}
+	return out, i, nil
+}

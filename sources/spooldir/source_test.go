@@ -1,0 +1,463 @@
+package spooldir
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/sluicetest"
+)
+
+func TestFilesAreReadInOrderAndRenamed(t *testing.T) {
+	h := newHarness(t, nil)
+	a := drop(t, h.dir, "a.log", numbered("a", 0, 250), 2*time.Hour)
+	b := drop(t, h.dir, "b.log", numbered("b", 0, 10), time.Hour)
+	h.start()
+	got := h.bodies(260)
+	want := append(numberedList("a", 0, 250), numberedList("b", 0, 10)...)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("events out of order or wrong: got %d, first %q", len(got), got[:3])
+	}
+	waitFor(t, "both files renamed", func() bool { return exists(a+".COMPLETED") && exists(b+".COMPLETED") })
+	if exists(a) || exists(b) {
+		t.Fatal("originals still present")
+	}
+	waitFor(t, "position file removed", func() bool { return !exists(filepath.Join(h.dir, ".flumespool", metaFileName)) })
+	if h.src.counters.AppendBatchAccepted.Load() != 4 { // 100+100+50, then 10
+		t.Errorf("AppendBatchAccepted = %d, want 4", h.src.counters.AppendBatchAccepted.Load())
+	}
+}
+
+func TestDeletePolicyImmediate(t *testing.T) {
+	h := newHarness(t, map[string]string{"deletePolicy": "IMMEDIATE"})
+	a := drop(t, h.dir, "a.txt", "one\ntwo\n", time.Hour)
+	h.start()
+	if got := h.bodies(2); strings.Join(got, ",") != "one,two" {
+		t.Fatalf("got %q", got)
+	}
+	waitFor(t, "file deleted", func() bool { return !exists(a) })
+	if exists(a + ".COMPLETED") {
+		t.Fatal("deleted file was also renamed")
+	}
+}
+
+func TestTrackerDirPolicyMarksAndDoesNotReread(t *testing.T) {
+	dir := t.TempDir()
+	props := map[string]string{"spoolDir": dir, "trackingPolicy": "tracker_dir", "recursiveDirectorySearch": "true"}
+	h := newHarness(t, props)
+	a := drop(t, dir, "sub/a.txt", "x\n", time.Hour)
+	h.start()
+	h.bodies(1)
+	marker := filepath.Join(dir, ".flumespool", "sub", "a.txt.COMPLETED")
+	waitFor(t, "marker", func() bool { return exists(marker) })
+	if !exists(a) {
+		t.Fatal("tracker_dir must leave the file in place")
+	}
+	h.stop()
+
+	// A restart does not read the marked file again; a new one is read.
+	h2 := newHarness(t, props)
+	drop(t, dir, "b.txt", "y\n", time.Minute)
+	h2.start()
+	if got := h2.bodies(1); got[0] != "y" {
+		t.Fatalf("got %q", got)
+	}
+	waitFor(t, "b marker", func() bool { return exists(filepath.Join(dir, ".flumespool", "b.txt.COMPLETED")) })
+	if n := len(h2.rec.Events()); n != 1 {
+		t.Fatalf("restart delivered %d events, want only b's 1", n)
+	}
+}
+
+func TestFileAndBasenameHeaders(t *testing.T) {
+	h := newHarness(t, map[string]string{"fileHeader": "true", "fileHeaderKey": "path",
+		"basenameHeader": "true", "basenameHeaderKey": "name"})
+	p := drop(t, h.dir, "data.csv", "1\n", time.Hour)
+	h.start()
+	ev, err := h.rec.WaitFor(1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(p)
+	if ev[0].Headers["path"] != abs || ev[0].Headers["name"] != "data.csv" || len(ev[0].Headers) != 2 {
+		t.Fatalf("headers %v", ev[0].Headers)
+	}
+}
+
+func TestCandidateRules(t *testing.T) {
+	h := newHarness(t, map[string]string{"includePattern": `.*\.log`, "ignorePattern": `skip.*`})
+	for _, n := range []string{"a.log", "b.txt", "skip.log", ".hidden.log", "done.log.COMPLETED",
+		"q.log.QUARANTINED-20240101T000000Z"} {
+		drop(t, h.dir, n, n+"\n", time.Hour)
+	}
+	if err := os.Mkdir(filepath.Join(h.dir, "sub.log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	drop(t, h.dir, "sub.log/inner.log", "inner\n", time.Hour) // not recursive
+	h.start()
+	h.bodies(1)
+	waitFor(t, "a.log completed", func() bool { return exists(filepath.Join(h.dir, "a.log.COMPLETED")) })
+	var names []string
+	for _, c := range h.src.scan() {
+		names = append(names, c.name)
+	}
+	if len(names) != 0 {
+		t.Fatalf("left as candidates: %v", names)
+	}
+	if got := h.rec.Events(); len(got) != 1 || string(got[0].Body) != "a.log" {
+		t.Fatalf("events %v", got)
+	}
+}
+
+func TestConsumeOrder(t *testing.T) {
+	base := time.Now().Add(-time.Hour)
+	files := []struct {
+		name  string
+		mtime time.Time
+	}{{"c", base}, {"b", base}, {"a", base.Add(time.Minute)}, {"d", base.Add(-time.Minute)}}
+	tests := []struct {
+		order string
+		want  string
+	}{
+		{"oldest", "d,b,c,a"},   // by time, ties by name
+		{"YOUNGEST", "a,b,c,d"}, // newest first, ties by smaller name
+	}
+	for _, tt := range tests {
+		t.Run(tt.order, func(t *testing.T) {
+			h := newHarness(t, map[string]string{"consumeOrder": tt.order, "deletePolicy": "immediate"})
+			for _, f := range files {
+				p := drop(t, h.dir, f.name, f.name+"\n", 0)
+				if err := os.Chtimes(p, f.mtime, f.mtime); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h.start()
+			if got := strings.Join(h.bodies(4), ","); got != tt.want {
+				t.Fatalf("order %s, want %s", got, tt.want)
+			}
+		})
+	}
+	t.Run("random reads every file once", func(t *testing.T) {
+		h := newHarness(t, map[string]string{"consumeOrder": "random"})
+		for _, f := range files {
+			drop(t, h.dir, f.name, f.name+"\n", time.Hour)
+		}
+		h.start()
+		got := h.bodies(4)
+		sort.Strings(got)
+		if strings.Join(got, ",") != "a,b,c,d" {
+			t.Fatalf("got %v", got)
+		}
+	})
+}
+
+func TestRecursiveDirectorySearch(t *testing.T) {
+	h := newHarness(t, map[string]string{"recursiveDirectorySearch": "true", "ignorePattern": "ign"})
+	drop(t, h.dir, "x/y/deep.txt", "deep\n", time.Hour)
+	drop(t, h.dir, ".hid/h.txt", "hidden\n", time.Hour)
+	drop(t, h.dir, "ign/i.txt", "ignored\n", time.Hour)
+	h.start()
+	if got := h.bodies(1); got[0] != "deep" {
+		t.Fatalf("got %q", got)
+	}
+	waitFor(t, "deep completed", func() bool { return exists(filepath.Join(h.dir, "x/y/deep.txt.COMPLETED")) })
+	// A directory created later is watched and read too.
+	drop(t, h.dir, "later/new.txt", "new\n", time.Hour)
+	if got := h.bodies(2); got[1] != "new" {
+		t.Fatalf("got %q", got)
+	}
+	if n := len(h.rec.Events()); n != 2 {
+		t.Fatalf("%d events; hidden or ignored directories were read", n)
+	}
+}
+
+// gate is a channel processor that accepts a number of batches and then
+// refuses until opened.
+type gate struct {
+	mu     sync.Mutex
+	allow  int
+	calls  int
+	events []*sluice.Event
+}
+
+func (g *gate) Process(_ context.Context, ev []*sluice.Event) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls++
+	if g.allow == 0 {
+		return sluicetest.ErrFull
+	}
+	g.allow--
+	for _, e := range ev {
+		g.events = append(g.events, e.Clone())
+	}
+	return nil
+}
+
+func (g *gate) open(n int) {
+	g.mu.Lock()
+	g.allow = n
+	g.mu.Unlock()
+}
+
+func (g *gate) state() (calls int, events []*sluice.Event) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.calls, append([]*sluice.Event(nil), g.events...)
+}
+
+func TestRestartResumesAfterTheLastCommittedBatch(t *testing.T) {
+	dir := t.TempDir()
+	props := map[string]string{"spoolDir": dir, "batchSize": "100"}
+	h := newHarness(t, props)
+	g := &gate{allow: 3}
+	h.proc = g
+	drop(t, dir, "big.txt", numbered("l", 0, 1000), time.Hour)
+	h.start()
+	// Three batches accepted, the fourth refused (and retried).
+	waitFor(t, "a refused batch", func() bool { c, _ := g.state(); return c >= 4 })
+	h.stop()
+	st, err := loadTracker(filepath.Join(dir, ".flumespool", metaFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(300 * len("l000000\n")); st.pos.off != want {
+		t.Fatalf("position %d, want %d (after 3 batches)", st.pos.off, want)
+	}
+
+	h2 := newHarness(t, props)
+	h2.start()
+	got := h2.bodies(700)
+	if !reflect.DeepEqual(got, numberedList("l", 300, 1000)) {
+		t.Fatalf("resumed with %q..., want l000300...", got[:2])
+	}
+	if !strings.Contains(h2.logs.String(), "resuming a file") {
+		t.Error("resume not logged")
+	}
+}
+
+func TestRefusedBatchIsRetriedNotReread(t *testing.T) {
+	h := newHarness(t, map[string]string{"maxBackoff": "40"})
+	g := &gate{}
+	h.proc = g
+	drop(t, h.dir, "f", "a\nb\n", time.Hour)
+	h.start()
+	waitFor(t, "three refusals", func() bool { c, _ := g.state(); return c >= 3 })
+	g.open(10)
+	waitFor(t, "delivery", func() bool { _, ev := g.state(); return len(ev) == 2 })
+	waitFor(t, "completed", func() bool { return exists(filepath.Join(h.dir, "f.COMPLETED")) })
+	if _, ev := g.state(); len(ev) != 2 {
+		t.Fatalf("%d events delivered", len(ev))
+	}
+	if n := h.src.counters.ChannelWriteFail.Load(); n < 3 {
+		t.Errorf("ChannelWriteFail = %d", n)
+	}
+}
+
+func TestFileChangedAfterPickupIsQuarantined(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(t *testing.T, p string)
+		reason string
+	}{
+		{"grown", func(t *testing.T, p string) {
+			f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteString("appended\n")
+			f.Close()
+		}, "changed size (240 bytes then, 249 now) after it was picked up; its first 249 bytes were delivered"},
+		{"touched", func(t *testing.T, p string) {
+			now := time.Now()
+			os.Chtimes(p, now, now)
+		}, "was modified (modification time"},
+		{"replaced", func(t *testing.T, p string) {
+			os.Remove(p)
+			os.WriteFile(p, []byte("other\n"), 0o644)
+		}, "was replaced by another file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, map[string]string{"batchSize": "10", "maxBackoff": "20"})
+			g := &gate{allow: 1}
+			h.proc = g
+			a := drop(t, h.dir, "a.log", numbered("a", 0, 30), 2*time.Hour)
+			h.start()
+			waitFor(t, "a held mid-file", func() bool { c, _ := g.state(); return c >= 2 })
+			tt.change(t, a)
+			drop(t, h.dir, "b.log", "b\n", time.Hour)
+			g.open(1000)
+			waitFor(t, "b completed", func() bool { return exists(filepath.Join(h.dir, "b.log.COMPLETED")) })
+			q, _ := filepath.Glob(a + ".QUARANTINED-*")
+			if len(q) != 1 {
+				t.Fatalf("quarantined files: %v", q)
+			}
+			if exists(a + ".COMPLETED") {
+				t.Fatal("changed file was completed")
+			}
+			logs := h.logs.String()
+			if !strings.Contains(logs, "quarantined file "+a) || !strings.Contains(logs, tt.reason) {
+				t.Fatalf("no clear quarantine log line with %q:\n%s", tt.reason, logs)
+			}
+			_, ev := g.state()
+			if last := string(ev[len(ev)-1].Body); last != "b" {
+				t.Fatalf("last event %q, want b's", last)
+			}
+		})
+	}
+}
+
+func TestCompletedNameTakenIsQuarantinedUnread(t *testing.T) {
+	h := newHarness(t, nil)
+	a := drop(t, h.dir, "a.log", "new content\n", 2*time.Hour)
+	if err := os.WriteFile(a+".COMPLETED", []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	drop(t, h.dir, "b.log", "b\n", time.Hour)
+	h.start()
+	if got := h.bodies(1); got[0] != "b" {
+		t.Fatalf("got %q", got)
+	}
+	waitFor(t, "b completed", func() bool { return exists(filepath.Join(h.dir, "b.log.COMPLETED")) })
+	if q, _ := filepath.Glob(a + ".QUARANTINED-*"); len(q) != 1 {
+		t.Fatalf("quarantined: %v", q)
+	}
+	if len(h.rec.Events()) != 1 {
+		t.Fatal("the file with a taken completed name was read")
+	}
+	if !strings.Contains(h.logs.String(), "already exists") {
+		t.Fatal("reason not logged")
+	}
+}
+
+func TestReplacedWhileStoppedIsQuarantined(t *testing.T) {
+	dir := t.TempDir()
+	props := map[string]string{"spoolDir": dir, "batchSize": "10"}
+	h := newHarness(t, props)
+	g := &gate{allow: 1}
+	h.proc = g
+	a := drop(t, dir, "a.log", numbered("a", 0, 30), time.Hour)
+	h.start()
+	waitFor(t, "held", func() bool { c, _ := g.state(); return c >= 2 })
+	h.stop()
+	os.Remove(a)
+	drop(t, dir, "a.log", numbered("z", 0, 30), time.Hour)
+
+	h2 := newHarness(t, props)
+	h2.start()
+	waitFor(t, "quarantine", func() bool { q, _ := filepath.Glob(a + ".QUARANTINED-*"); return len(q) == 1 })
+	// The inode may be reused by the new file; its time and size tell.
+	if !strings.Contains(h2.logs.String(), "while the agent was stopped, after its first 80 bytes were delivered") {
+		t.Fatal("reason not logged")
+	}
+}
+
+func TestEmptyFileYieldsOneEmptyEvent(t *testing.T) {
+	h := newHarness(t, nil)
+	drop(t, h.dir, "empty", "", time.Hour)
+	h.start()
+	if got := h.bodies(1); got[0] != "" {
+		t.Fatalf("got %q", got)
+	}
+	waitFor(t, "completed", func() bool { return exists(filepath.Join(h.dir, "empty.COMPLETED")) })
+}
+
+func TestDecodeFailQuarantinesAfterDeliveringGoodLines(t *testing.T) {
+	h := newHarness(t, nil)
+	a := drop(t, h.dir, "bad.txt", "good\nbad \xff line\nnever\n", time.Hour)
+	h.start()
+	if got := h.bodies(1); got[0] != "good" {
+		t.Fatalf("got %q", got)
+	}
+	waitFor(t, "quarantine", func() bool { q, _ := filepath.Glob(a + ".QUARANTINED-*"); return len(q) == 1 })
+	if len(h.rec.Events()) != 1 {
+		t.Fatalf("events %d", len(h.rec.Events()))
+	}
+	if !strings.Contains(h.logs.String(), "bytes FF are not valid UTF-8 (decodeErrorPolicy FAIL) at byte 9") {
+		t.Fatalf("log does not say where:\n%s", h.logs.String())
+	}
+}
+
+func TestNewFileNoticedWithoutWaitingForPoll(t *testing.T) {
+	// pollDelay is an hour: only a file notification can wake the source.
+	h := newHarness(t, map[string]string{"pollDelay": "3600000"})
+	h.start()
+	waitFor(t, "idle", func() bool { return strings.Contains(h.logs.String(), "spooldir source started") })
+	// An old modification time, so settling does not hold it back.
+	drop(t, h.dir, "late.txt", "late\n", 2*time.Hour)
+	if got := h.bodies(1); got[0] != "late" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestSettlingHoldsBackFreshFiles(t *testing.T) {
+	h := newHarness(t, map[string]string{"pollDelay": "60000"})
+	old := drop(t, h.dir, "old", "x\n", time.Hour)
+	fresh := drop(t, h.dir, "fresh", "y\n", 0)
+	future := drop(t, h.dir, "future", "z\n", -time.Hour)
+	cands := h.src.scan()
+	h.src.seen = map[string]seenFile{}
+	names := func(cs []candidate) string {
+		var n []string
+		for _, c := range cs {
+			n = append(n, c.name)
+		}
+		sort.Strings(n)
+		return strings.Join(n, ",")
+	}
+	if got := names(h.src.settled(append([]candidate(nil), cands...))); got != "old" {
+		t.Fatalf("first scan: %s, want old", got)
+	}
+	// A minute later (pretend): the unchanged ones have settled.
+	for p, sf := range h.src.seen {
+		sf.at = sf.at.Add(-time.Minute)
+		h.src.seen[p] = sf
+	}
+	if got := names(h.src.settled(append([]candidate(nil), cands...))); got != "fresh,future,old" {
+		t.Fatalf("after settling: %s", got)
+	}
+	_ = old
+	_ = fresh
+	_ = future
+}
+
+func TestStartFailsOnAFileAsSpoolDir(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(f, nil, 0o644)
+	h := newHarness(t, map[string]string{"spoolDir": f})
+	err := h.src.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "is not a directory") {
+		t.Fatalf("Start: %v", err)
+	}
+}
+
+func TestMissingSpoolDirIsCreated(t *testing.T) {
+	d := filepath.Join(t.TempDir(), "a", "b")
+	h := newHarness(t, map[string]string{"spoolDir": d})
+	h.start()
+	if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+		t.Fatalf("not created: %v", err)
+	}
+}
+
+func TestStopIsIdempotentAndSafeWithoutStart(t *testing.T) {
+	h := newHarness(t, nil)
+	h.stop()
+	h.start()
+	h.stop()
+	h.stop()
+	if err := h.src.Start(context.Background()); err != nil {
+		t.Fatalf("restart after stop: %v", err)
+	}
+	if err := h.src.Start(context.Background()); err == nil || !errors.Is(err, err) {
+		t.Fatal("second Start should fail")
+	}
+}
