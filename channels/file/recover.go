@@ -39,7 +39,7 @@ func (c *Channel) recover() (recoverStats, error) {
 	where := map[uint32]int{}
 	var maxID uint32
 	for d, dir := range c.dirs {
-		segs, m, err := wal.ListSegments(dir)
+		segs, m, err := wal.ListSegments(dir, true)
 		if err != nil {
 			return st, fmt.Errorf("list segments in %s: %w", dir, err)
 		}

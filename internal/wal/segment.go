@@ -23,10 +23,11 @@ type SegmentFile struct {
 	Path string
 }
 
-// ListSegments returns dir's segments in id order. Half-prepared segments
-// (never used: their names still end in .prep) are removed, and their ids
-// reported in maxID so they are not reused.
-func ListSegments(dir string) (segs []SegmentFile, maxID uint32, err error) {
+// ListSegments returns dir's segments in id order, and the largest id in
+// use there, prepared segments (never used: their names still end in
+// .prep) included, so that no id is reused. With removePrepared, those are
+// deleted: recovery does that before writers start.
+func ListSegments(dir string, removePrepared bool) (segs []SegmentFile, maxID uint32, err error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, 0, err
@@ -43,6 +44,9 @@ func ListSegments(dir string) (segs []SegmentFile, maxID uint32, err error) {
 		}
 		maxID = max(maxID, uint32(id))
 		if prep {
+			if !removePrepared {
+				continue
+			}
 			if err := os.Remove(filepath.Join(dir, name)); err != nil {
 				return nil, 0, fmt.Errorf("remove unused segment: %w", err)
 			}

@@ -48,7 +48,7 @@ type scanned struct {
 
 func scanDir(t *testing.T, dir string) ([]scanned, []ScanEnd, error) {
 	t.Helper()
-	segs, _, err := ListSegments(dir)
+	segs, _, err := ListSegments(dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestPowerLossKeepsSyncedRecords(t *testing.T) {
 
 			// Build the disk as the power loss left it.
 			lost := t.TempDir()
-			segs, _, _ := ListSegments(dir)
+			segs, _, _ := ListSegments(dir, false)
 			for _, s := range segs {
 				now, _ := os.ReadFile(s.Path)
 				name := filepath.Base(s.Path)
