@@ -33,7 +33,7 @@ func Workloads() []Workload {
 					"a1.sources.r1.totalEvents = %d\na1.sources.r1.channels = c1\n", p.Events) + memoryNull
 			},
 			BodySize: 7, // mean length of the decimal counter for 1e6..1e7 events
-			SinkKey:  "SINK.k1",
+			SinkKey:  "CHANNEL.c1",
 		},
 		{
 			Name: "stress → memory → null, 100-byte bodies",
@@ -43,7 +43,7 @@ func Workloads() []Workload {
 					"a1.sources.r1.maxTotalEvents = %d\na1.sources.r1.channels = c1\n", p.Events) + memoryNull
 			},
 			BodySize: 100,
-			SinkKey:  "SINK.k1",
+			SinkKey:  "CHANNEL.c1",
 		},
 		{
 			Name: "netcat → memory → null, 100-byte lines",
@@ -53,8 +53,10 @@ func Workloads() []Workload {
 			},
 			Load:     NetcatLoad(4),
 			BodySize: 100,
-			SinkKey:  "SINK.k1",
+			SinkKey:  "CHANNEL.c1",
 		},
+		SpoolDir(),
+		NetcatFileNull(4, 100), // the rest of the file-channel matrix: cmd/sluice-filebench
 	}
 }
 
@@ -103,7 +105,7 @@ func line(id, bodySize int) []byte {
 func netcatConn(ctx context.Context, addr string, id, n, bodySize int) error {
 	var c net.Conn
 	var err error
-	for try := 0; try < 100; try++ {
+	for try := 0; try < 1500; try++ { // up to 30 s: a JVM agent starts slowly
 		c, err = net.Dial("tcp", addr)
 		if err == nil {
 			break

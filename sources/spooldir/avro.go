@@ -204,7 +204,7 @@ func (r *avroReader) next(b *batch, n int) error {
 			return &contentError{off: r.mark, msg: fmt.Sprintf("record %d of the block: %v", r.idx, err)}
 		}
 		e := b.add(r.data[r.cursor:end])
-		e.Headers[r.hdrKey] = r.hdrVal
+		e.SetHeader(r.hdrKey, r.hdrVal)
 		r.cursor = end
 		r.idx++
 		produced++

@@ -36,7 +36,7 @@ func (l *logBuf) String() string {
 }
 
 // decodeConfig decodes props over the spec's defaults.
-func decodeConfig(t *testing.T, props map[string]string) (*Config, error) {
+func decodeConfig(t testing.TB, props map[string]string) (*Config, error) {
 	t.Helper()
 	sp, ok := sluice.Lookup(sluice.KindSource, "spooldir")
 	if !ok {

@@ -50,11 +50,14 @@ func (l *lineReader) pos() position { return position{off: l.off} }
 
 func (l *lineReader) close() error { return l.f.Close() }
 
-// fill moves unread bytes to the front and reads more.
+// fill reads more. Unread bytes move to the front of a new buffer, never of
+// the old one: events of earlier batches point into it (lines are not
+// copied), and the channels may still hold them.
 func (l *lineReader) fill() error {
-	if l.r > 0 {
-		n := copy(l.buf, l.buf[l.r:l.w])
-		l.r, l.w = 0, n
+	if l.r > 0 || l.w == len(l.buf) {
+		nb := make([]byte, len(l.buf))
+		n := copy(nb, l.buf[l.r:l.w])
+		l.buf, l.r, l.w = nb, 0, n
 	}
 	for l.w < len(l.buf) {
 		n, err := l.f.Read(l.buf[l.w:])
@@ -100,9 +103,11 @@ func (l *lineReader) next(b *batch, n int) error {
 			}
 			continue
 		}
-		// The common case: a short, valid UTF-8 line, copied as it is.
+		// The common case: a short, valid UTF-8 line is the body as it
+		// is, in the read buffer (capped, so nothing can append over the
+		// next line).
 		if l.fast && len(seg) <= l.max && utf8.Valid(seg) {
-			b.add(seg)
+			b.addOwned(seg[:len(seg):len(seg)])
 			if nl {
 				l.consume(len(seg) + 1)
 			} else {

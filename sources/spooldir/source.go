@@ -359,10 +359,10 @@ func (s *Source) annotate(events []*sluice.Event, c *current) {
 	}
 	for _, e := range events {
 		if s.cfg.FileHeader {
-			e.Headers[s.cfg.FileHeaderKey] = abs
+			e.SetHeader(s.cfg.FileHeaderKey, abs)
 		}
 		if s.cfg.BasenameHeader {
-			e.Headers[s.cfg.BasenameHeaderKey] = c.name
+			e.SetHeader(s.cfg.BasenameHeaderKey, c.name)
 		}
 	}
 }
