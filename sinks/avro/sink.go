@@ -1,0 +1,209 @@
+package avro
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/avroipc"
+	"github.com/sluiceio/sluice/internal/tlsconf"
+)
+
+// Sink is a running avro sink.
+type Sink struct {
+	cfg     Config
+	fixes   []string
+	name    string
+	addr    string
+	deflate bool
+	log     *slog.Logger
+	ch      sluice.Channel
+	c       *sluice.SinkCounters
+
+	mu          sync.Mutex // guards opts, client and connectedAt against Stop
+	opts        avroipc.DialOptions
+	started     bool
+	client      *avroipc.Client
+	connectedAt time.Time
+}
+
+// New builds the sink; it connects only when it has events to send.
+func New(env sluice.Env, cfg *Config) (*Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("avro sink %s: %w", env.Name, err)
+	}
+	c, fixes := cfg.normalized()
+	deflate, _ := compression(c.CompressionType)
+	log := env.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	counters := env.SinkCounters
+	if counters == nil {
+		counters = sluice.NewSinkCounters()
+	}
+	return &Sink{cfg: c, fixes: fixes, name: env.Name, deflate: deflate,
+		addr: net.JoinHostPort(c.Hostname, strconv.Itoa(c.Port)),
+		log:  log.With("sink", env.Name), ch: env.Channel, c: counters}, nil
+}
+
+// BatchSize is the most events one Process call takes.
+func (s *Sink) BatchSize() int { return s.cfg.BatchSize }
+
+// Start loads the trust store (with ssl) and prepares the connection
+// settings; the connection itself is made by the first batch.
+func (s *Sink) Start(context.Context) error {
+	if s.ch == nil {
+		return fmt.Errorf("avro sink %s: no channel", s.name)
+	}
+	for _, f := range s.fixes {
+		s.log.Warn("avro sink: " + f)
+	}
+	opts := avroipc.DialOptions{
+		ConnectTimeout: s.cfg.ConnectTimeout,
+		RequestTimeout: s.cfg.RequestTimeout,
+		Deflate:        s.deflate,
+		DeflateLevel:   s.cfg.CompressionLevel,
+	}
+	if s.cfg.SSL {
+		tcfg, warnings, err := tlsconf.Client(s.cfg.tlsParams())
+		for _, w := range warnings {
+			s.log.Warn("avro sink: " + w)
+		}
+		if err != nil {
+			return fmt.Errorf("avro sink %s: ssl: %w", s.name, err)
+		}
+		if s.cfg.TrustAllCerts {
+			s.log.Warn("avro sink: trust-all-certs is true; the server's certificate is not verified")
+		}
+		opts.TLS = tcfg
+	}
+	s.mu.Lock()
+	s.opts, s.started = opts, true
+	s.mu.Unlock()
+	s.c.Started()
+	return nil
+}
+
+// Stop closes the connection. A batch in flight fails and is rolled back.
+func (s *Sink) Stop(context.Context) error {
+	s.mu.Lock()
+	s.started = false
+	s.mu.Unlock()
+	s.disconnect("sink stopping")
+	s.c.Stopped()
+	return nil
+}
+
+// Process takes up to batch-size events, sends them in one appendBatch
+// call and commits only if the source answered OK.
+func (s *Sink) Process(ctx context.Context) (sluice.Status, error) {
+	if iv := s.cfg.ResetConnectionInterval; iv > 0 {
+		s.mu.Lock()
+		old := s.client != nil && time.Since(s.connectedAt) >= iv
+		s.mu.Unlock()
+		if old {
+			s.disconnect("reset-connection-interval reached")
+		}
+	}
+	tx := s.ch.Begin()
+	events, err := tx.Take(s.cfg.BatchSize)
+	if err != nil {
+		s.c.ChannelReadFail.Add(1)
+		_ = tx.Rollback()
+		return sluice.Backoff, fmt.Errorf("avro sink %s: take from channel: %w", s.name, err)
+	}
+	n := len(events)
+	s.c.CountBatch(n, s.cfg.BatchSize)
+	if n == 0 {
+		if err := tx.Commit(); err != nil {
+			_ = tx.Rollback()
+			return sluice.Backoff, fmt.Errorf("avro sink %s: commit: %w", s.name, err)
+		}
+		return sluice.Backoff, nil
+	}
+	if err := s.send(ctx, events); err != nil {
+		_ = tx.Rollback()
+		s.c.EventWriteFail.Add(1)
+		return sluice.Backoff, fmt.Errorf("avro sink %s: %d events rolled back: %w", s.name, n, err)
+	}
+	if err := tx.Commit(); err != nil {
+		// Delivered but not committed: they will be sent again
+		// (at-least-once).
+		s.c.ChannelReadFail.Add(1)
+		_ = tx.Rollback()
+		return sluice.Backoff, fmt.Errorf("avro sink %s: commit after delivery: %w", s.name, err)
+	}
+	s.c.EventDrainSuccess.Add(int64(n))
+	return sluice.Ready, nil
+}
+
+func (s *Sink) send(ctx context.Context, events []*sluice.Event) error {
+	cl, err := s.connection(ctx)
+	if err != nil {
+		return err
+	}
+	s.c.EventDrainAttempt.Add(int64(len(events)))
+	if err := cl.AppendBatch(ctx, events); err != nil {
+		// Whatever went wrong, this connection is done with: Flume marks
+		// its client dead and builds a new one.
+		s.disconnect("")
+		var se *avroipc.StatusError
+		if errors.As(err, &se) {
+			return fmt.Errorf("%w (the source could not take the batch; it will be sent again)", err)
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Sink) connection(ctx context.Context) (*avroipc.Client, error) {
+	s.mu.Lock()
+	started, cl, opts := s.started, s.client, s.opts
+	s.mu.Unlock()
+	if !started {
+		return nil, fmt.Errorf("sink not started: %w", sluice.ErrClosed)
+	}
+	if cl != nil {
+		return cl, nil
+	}
+	// Dial without the lock, so Stop is never held up by a slow connect.
+	cl, err := avroipc.Dial(ctx, s.addr, opts)
+	if err != nil {
+		s.c.ConnectionFailed.Add(1)
+		return nil, fmt.Errorf("connect to %s: %w", s.addr, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		cl.Close()
+		return nil, fmt.Errorf("sink stopped: %w", sluice.ErrClosed)
+	}
+	s.c.ConnectionCreated.Add(1)
+	s.client, s.connectedAt = cl, time.Now()
+	s.log.Info("avro sink connected", "addr", s.addr, "compression", s.cfg.CompressionType, "ssl", s.cfg.SSL)
+	return cl, nil
+}
+
+func (s *Sink) disconnect(why string) {
+	s.mu.Lock()
+	cl := s.client
+	s.client = nil
+	s.mu.Unlock()
+	if cl == nil {
+		return
+	}
+	if err := cl.Close(); err != nil {
+		s.log.Debug("avro sink: closing the connection", "addr", s.addr, "err", err)
+	}
+	s.c.ConnectionClosed.Add(1)
+	if why != "" {
+		s.log.Info("avro sink disconnected", "addr", s.addr, "reason", why)
+	}
+}

@@ -1,0 +1,176 @@
+// Package avro is Flume's avro source: it serves Flume's Avro RPC protocol
+// (AvroSourceProtocol: append and appendBatch), so Flume's avro sinks,
+// avro-client and RPC clients, and Sluice's avro sink, can send to it.
+package avro
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/internal/avroipc"
+	"github.com/sluiceio/sluice/internal/tlsconf"
+)
+
+// Config is the avro source's configuration.
+type Config struct {
+	Bind            string `flume:"bind" required:"true" doc:"host name or IP address to listen on"`
+	Port            int    `flume:"port" required:"true" doc:"TCP port to listen on (0 picks a free port)"`
+	Threads         int    `flume:"threads" doc:"accepted for compatibility and ignored: every connection is served by its own goroutine"`
+	CompressionType string `flume:"compression-type" doc:"none or deflate; must match the sender's compression-type"`
+
+	SSL                 bool     `flume:"ssl" doc:"serve TLS"`
+	Keystore            string   `flume:"keystore" doc:"key store with the server's key and certificate (default: $FLUME_SSL_KEYSTORE_PATH)"`
+	KeystorePassword    string   `flume:"keystore-password" doc:"password of the key store and of its key (default: $FLUME_SSL_KEYSTORE_PASSWORD)"`
+	KeystoreType        string   `flume:"keystore-type" doc:"JKS, PKCS12 or PEM (a Sluice extension: certificate chain and unencrypted key in one file)"`
+	ExcludeProtocols    []string `flume:"exclude-protocols" doc:"space-separated TLS protocols to disable; SSLv3 is always excluded"`
+	IncludeProtocols    []string `flume:"include-protocols" doc:"space-separated TLS protocols to allow (empty: all enabled ones)"`
+	ExcludeCipherSuites []string `flume:"exclude-cipher-suites" doc:"space-separated cipher suites to disable"`
+	IncludeCipherSuites []string `flume:"include-cipher-suites" doc:"space-separated cipher suites to allow (empty: all enabled ones)"`
+
+	IPFilter      bool   `flume:"ipFilter" doc:"refuse or accept connections by the rules of ipFilterRules"`
+	IPFilterRules string `flume:"ipFilterRules" doc:"comma-separated allow|deny:ip|name:<pattern> rules; the first match decides, no match accepts"`
+
+	MaxFrameSize int           `flume:"max-frame-size" doc:"largest request accepted, in bytes (after decompression); larger ones close the connection"`
+	IdleTimeout  time.Duration `flume:"idle-timeout" unit:"s" doc:"close a connection that sends no request for this long (0: never)"`
+	ReadTimeout  time.Duration `flume:"read-timeout" unit:"s" doc:"close a connection that stops sending in the middle of a request (or TLS handshake) for this long"`
+}
+
+func defaults() *Config {
+	return &Config{
+		CompressionType:  "none",
+		KeystoreType:     "JKS",
+		ExcludeProtocols: []string{"SSLv3"},
+		MaxFrameSize:     avroipc.DefaultMaxFrameSize,
+		IdleTimeout:      10 * time.Minute,
+		ReadTimeout:      30 * time.Second,
+	}
+}
+
+// Validate checks ranges and the rule syntax.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Port < 0 || c.Port > 65535 {
+		errs = append(errs, conf.Invalid("port", "\"%d\" is not a TCP port (0-65535)", c.Port))
+	}
+	if _, err := compression(c.CompressionType); err != nil {
+		errs = append(errs, conf.Invalid("compression-type", "%v", err))
+	}
+	if c.SSL {
+		p := c.tlsParams()
+		if p.KeyStore == "" {
+			errs = append(errs, conf.Invalid("keystore", "a keystore is required when ssl is true (or set FLUME_SSL_KEYSTORE_PATH)"))
+		}
+		if err := tlsconf.CheckType(p.KeyStoreType); err != nil {
+			errs = append(errs, conf.Invalid("keystore-type", "%v", err))
+		}
+	}
+	if err := tlsconf.CheckProtocols(c.ExcludeProtocols); err != nil {
+		errs = append(errs, conf.Invalid("exclude-protocols", "%v", err))
+	}
+	if err := tlsconf.CheckProtocols(c.IncludeProtocols); err != nil {
+		errs = append(errs, conf.Invalid("include-protocols", "%v", err))
+	}
+	if c.IPFilter {
+		if _, err := parseRules(c.IPFilterRules); err != nil {
+			errs = append(errs, conf.Invalid("ipFilterRules", "%v", err))
+		}
+	}
+	if c.MaxFrameSize < 1024 {
+		errs = append(errs, conf.Invalid("max-frame-size", "\"%d\" must be at least 1024", c.MaxFrameSize))
+	}
+	if c.ReadTimeout <= 0 {
+		errs = append(errs, conf.Invalid("read-timeout", "must be more than 0"))
+	}
+	return errors.Join(errs...)
+}
+
+// compression reads compression-type: true for deflate.
+func compression(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "none", "":
+		return false, nil
+	case "deflate":
+		return true, nil
+	}
+	return false, errors.New("\"" + s + "\" is not none or deflate")
+}
+
+func (c *Config) tlsParams() tlsconf.Params {
+	p := tlsconf.Params{
+		KeyStore: c.Keystore, KeyStorePassword: c.KeystorePassword, KeyStoreType: c.KeystoreType,
+		IncludeProtocols: c.IncludeProtocols, ExcludeProtocols: c.ExcludeProtocols,
+		IncludeCipherSuites: c.IncludeCipherSuites, ExcludeCipherSuites: c.ExcludeCipherSuites,
+	}.FromEnv("JKS")
+	// Flume always excludes SSLv3, whatever the list says.
+	p.ExcludeProtocols = append(p.ExcludeProtocols, "SSLv3")
+	return p
+}
+
+func init() {
+	sluice.Register(sluice.Spec{
+		Kind:      sluice.KindSource,
+		Name:      "avro",
+		Aliases:   []string{"org.apache.flume.source.AvroSource"},
+		Stability: sluice.Beta,
+		Doc: "Receives events over Flume's Avro RPC (`append` and `appendBatch`), from Flume's or " +
+			"Sluice's avro sink, `flume-ng avro-client`, `sluice avro-client` or any Flume RPC client. " +
+			"A batch is acknowledged OK only once the channels committed it; otherwise the sender gets " +
+			"FAILED and retries. Supports deflate compression, TLS and IP filtering like Flume. " +
+			"See the [Avro RPC guide](../avro.md).",
+		Notes:   notes,
+		Example: example,
+		Config:  func() any { return defaults() },
+		New:     func(env sluice.Env, cfg any) (any, error) { return New(env, cfg.(*Config)) },
+	})
+}
+
+const example = `a1.sources = r1
+a1.channels = c1
+a1.sources.r1.type = avro
+a1.sources.r1.bind = 0.0.0.0
+a1.sources.r1.port = 4141
+a1.sources.r1.compression-type = deflate
+a1.sources.r1.ipFilter = true
+a1.sources.r1.ipFilterRules = allow:ip:10.*,allow:name:localhost,deny:ip:*
+a1.sources.r1.channels = c1
+`
+
+var notes = strings.TrimSpace(`
+- Wire-compatible with Flume 1.11 (Avro 1.11.0 IPC over Netty): same framing, handshake and
+  protocol hash, so a Flume avro sink completes the handshake at once. A client that speaks
+  another revision of the protocol (another hash) is handled as Avro's Java server does: it is
+  asked for its protocol text, which must describe the same messages in the same binary layout.
+- ` + "`appendBatch`" + ` answers OK only after every required channel committed the batch, and
+  FAILED (so the sender rolls back and retries) on any channel error. Flume answers a failed
+  ` + "`append`" + ` the same way.
+- Bad input is never fatal to the source: a request that is not a valid frame, claims more than
+  ` + "`max-frame-size`" + ` bytes, is truncated, or fails the handshake is logged with the peer's
+  address and what was wrong, answered with an Avro error where possible, and that connection is
+  closed. Flume keeps such connections open after answering with an error.
+- Sluice additions: ` + "`max-frame-size`" + ` (64 MiB; Flume only refuses a frame whose buffer list alone
+  would take 10 % of its heap), ` + "`read-timeout`" + ` (a peer that stalls inside a request or the
+  TLS handshake is dropped) and ` + "`idle-timeout`" + ` (a connection silent for 10 minutes is closed; Flume
+  keeps them forever. Flume's sinks reconnect on their next batch by themselves). A request may
+  carry at most max-frame-size/32 events and headers together.
+- ` + "`threads`" + ` is accepted and ignored (Flume ignores it too). Each connection is served by one
+  goroutine, which answers pipelined requests in order; Flume answers them on a pool of 16
+  threads, possibly out of order, matched by serial number.
+- ` + "`OpenConnectionCount`" + ` is exact at all times (Flume refreshes it once a minute).
+- ` + "`compression-type`" + ` must be none or deflate (Flume treats any other value as none). Incoming
+  compressed data is bounded by ` + "`max-frame-size`" + ` after decompression.
+- TLS: key stores may be JKS, PKCS12 (read whatever the type says, as Java 17 does) or PEM, a
+  Sluice extension: one file with the certificate chain (leaf first) and an unencrypted private
+  key; the password is then ignored. JKS and PKCS12 keys must be protected by the store
+  password, as in Flume. Protocols are those Java 17 enables (TLSv1.2, TLSv1.3), narrowed by the
+  include and exclude lists; unknown protocol names are a configuration error. Cipher suite
+  lists apply to TLS 1.2 suites; Go cannot disable single TLS 1.3 suites (excluding all three
+  disables TLS 1.3), and suites Go does not implement are ignored with a warning. The
+  ` + "`FLUME_SSL_*`" + ` environment variables are honoured as in Flume; the ` + "`javax.net.ssl.*`" + ` system
+  properties are not.
+- ` + "`ipFilterRules`" + ` follow Flume: ` + "`allow|deny:ip|name:<pattern>`" + `, comma-separated, first match
+  wins, no match accepts; ` + "`*`" + ` and ` + "`?`" + ` are wildcards. Name rules use reverse DNS, looked up
+  only when a name rule is reached; ` + "`name:localhost`" + ` matches 127.0.0.1 and this host's
+  addresses (and ::1). IPv6 peers match in both the short and Java's long form.`)

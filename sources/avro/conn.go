@@ -1,0 +1,180 @@
+package avro
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluiceio/sluice/internal/avroipc"
+)
+
+// deadlineConn sets the read deadline before every read of the socket: the
+// idle timeout while waiting for a request, the read timeout once one has
+// begun, so a peer is judged by its progress, and a stopping source wakes
+// every reader at once.
+type deadlineConn struct {
+	net.Conn
+	timeout  time.Duration // changed only by the connection's goroutine
+	stopping *atomic.Bool
+}
+
+var errStopping = errors.New("source stopping")
+
+func (d *deadlineConn) Read(p []byte) (int, error) {
+	switch {
+	case d.stopping.Load():
+		return 0, errStopping
+	case d.timeout > 0:
+		_ = d.Conn.SetReadDeadline(time.Now().Add(d.timeout))
+	default:
+		_ = d.Conn.SetReadDeadline(time.Time{})
+	}
+	return d.Conn.Read(p)
+}
+
+func (s *Source) serve(raw net.Conn) {
+	defer s.forget(raw)
+	peer := raw.RemoteAddr().String()
+	if s.filter != nil {
+		if ok, rule := s.filter.allow(raw.RemoteAddr()); !ok {
+			s.log.Warn("avro source: connection refused by ipFilterRules", "remote", peer, "rule", rule)
+			return
+		}
+	}
+	dc := &deadlineConn{Conn: raw, timeout: s.cfg.ReadTimeout, stopping: &s.stopping}
+	var conn net.Conn = dc
+	if s.deflate {
+		zc, err := avroipc.NewDeflateConn(dc, 6) // Flume's source always compresses at level 6
+		if err != nil {
+			s.log.Error("avro source: deflate", "remote", peer, "err", err)
+			return
+		}
+		conn = zc
+	}
+	if s.tls != nil {
+		tc := tls.Server(conn, s.tls)
+		if err := tc.Handshake(); err != nil {
+			if !s.stopping.Load() {
+				s.badInput(peer, "TLS handshake failed", err)
+			}
+			return
+		}
+		conn = tc
+	}
+	defer conn.Close()
+
+	h := &handler{s: s, peer: peer, dc: dc, conn: conn}
+	h.br = bufio.NewReaderSize(conn, 64<<10)
+	h.fr = avroipc.NewFrameReader(h.br, s.cfg.MaxFrameSize)
+	h.sess = avroipc.NewServerSession(s.protocols, s.cfg.MaxFrameSize)
+	h.run()
+}
+
+type handler struct {
+	s    *Source
+	peer string
+	dc   *deadlineConn
+	conn net.Conn
+	br   *bufio.Reader
+	fr   *avroipc.FrameReader
+	sess *avroipc.ServerSession
+	out  []byte
+}
+
+func (h *handler) run() {
+	s := h.s
+	for {
+		// Between requests the idle timeout applies; from the first byte
+		// of a request, the read timeout.
+		h.dc.timeout = s.cfg.IdleTimeout
+		if _, err := h.br.Peek(1); err != nil {
+			h.ended(err, true)
+			return
+		}
+		h.dc.timeout = s.cfg.ReadTimeout
+		serial, payload, err := h.fr.ReadFrame()
+		if err != nil {
+			h.ended(err, false)
+			return
+		}
+		call, err := h.sess.ReadCall(payload)
+		if err != nil {
+			s.badInput(h.peer, "bad request", err)
+			h.reply(h.sess.AppendError(h.out[:0], serial, err.Error()))
+			return
+		}
+		st := avroipc.StatusOK
+		switch call.Kind {
+		case avroipc.CallAppend:
+			s.counters.AppendReceived.Add(1)
+			st = h.process(call)
+			if st == avroipc.StatusOK {
+				s.counters.AppendAccepted.Add(1)
+			}
+		case avroipc.CallAppendBatch:
+			s.counters.AppendBatchReceived.Add(1)
+			st = h.process(call)
+			if st == avroipc.StatusOK {
+				s.counters.AppendBatchAccepted.Add(1)
+			}
+		}
+		if !h.reply(h.sess.AppendReply(h.out[:0], serial, call.Kind, st)) {
+			return
+		}
+	}
+}
+
+func (h *handler) process(call avroipc.Call) avroipc.Status {
+	if len(call.Events) == 0 {
+		return avroipc.StatusOK
+	}
+	if err := h.s.proc.Process(h.s.runCtx, call.Events); err != nil {
+		h.s.log.Warn("avro source: channels refused a batch; answered FAILED so the sender retries",
+			"remote", h.peer, "events", len(call.Events), "err", err)
+		return avroipc.StatusFailed
+	}
+	return avroipc.StatusOK
+}
+
+func (h *handler) reply(b []byte) bool {
+	h.out = b
+	if cap(h.out) > 1<<20 {
+		h.out = nil
+	}
+	_ = h.dc.Conn.SetWriteDeadline(time.Now().Add(h.s.cfg.ReadTimeout))
+	if _, err := h.conn.Write(b); err != nil {
+		h.s.log.Warn("avro source: cannot answer the client; closing the connection", "remote", h.peer, "err", err)
+		return false
+	}
+	return true
+}
+
+// ended logs why a connection's reading stopped. A clean close between
+// requests and a stopping source are not worth more than a debug line.
+func (h *handler) ended(err error, between bool) {
+	s := h.s
+	var ne net.Error
+	switch {
+	case errors.Is(err, errStopping), s.stopping.Load():
+		s.log.Debug("avro source: closing connection for stop", "remote", h.peer)
+	case between && errors.Is(err, io.EOF):
+		s.log.Debug("avro source: client closed the connection", "remote", h.peer)
+	case between && errors.As(err, &ne) && ne.Timeout():
+		s.log.Info("avro source: closing idle connection", "remote", h.peer, "idle-timeout", s.cfg.IdleTimeout)
+	case errors.As(err, &ne) && ne.Timeout():
+		s.badInput(h.peer, "client stalled in the middle of a request", err)
+	default:
+		s.badInput(h.peer, "cannot read request", err)
+	}
+}
+
+// badInput logs a connection's bad input and counts it; the caller closes
+// that connection, and the source goes on serving the others.
+func (s *Source) badInput(peer, what string, err error) {
+	s.counters.EventReadFail.Add(1)
+	s.log.Warn("avro source: "+what+"; closing the connection", "remote", peer, "err", err)
+}
