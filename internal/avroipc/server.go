@@ -2,6 +2,7 @@ package avroipc
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/sluiceio/sluice"
 )
@@ -145,6 +146,18 @@ func (s *ServerSession) readEvent(d *decoder, budget *int) (*sluice.Event, error
 	return ev, s.readEventInto(d, ev, budget)
 }
 
+// payloadString returns b as a string without copying. b is part of a
+// frame's payload, which the frame reader allocated for this frame alone and
+// nothing writes to after decoding: the only other slices of it handed out
+// are event bodies, which never overlap header bytes and are capped so that
+// appending to them cannot reach past their end.
+func payloadString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
 // maxInternedKeys bounds the per-connection table that lets repeated header
 // names share one string instead of one allocation per event.
 const maxInternedKeys = 256
@@ -186,7 +199,7 @@ func (s *ServerSession) readEventInto(d *decoder, ev *sluice.Event, budget *int)
 					s.keys[k] = k
 				}
 			}
-			h[k] = string(vb)
+			h[k] = payloadString(vb)
 		}
 	}
 	if h == nil {
