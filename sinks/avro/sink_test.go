@@ -15,8 +15,8 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
-	avrosource "github.com/sluiceio/sluice/sources/avro"
 	"github.com/sluiceio/sluice/sluicetest"
+	avrosource "github.com/sluiceio/sluice/sources/avro"
 )
 
 const (
