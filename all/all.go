@@ -21,4 +21,5 @@ import (
 	_ "github.com/sluiceio/sluice/sources/seq"
 	_ "github.com/sluiceio/sluice/sources/spooldir"
 	_ "github.com/sluiceio/sluice/sources/stress"
+	_ "github.com/sluiceio/sluice/sources/taildir"
 )
