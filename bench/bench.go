@@ -31,6 +31,9 @@ type Workload struct {
 	Load func(ctx context.Context, p Ports, events, bodySize int) error
 	// BodySize is the body size in bytes, for MB/s.
 	BodySize int
+	// Agents are the agents of the conf file to run, downstream last; nil
+	// means just "a1". Delivery is counted at the last one.
+	Agents []string
 	// SinkKey is the monitoring key whose delivery count must reach the
 	// event count: for "SINK.x" its EventDrainSuccessCount, for "CHANNEL.x"
 	// its EventTakeSuccessCount (Flume's null sink and several others
@@ -42,6 +45,7 @@ type Workload struct {
 // Ports are the loopback ports one run uses.
 type Ports struct {
 	Source  int
+	Hop     int // the second tier's source port, for multi-agent workloads
 	Monitor int
 	Events  int
 	Dir     string // the run's scratch directory (for file channels, spool dirs, output)
@@ -62,9 +66,9 @@ type Result struct {
 // run on the same .conf file.
 type Target interface {
 	Name() string
-	// Command returns the process that runs agent a1 from confPath with
-	// Flume's HTTP monitoring on monitorPort.
-	Command(confPath string, monitorPort int) (*exec.Cmd, error)
+	// Command returns the process that runs the named agent from confPath
+	// with Flume's HTTP monitoring on monitorPort.
+	Command(confPath, agent string, monitorPort int) (*exec.Cmd, error)
 }
 
 // SluiceTarget runs the sluice binary.
@@ -74,8 +78,8 @@ type SluiceTarget struct{ Binary string }
 func (SluiceTarget) Name() string { return "Sluice" }
 
 // Command implements Target.
-func (t SluiceTarget) Command(confPath string, monitorPort int) (*exec.Cmd, error) {
-	return exec.Command(t.Binary, "agent", "-n", "a1", "-f", confPath,
+func (t SluiceTarget) Command(confPath, agent string, monitorPort int) (*exec.Cmd, error) {
+	return exec.Command(t.Binary, "agent", "-n", agent, "-f", confPath,
 		"-Dflume.monitoring.type=http", "-Dflume.monitoring.port="+strconv.Itoa(monitorPort),
 		"-Dflume.root.logger=WARN,console"), nil
 }
@@ -104,38 +108,49 @@ func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error
 		return Result{}, err
 	}
 	defer os.RemoveAll(dir)
-	ports := Ports{Source: freePort(), Monitor: freePort(), Events: events, Dir: dir}
+	ports := Ports{Source: freePort(), Hop: freePort(), Monitor: freePort(), Events: events, Dir: dir}
 	confPath := filepath.Join(dir, "bench.conf")
 	if err := os.WriteFile(confPath, []byte(w.Conf(ports)), 0o644); err != nil {
 		return Result{}, err
 	}
 	tgt := r.target()
-	cmd, err := tgt.Command(confPath, ports.Monitor)
-	if err != nil {
-		return Result{}, err
+	agents := w.Agents
+	if len(agents) == 0 {
+		agents = []string{"a1"}
 	}
-	cmd.Dir = dir
 	out := r.Out
 	if out == nil {
 		out = io.Discard
 	}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	begin := time.Now()
-	if err := cmd.Start(); err != nil {
-		return Result{}, fmt.Errorf("start %s: %w", tgt.Name(), err)
-	}
+	// Downstream agents first, so upstream sinks find their peer.
+	var cmds []*exec.Cmd
 	defer func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
+		for _, cmd := range cmds {
+			stopGroup(cmd)
 		}
 	}()
+	begin := time.Now()
+	countPort := ports.Monitor
+	for i := len(agents) - 1; i >= 0; i-- {
+		mport := ports.Monitor
+		if i < len(agents)-1 {
+			mport = freePort()
+		} else {
+			countPort = mport
+		}
+		cmd, err := tgt.Command(confPath, agents[i], mport)
+		if err != nil {
+			return Result{}, err
+		}
+		cmd.Dir = dir
+		cmd.Stdout, cmd.Stderr = out, out
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			return Result{}, fmt.Errorf("start %s agent %s: %w", tgt.Name(), agents[i], err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	ports.Monitor = countPort
 	loadErr := make(chan error, 1)
 	if w.Load != nil {
 		go func() { loadErr <- w.Load(ctx, ports, events, w.BodySize) }()
@@ -163,7 +178,7 @@ func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error
 		EventsPerS:  float64(counted) / elapsed.Seconds(),
 		MBPerS:      float64(counted) * float64(w.BodySize) / elapsed.Seconds() / 1e6,
 		StartupTime: startup,
-		PeakRSSKB:   readHWM(cmd.Process.Pid),
+		PeakRSSKB:   peakRSS(cmds),
 	}, nil
 }
 
@@ -254,6 +269,27 @@ func waitCount(ctx context.Context, port int, key string, want int64, timeout ti
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
+}
+
+func stopGroup(cmd *exec.Cmd) {
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// peakRSS adds the peak resident sets of every agent process of a run.
+func peakRSS(cmds []*exec.Cmd) int64 {
+	var sum int64
+	for _, c := range cmds {
+		sum += readHWM(c.Process.Pid)
+	}
+	return sum
 }
 
 // readHWM returns the peak resident set (VmHWM) of a process, in KiB.

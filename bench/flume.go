@@ -23,7 +23,7 @@ func (FlumeTarget) Name() string { return "Flume" }
 
 // Command implements Target: the JVM runs org.apache.flume.node.Application
 // directly (what bin/flume-ng execs), so the measured PID is the JVM's.
-func (t FlumeTarget) Command(confPath string, monitorPort int) (*exec.Cmd, error) {
+func (t FlumeTarget) Command(confPath, agent string, monitorPort int) (*exec.Cmd, error) {
 	if _, err := os.Stat(filepath.Join(t.LibDir, "flume-ng-node-1.11.0.jar")); err != nil {
 		return nil, fmt.Errorf("flume jars not found in %s (run scripts/peers.sh fetch flume): %w", t.LibDir, err)
 	}
@@ -37,6 +37,6 @@ func (t FlumeTarget) Command(confPath string, monitorPort int) (*exec.Cmd, error
 	if t.Log4j != "" {
 		args = append(args, "-Dlog4j2.configurationFile="+t.Log4j)
 	}
-	args = append(args, "org.apache.flume.node.Application", "-n", "a1", "-f", confPath, "--no-reload-conf")
+	args = append(args, "org.apache.flume.node.Application", "-n", agent, "-f", confPath, "--no-reload-conf")
 	return exec.Command("java", args...), nil
 }

@@ -25,7 +25,7 @@ a1.sinks.k1.channel = c1
 
 // Workloads are the benchmark configurations of this release.
 func Workloads() []Workload {
-	return []Workload{
+	return append([]Workload{
 		{
 			Name: "seq → memory → null (decimal bodies)",
 			Conf: func(p Ports) string {
@@ -57,7 +57,7 @@ func Workloads() []Workload {
 		},
 		SpoolDir(),
 		NetcatFileNull(4, 100), // the rest of the file-channel matrix: cmd/sluice-filebench
-	}
+	}, avroWorkloads()...)
 }
 
 // NetcatLoad sends events as 100-byte lines over conns connections, each

@@ -1,0 +1,148 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/avroipc"
+)
+
+// avroWorkloads are avro → memory → null at two batch sizes, and a two-tier
+// hop (avro → memory → avro sink → second agent → null), each the same conf
+// for Sluice and Flume.
+func avroWorkloads() []Workload {
+	single := func(batch int) Workload {
+		return Workload{
+			Name: fmt.Sprintf("avro (batch %d) → memory → null, 100-byte bodies", batch),
+			Conf: func(p Ports) string {
+				return fmt.Sprintf("a1.sources = r1\na1.sources.r1.type = avro\na1.sources.r1.bind = 127.0.0.1\n"+
+					"a1.sources.r1.port = %d\na1.sources.r1.channels = c1\n", p.Source) + memoryNull
+			},
+			Load:     AvroLoad(4, batch),
+			BodySize: 100,
+			SinkKey:  "CHANNEL.c1",
+		}
+	}
+	hop := Workload{
+		Name:   "avro (batch 1000) → memory → avro sink → agent 2 → null",
+		Agents: []string{"a1", "a2"},
+		Conf: func(p Ports) string {
+			return fmt.Sprintf(`a1.sources = r1
+a1.channels = c1
+a1.sinks = k1
+a1.sources.r1.type = avro
+a1.sources.r1.bind = 127.0.0.1
+a1.sources.r1.port = %d
+a1.sources.r1.channels = c1
+a1.channels.c1.type = memory
+a1.channels.c1.capacity = 100000
+a1.channels.c1.transactionCapacity = 1000
+a1.sinks.k1.type = avro
+a1.sinks.k1.hostname = 127.0.0.1
+a1.sinks.k1.port = %d
+a1.sinks.k1.batch-size = 1000
+a1.sinks.k1.channel = c1
+a2.sources = r1
+a2.channels = c1
+a2.sinks = k1
+a2.sources.r1.type = avro
+a2.sources.r1.bind = 127.0.0.1
+a2.sources.r1.port = %d
+a2.sources.r1.channels = c1
+a2.channels.c1.type = memory
+a2.channels.c1.capacity = 100000
+a2.channels.c1.transactionCapacity = 1000
+a2.sinks.k1.type = null
+a2.sinks.k1.batchSize = 1000
+a2.sinks.k1.channel = c1
+`, p.Source, p.Hop, p.Hop)
+		},
+		Load:     AvroLoad(4, 1000),
+		BodySize: 100,
+		SinkKey:  "CHANNEL.c1",
+	}
+	return []Workload{single(100), single(1000), hop}
+}
+
+// AvroLoad sends events as appendBatch calls of batch events with
+// bodySize-byte bodies over conns connections, each waiting for OK before
+// its next call (as Flume's avro sink and RpcClient do). A FAILED answer
+// (the agent's channel was full) is retried after a short pause, so every
+// event is delivered exactly once per OK.
+func AvroLoad(conns, batch int) func(ctx context.Context, p Ports, events, bodySize int) error {
+	return func(ctx context.Context, p Ports, events, bodySize int) error {
+		addr := fmt.Sprintf("127.0.0.1:%d", p.Source)
+		var wg sync.WaitGroup
+		errs := make(chan error, conns)
+		per := events / conns
+		for i := 0; i < conns; i++ {
+			n := per
+			if i == conns-1 {
+				n = events - per*(conns-1)
+			}
+			wg.Add(1)
+			go func(n int) {
+				defer wg.Done()
+				if err := avroConn(ctx, addr, n, batch, bodySize); err != nil {
+					errs <- err
+				}
+			}(n)
+		}
+		wg.Wait()
+		close(errs)
+		return errors.Join(collect(errs)...)
+	}
+}
+
+func avroConn(ctx context.Context, addr string, n, batch, bodySize int) error {
+	body := bytes.Repeat([]byte{'x'}, bodySize)
+	evs := make([]sluice.Event, batch)
+	ptrs := make([]*sluice.Event, batch)
+	for i := range evs {
+		evs[i].Body = body
+		ptrs[i] = &evs[i]
+	}
+	var c *avroipc.Client
+	defer func() {
+		if c != nil {
+			c.Close()
+		}
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for sent := 0; sent < n; {
+		if c == nil {
+			var err error
+			c, err = avroipc.Dial(ctx, addr, avroipc.DialOptions{ConnectTimeout: 5 * time.Second, RequestTimeout: 60 * time.Second})
+			if err != nil {
+				if time.Now().After(deadline) {
+					return err
+				}
+				time.Sleep(20 * time.Millisecond) // the agent is still starting
+				continue
+			}
+		}
+		k := min(batch, n-sent)
+		err := c.AppendBatch(ctx, ptrs[:k])
+		var se *avroipc.StatusError
+		switch {
+		case err == nil:
+			sent += k
+			deadline = time.Now().Add(60 * time.Second)
+		case errors.As(err, &se):
+			if time.Now().After(deadline) {
+				return err
+			}
+			c.Close()
+			c = nil
+			time.Sleep(5 * time.Millisecond)
+		default:
+			return fmt.Errorf("after %d events: %w", sent, err)
+		}
+	}
+	return nil
+}
