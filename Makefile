@@ -21,8 +21,10 @@ fmt-check:
 docs: build
 	./$(BIN) docs -o docs
 
-bench: build
-	$(GO) run ./bench/cmd/sluice-bench -sluice $(BIN)
+# Every workload on Sluice and on Apache Flume (same conf), median of 3 runs;
+# writes docs/performance.md and docs/performance.svg. Takes a while.
+bench: build peers
+	$(GO) run ./bench/cmd/sluice-bench -sluice $(BIN) -report docs/performance.md
 
 run-example: build
 	./$(BIN) agent -n a1 -f examples/netcat-logger.conf -Dflume.root.logger=INFO,console

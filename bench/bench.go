@@ -31,6 +31,10 @@ type Workload struct {
 	Load func(ctx context.Context, p Ports, events, bodySize int) error
 	// BodySize is the body size in bytes, for MB/s.
 	BodySize int
+	// Idle workloads send nothing: the run measures the resident set of an
+	// agent that has been up for IdleFor with no traffic.
+	Idle    bool
+	IdleFor time.Duration
 	// Agents are the agents of the conf file to run, downstream last; nil
 	// means just "a1". Delivery is counted at the last one.
 	Agents []string
@@ -151,6 +155,9 @@ func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error
 		cmds = append(cmds, cmd)
 	}
 	ports.Monitor = countPort
+	if w.Idle {
+		return idleRun(ctx, w, cmds, ports.Monitor, begin)
+	}
 	loadErr := make(chan error, 1)
 	if w.Load != nil {
 		go func() { loadErr <- w.Load(ctx, ports, events, w.BodySize) }()
@@ -271,6 +278,36 @@ func waitCount(ctx context.Context, port int, key string, want int64, timeout ti
 	}
 }
 
+// idleRun waits until the agent's monitoring answers, lets it sit idle,
+// then reads its current resident set (VmRSS, not the peak).
+func idleRun(ctx context.Context, w Workload, cmds []*exec.Cmd, port int, begin time.Time) (Result, error) {
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if _, err := fetchMetrics(port); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return Result{}, fmt.Errorf("%s: monitoring on port %d never answered", w.Name, port)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	startup := time.Since(begin)
+	idle := w.IdleFor
+	if idle == 0 {
+		idle = 5 * time.Second
+	}
+	select {
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	case <-time.After(idle):
+	}
+	var rss int64
+	for _, c := range cmds {
+		rss += readStatusKB(c.Process.Pid, "VmRSS:")
+	}
+	return Result{Workload: w.Name, StartupTime: startup, PeakRSSKB: rss}, nil
+}
+
 func stopGroup(cmd *exec.Cmd) {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 	done := make(chan struct{})
@@ -293,13 +330,16 @@ func peakRSS(cmds []*exec.Cmd) int64 {
 }
 
 // readHWM returns the peak resident set (VmHWM) of a process, in KiB.
-func readHWM(pid int) int64 {
+func readHWM(pid int) int64 { return readStatusKB(pid, "VmHWM:") }
+
+// readStatusKB reads one kB field of /proc/<pid>/status.
+func readStatusKB(pid int, field string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
+		if strings.HasPrefix(l, field) {
 			f := strings.Fields(l)
 			if len(f) >= 2 {
 				n, _ := strconv.ParseInt(f[1], 10, 64)

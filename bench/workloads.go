@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 )
@@ -57,7 +58,28 @@ func Workloads() []Workload {
 		},
 		SpoolDir(),
 		NetcatFileNull(4, 100), // the rest of the file-channel matrix: cmd/sluice-filebench
-	}, avroWorkloads()...)
+	}, append(avroWorkloads(), IdleWorkload())...)
+}
+
+// IdleWorkload is an agent with three sources, three channels and three
+// sinks receiving nothing: what it costs to have the agent running.
+func IdleWorkload() Workload {
+	return Workload{
+		Name: "idle: 3 netcat sources, 3 memory channels, 3 logger sinks",
+		Idle: true,
+		Conf: func(p Ports) string {
+			var b strings.Builder
+			b.WriteString("a1.sources = r1 r2 r3\na1.channels = c1 c2 c3\na1.sinks = k1 k2 k3\n")
+			for i := 1; i <= 3; i++ {
+				fmt.Fprintf(&b, "a1.sources.r%d.type = netcat\na1.sources.r%d.bind = 127.0.0.1\n", i, i)
+				fmt.Fprintf(&b, "a1.sources.r%d.port = %d\na1.sources.r%d.channels = c%d\n", i, freePort(), i, i)
+				fmt.Fprintf(&b, "a1.channels.c%d.type = memory\na1.channels.c%d.capacity = 10000\n", i, i)
+				fmt.Fprintf(&b, "a1.sinks.k%d.type = logger\na1.sinks.k%d.channel = c%d\n", i, i, i)
+			}
+			return b.String()
+		},
+		SinkKey: "CHANNEL.c1",
+	}
 }
 
 // NetcatLoad sends events as 100-byte lines over conns connections, each

@@ -1,14 +1,17 @@
 // Command sluice-bench runs the benchmark workloads against Sluice and, when
-// its jars are present, Apache Flume on the same configuration files, and
-// prints one table: events/s, MB/s, spread, peak RSS, startup to first
-// event, and Sluice/Flume ratios.
+// its jars are present, Apache Flume on the same configuration files, prints
+// one table (events/s, MB/s, spread, peak RSS, time to first event, ratios)
+// and, with -report, writes docs/performance.md and its chart.
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -26,8 +29,27 @@ func main() {
 	events := flag.Int("events", 2_000_000, "events per run")
 	runs := flag.Int("runs", 3, "runs per workload; the median is reported")
 	only := flag.String("only", "", "run only workloads whose name contains this")
+	report := flag.String("report", "", "write a markdown report (and an .svg chart beside it)")
 	flag.Parse()
 
+	// Everything printed also goes into the report's notes.
+	var notes bytes.Buffer
+	realOut := os.Stdout
+	if pr, pw, err := os.Pipe(); err == nil {
+		os.Stdout = pw
+		done := make(chan struct{})
+		go func() { _, _ = io.Copy(io.MultiWriter(realOut, &notes), pr); close(done) }()
+		defer func() { pw.Close(); <-done; os.Stdout = realOut }()
+	}
+	code := run(*binary, *flumeLib, *log4j, *heap, *events, *runs, *only, *report, &notes)
+	if code != 0 {
+		os.Stdout.Close()
+		time.Sleep(100 * time.Millisecond) // let the copier drain to the terminal
+		os.Exit(code)
+	}
+}
+
+func run(binary, flumeLib, log4j, heap string, events, runs int, only, report string, notes *bytes.Buffer) int {
 	abs := func(p string) string {
 		if a, err := filepath.Abs(p); err == nil {
 			return a
@@ -35,54 +57,132 @@ func main() {
 		return p
 	}
 	ctx := context.Background()
-	targets := []bench.Target{bench.SluiceTarget{Binary: abs(*binary)}}
-	if *flumeLib != "" {
-		if _, err := os.Stat(*flumeLib); err == nil {
-			targets = append(targets, bench.FlumeTarget{LibDir: abs(*flumeLib), Log4j: abs(*log4j), Heap: *heap})
+	sluiceT := bench.SluiceTarget{Binary: abs(binary)}
+	var flumeT bench.Target
+	if flumeLib != "" {
+		if _, err := os.Stat(flumeLib); err == nil {
+			flumeT = bench.FlumeTarget{LibDir: abs(flumeLib), Log4j: abs(log4j), Heap: heap}
 		} else {
-			fmt.Fprintf(os.Stderr, "Flume jars not at %s (scripts/peers.sh fetch flume): Sluice only\n", *flumeLib)
+			fmt.Printf("Flume jars not at %s (scripts/peers.sh fetch flume): Sluice only\n", flumeLib)
 		}
 	}
-	fmt.Printf("machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
-	fmt.Printf("events per run: %d, runs per workload: %d (median reported, min–max spread); Flume heap -Xmx%s\n\n", *events, *runs, *heap)
-
-	base, err := bench.GeneratorBaseline(ctx, *events, 100, 4)
+	machine := describeMachine(heap, events, runs)
+	for _, m := range machine {
+		fmt.Println(m)
+	}
+	base, err := bench.GeneratorBaseline(ctx, events, 100, 4)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "generator baseline:", err)
-		os.Exit(1)
+		return 1
 	}
-	fmt.Printf("netcat load generator against a null reader: %.0f events/s (the ceiling for netcat workloads)\n\n", base)
-	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "workload\tagent\tevents/s\tMB/s\tspread events/s\tpeak RSS MB\tfirst event ms\tvs Flume\t")
-	failed := false
+	fmt.Printf("netcat load generator against a null reader: %.0f events/s (the ceiling for netcat workloads)\n", base)
+
+	var rows []bench.Row
 	for _, wl := range bench.Workloads() {
-		if *only != "" && !strings.Contains(wl.Name, *only) {
+		if only != "" && !strings.Contains(wl.Name, only) {
 			continue
 		}
-		var res []bench.Result
-		for _, t := range targets {
-			r := &bench.Runner{Target: t}
-			m, lo, hi, err := r.Median(ctx, wl, *events, *runs)
+		row := bench.Row{Workload: wl.Name, Idle: wl.Idle, FlumeAvailable: flumeT != nil}
+		m, lo, hi, err := (&bench.Runner{Target: sluiceT}).Median(ctx, wl, events, runs)
+		if err != nil {
+			row.SluiceErr = err
+			fmt.Printf("%s on Sluice: FAILED: %v\n", wl.Name, err)
+		} else {
+			row.Sluice, row.SluiceSpread = &m, [2]float64{lo, hi}
+		}
+		if flumeT != nil {
+			m, lo, hi, err := (&bench.Runner{Target: flumeT}).Median(ctx, wl, events, runs)
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "%s on %s: FAILED: %v\n", wl.Name, t.Name(), err)
-				failed = true
-				continue
+				row.FlumeErr = err
+				fmt.Printf("%s on Flume: FAILED: %v\n", wl.Name, err)
+			} else {
+				row.Flume, row.FlumeSpread = &m, [2]float64{lo, hi}
 			}
-			ratio := ""
-			if t.Name() == "Sluice" {
-				res = append(res, m)
-			} else if len(res) == 1 && m.EventsPerS > 0 {
-				s := res[0]
-				ratio = fmt.Sprintf("Sluice %.1fx faster, %.1fx less RSS", s.EventsPerS/m.EventsPerS, float64(m.PeakRSSKB)/float64(max(s.PeakRSSKB, 1)))
-			}
-			fmt.Fprintf(w, "%s\t%s\t%.0f\t%.1f\t%.0f–%.0f\t%.1f\t%d\t%s\t\n", wl.Name, t.Name(), m.EventsPerS, m.MBPerS, lo, hi,
-				float64(m.PeakRSSKB)/1024, m.StartupTime/time.Millisecond, ratio)
+		}
+		rows = append(rows, row)
+		printRow(row)
+	}
+	fmt.Println()
+	printTable(rows)
+	if report != "" {
+		chart := strings.TrimSuffix(report, filepath.Ext(report)) + ".svg"
+		var svg bytes.Buffer
+		bench.WriteSVG(&svg, rows)
+		if err := os.WriteFile(chart, svg.Bytes(), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		var md bytes.Buffer
+		bench.WriteMarkdown(&md, machine, rows, notes.String(), filepath.Base(chart))
+		if err := os.WriteFile(report, md.Bytes(), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("wrote %s and %s\n", report, chart)
+	}
+	for _, r := range rows {
+		if r.SluiceErr != nil {
+			return 1
 		}
 	}
-	_ = w.Flush()
-	if failed {
-		os.Exit(1)
+	return 0
+}
+
+func printRow(r bench.Row) {
+	for _, x := range []struct {
+		name string
+		res  *bench.Result
+	}{{"Sluice", r.Sluice}, {"Flume", r.Flume}} {
+		if x.res == nil {
+			continue
+		}
+		if r.Idle {
+			fmt.Printf("%s / %s: idle RSS %.1f MB, ready in %d ms\n", r.Workload, x.name, float64(x.res.PeakRSSKB)/1024, x.res.StartupTime/time.Millisecond)
+			continue
+		}
+		fmt.Printf("%s / %s: %.0f events/s, %.1f MB/s, peak RSS %.1f MB, first event after %d ms\n", r.Workload, x.name,
+			x.res.EventsPerS, x.res.MBPerS, float64(x.res.PeakRSSKB)/1024, x.res.StartupTime/time.Millisecond)
 	}
+}
+
+func printTable(rows []bench.Row) {
+	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "workload\tSluice ev/s\tFlume ev/s\tratio\tSluice RSS MB\tFlume RSS MB\tRSS ratio\tSluice 1st ms\tFlume 1st ms\t")
+	for _, r := range rows {
+		val := func(res *bench.Result, f func(*bench.Result) string) string {
+			if res == nil {
+				return "–"
+			}
+			return f(res)
+		}
+		rate := func(res *bench.Result) string {
+			if r.Idle {
+				return "idle"
+			}
+			return fmt.Sprintf("%.0f", res.EventsPerS)
+		}
+		rss := func(res *bench.Result) string { return fmt.Sprintf("%.1f", float64(res.PeakRSSKB)/1024) }
+		st := func(res *bench.Result) string { return fmt.Sprintf("%d", res.StartupTime/time.Millisecond) }
+		ratio, rssRatio := "–", "–"
+		if x := r.Ratio(); x > 0 && !r.Idle {
+			ratio = fmt.Sprintf("%.1fx", x)
+		}
+		if x := r.RSSRatio(); x > 0 {
+			rssRatio = fmt.Sprintf("%.1fx", x)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Workload, val(r.Sluice, rate), val(r.Flume, rate), ratio,
+			val(r.Sluice, rss), val(r.Flume, rss), rssRatio, val(r.Sluice, st), val(r.Flume, st))
+	}
+	_ = w.Flush()
+}
+
+func describeMachine(heap string, events, runs int) []string {
+	out := []string{
+		fmt.Sprintf("machine: %s/%s, %d CPUs (%s), %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), memTotal()),
+		fmt.Sprintf("Sluice built with %s; Flume 1.11.0 on %s, -Xmx%s, default GC", runtime.Version(), javaVersion(), heap),
+		fmt.Sprintf("events per run: %d; runs per workload: %d (median reported, min–max spread)", events, runs),
+	}
+	return out
 }
 
 func cpuModel() string {
@@ -98,4 +198,26 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+func memTotal() string {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return "unknown memory"
+	}
+	f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0])
+	if len(f) >= 2 {
+		var kb float64
+		fmt.Sscan(f[1], &kb)
+		return fmt.Sprintf("%.0f GiB RAM", kb/1024/1024)
+	}
+	return "unknown memory"
+}
+
+func javaVersion() string {
+	out, err := exec.Command("java", "-version").CombinedOutput()
+	if err != nil {
+		return "no java"
+	}
+	return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
 }
