@@ -22,8 +22,8 @@ import (
 // several stress sources / netcat connections (commits in flight at once
 // share fsyncs: group commit).
 //
-// TODO(avro): add "avro → file → null" here once the avro source lands;
-// it is the source Flume deployments put in front of a file channel.
+// Avro is the source Flume deployments usually put in front of a file
+// channel: AvroFileNull.
 
 // fileChannelProps are the channel's properties for a run in dir.
 func fileChannelProps(dir string) string { return fileChannelPropsCap(dir, 1000000) }
@@ -68,7 +68,7 @@ func StressFileNull(sources, batch, size int) Workload {
 			return b.String()
 		},
 		BodySize: size,
-		SinkKey:  "SINK.k1",
+		SinkKey:  "CHANNEL.c1", // Flume's null sink keeps no counters: count committed takes
 	}
 }
 
@@ -86,7 +86,25 @@ func NetcatFileNull(conns, size int) Workload {
 		},
 		Load:     NetcatLoad(conns),
 		BodySize: size,
-		SinkKey:  "SINK.k1",
+		SinkKey:  "CHANNEL.c1", // Flume's null sink keeps no counters: count committed takes
+	}
+}
+
+// AvroFileNull is avro (4 connections, appendBatch of batch events) →
+// file → null.
+func AvroFileNull(batch, size int) Workload {
+	return Workload{
+		Name: fmt.Sprintf("avro ×4 (batch %d) → file → null, %d-byte bodies", batch, size),
+		Conf: func(p Ports) string {
+			return fmt.Sprintf("a1.sources = r1\na1.channels = c1\na1.sinks = k1\n"+
+				"a1.sources.r1.type = avro\na1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = %d\n"+
+				"a1.sources.r1.channels = c1\n", p.Source) +
+				fileChannelProps(p.Dir) +
+				fmt.Sprintf("a1.sinks.k1.type = null\na1.sinks.k1.batchSize = %d\na1.sinks.k1.channel = c1\n", batch)
+		},
+		Load:     AvroLoad(4, batch),
+		BodySize: size,
+		SinkKey:  "CHANNEL.c1",
 	}
 }
 
@@ -106,6 +124,8 @@ func FileChannelCases() []FileCase {
 		{StressFileNull(1, 1000, 1024), 1000},
 		{StressFileNull(4, 100, 100), 100},
 		{NetcatFileNull(4, 100), 100}, // a commit holds what one read brought, up to 100 lines
+		{AvroFileNull(100, 100), 100},
+		{AvroFileNull(1000, 100), 1000},
 	}
 }
 

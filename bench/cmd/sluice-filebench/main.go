@@ -24,7 +24,17 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per workload; the median is reported")
 	replay := flag.Int("replay-events", 1_000_000, "events in the channel for the replay measurement (0 skips it)")
 	only := flag.String("only", "", "run only workloads whose name contains this")
+	flumeLib := flag.String("flume", ".peers/flume/lib", "Flume's jar directory, to run the same workloads on Flume's file channel; empty skips Flume")
+	log4j := flag.String("log4j", "test/peers/log4j2.properties", "log4j2 config for Flume")
+	heap := flag.String("flume-heap", "1g", "Flume's -Xmx")
 	flag.Parse()
+	var flume *bench.Runner
+	if *flumeLib != "" {
+		if _, err := os.Stat(*flumeLib); err == nil {
+			abs := func(p string) string { a, _ := filepath.Abs(p); return a }
+			flume = &bench.Runner{Target: bench.FlumeTarget{LibDir: abs(*flumeLib), Log4j: abs(*log4j), Heap: *heap}}
+		}
+	}
 
 	ctx := context.Background()
 	if abs, err := filepath.Abs(*binary); err == nil {
@@ -40,7 +50,7 @@ func main() {
 	r := &bench.Runner{Binary: *binary}
 	tmp := os.TempDir()
 	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "workload\tevents/s\tMB/s\tspread events/s\tfsync append ev/s\tfsync prealloc ev/s\tof limit\tpeak RSS MB\t")
+	fmt.Fprintln(w, "workload\tevents/s\tMB/s\tspread events/s\tfsync append ev/s\tfsync prealloc ev/s\tof limit\tpeak RSS MB\tFlume events/s\tvs Flume\t")
 	failed := false
 	for _, c := range bench.FileChannelCases() {
 		if *only != "" && !strings.Contains(c.Workload.Name, *only) {
@@ -61,8 +71,20 @@ func main() {
 			continue
 		}
 		limit := max(app.WritesPerS, pre.WritesPerS) * float64(c.Batch)
-		fmt.Fprintf(w, "%s\t%.0f\t%.1f\t%.0f–%.0f\t%.0f\t%.0f\t%.0f%%\t%.1f\t\n", c.Workload.Name, res.EventsPerS, res.MBPerS, lo, hi,
-			app.WritesPerS*float64(c.Batch), pre.WritesPerS*float64(c.Batch), 100*res.EventsPerS/limit, float64(res.PeakRSSKB)/1024)
+		flumeCol, ratio := "–", "–"
+		if flume != nil {
+			// Flume's file channel fsyncs each commit: fewer events keep
+			// its runs short.
+			fr, _, _, err := flume.Median(ctx, c.Workload, max(*events/5, 20000), *runs)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "%s on Flume: %v\n", c.Workload.Name, err)
+				flumeCol = "failed"
+			} else {
+				flumeCol, ratio = fmt.Sprintf("%.0f", fr.EventsPerS), fmt.Sprintf("%.1f×", res.EventsPerS/fr.EventsPerS)
+			}
+		}
+		fmt.Fprintf(w, "%s\t%.0f\t%.1f\t%.0f–%.0f\t%.0f\t%.0f\t%.0f%%\t%.1f\t%s\t%s\t\n", c.Workload.Name, res.EventsPerS, res.MBPerS, lo, hi,
+			app.WritesPerS*float64(c.Batch), pre.WritesPerS*float64(c.Batch), 100*res.EventsPerS/limit, float64(res.PeakRSSKB)/1024, flumeCol, ratio)
 	}
 	_ = w.Flush()
 
