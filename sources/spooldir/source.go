@@ -113,7 +113,7 @@ func New(env sluice.Env, cfg *Config) (*Source, error) {
 		trackerDir = filepath.Join(dir, trackerDir)
 	}
 	return &Source{
-		cfg: *cfg, name: env.Name, log: log.With("source", env.Name), proc: env.Processor, counters: counters,
+		cfg: *cfg, name: env.Name, log: log, proc: env.Processor, counters: counters,
 		opts: opts, in: in, policy: policy, order: order,
 		deleteNow: del == "immediate", trackInDir: del == "never" && track == "tracker_dir",
 		include: include, ignore: ignore, dir: dir, trackerDir: filepath.Clean(trackerDir),

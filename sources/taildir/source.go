@@ -92,7 +92,7 @@ func New(env sluice.Env, cfg *Config) (*Source, error) {
 	if cfg.MaxBatchCount <= 0 {
 		log.Warn("taildir: maxBatchCount is not positive; no limit", "maxBatchCount", cfg.MaxBatchCount)
 	}
-	return &Source{cfg: *cfg, name: env.Name, log: log.With("source", env.Name), proc: env.Processor,
+	return &Source{cfg: *cfg, name: env.Name, log: log, proc: env.Processor,
 		counters: counters, groups: groups, posPath: posPath, maxBatch: cfg.maxBatches()}, nil
 }
 
@@ -278,7 +278,12 @@ func (s *Source) readAll() (int, bool) {
 			open = append(open, t)
 		}
 	}
+	// Oldest first, as Flume; a rotated-away file before the one that
+	// replaced it even when the clock could not tell them apart.
 	sort.Slice(open, func(i, j int) bool {
+		if open[i].orphan != open[j].orphan {
+			return open[i].orphan
+		}
 		if !open[i].mtime.Equal(open[j].mtime) {
 			return open[i].mtime.Before(open[j].mtime)
 		}

@@ -161,6 +161,8 @@ func TestEveryExampleHasARunTest(t *testing.T) {
 		"replicating-fanout.conf": "TestReplicatingExample",
 		"multiplexing.conf":       "TestMultiplexingExample",
 		"failover.conf":           "TestFailoverExample",
+		"spooldir-file_roll.conf": "TestSpoolDirFileRollExample",
+		"taildir-logger.conf":     "TestTaildirLoggerExample",
 	}
 	confs, _ := filepath.Glob(filepath.Join(repoRoot(), "examples", "*.conf"))
 	for _, c := range confs {
