@@ -348,3 +348,25 @@ func TestLifecycle(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+func TestReadyClosedByPutCommit(t *testing.T) {
+	c := openChan(t, map[string]string{"fsyncPerTransaction": "false", "fsyncInterval": "1"})
+	ready := c.Ready()
+	select {
+	case <-ready:
+		t.Fatal("Ready closed before any commit")
+	default:
+	}
+	mustPut(t, c.Channel, evs(0, 2))
+	<-ready // a commit of puts wakes waiting sinks
+	if c.Ready() == ready {
+		t.Fatal("Ready returned a closed channel again")
+	}
+	// Without an fsync per transaction, committed events still survive a
+	// process crash (they were written before the commit returned).
+	c.crash()
+	c2 := openAt(t, c.root, c.props)
+	if got := bodies(drain(t, c2.Channel)); !slices.Equal(got, wantBodies(0, 2)) {
+		t.Fatalf("after crash took %v", got)
+	}
+}

@@ -251,6 +251,16 @@ func (w *Writer) loop() {
 		for _, r := range reqs {
 			needSync = needSync || r.Sync
 		}
+		if err == nil {
+			// Requests that only need the write are done: they need not
+			// wait for the fsync that the others in the frame asked for.
+			for i, r := range reqs {
+				if !r.Sync {
+					close(r.done)
+					reqs[i] = nil
+				}
+			}
+		}
 		if err == nil && needSync && w.dirty {
 			if serr := w.datasync(); serr != nil {
 				// After a failed fsync Linux may have dropped the dirty
@@ -269,6 +279,9 @@ func (w *Writer) loop() {
 		w.pos = Position{Seg: w.id, Off: w.off, Seq: w.seq}
 		w.mu.Unlock()
 		for _, r := range reqs {
+			if r == nil {
+				continue
+			}
 			if r.Err == nil {
 				r.Err = err
 			}
