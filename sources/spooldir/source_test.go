@@ -465,3 +465,26 @@ func TestStopIsIdempotentAndSafeWithoutStart(t *testing.T) {
 		t.Fatal("second Start should fail")
 	}
 }
+
+func TestCustomSuffixTrackerDirAndBlobs(t *testing.T) {
+	tracker := filepath.Join(t.TempDir(), "state")
+	h := newHarness(t, map[string]string{"fileSuffix": ".done", "trackerDir": tracker,
+		"deserializer": "org.apache.flume.sink.solr.morphline.BlobDeserializer$Builder",
+		"deserializer.maxBlobLength": "4"})
+	h.proc = processorFunc(func(ctx context.Context, ev []*sluice.Event) error {
+		// The position file lives in the configured tracker directory.
+		if !exists(filepath.Join(tracker, metaFileName)) {
+			t.Error("no position file in trackerDir while reading")
+		}
+		return h.rec.Process(ctx, ev)
+	})
+	f := drop(t, h.dir, "img.bin", "\x00\x01\x02\x03\x04\x05", time.Hour)
+	h.start()
+	if got := h.bodies(2); got[0] != "\x00\x01\x02\x03" || got[1] != "\x04\x05" {
+		t.Fatalf("blobs %q", got)
+	}
+	waitFor(t, "renamed with the suffix", func() bool { return exists(f + ".done") })
+	if exists(filepath.Join(h.dir, ".flumespool")) {
+		t.Error("default tracker directory created although trackerDir is set")
+	}
+}

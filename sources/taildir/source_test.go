@@ -355,3 +355,15 @@ func TestStartFailsOnAnUnwritablePositionFile(t *testing.T) {
 		t.Fatalf("Start: %v", err)
 	}
 }
+
+func TestWithoutPatternCacheNewFilesAreFound(t *testing.T) {
+	dir := t.TempDir()
+	h := newHarness(t, dir, `.*\.log`, map[string]string{"cachePatternMatching": "false"})
+	h.start()
+	for i := 0; i < 3; i++ {
+		appendTo(t, filepath.Join(dir, "f"+itoa(uint64(i))+".log"), "x\n")
+	}
+	if got := h.waitBodies(3); strings.Join(got, "") != "xxx" {
+		t.Fatalf("got %q", got)
+	}
+}
