@@ -469,7 +469,7 @@ func TestStopIsIdempotentAndSafeWithoutStart(t *testing.T) {
 func TestCustomSuffixTrackerDirAndBlobs(t *testing.T) {
 	tracker := filepath.Join(t.TempDir(), "state")
 	h := newHarness(t, map[string]string{"fileSuffix": ".done", "trackerDir": tracker,
-		"deserializer": "org.apache.flume.sink.solr.morphline.BlobDeserializer$Builder",
+		"deserializer":               "org.apache.flume.sink.solr.morphline.BlobDeserializer$Builder",
 		"deserializer.maxBlobLength": "4"})
 	h.proc = processorFunc(func(ctx context.Context, ev []*sluice.Event) error {
 		// The position file lives in the configured tracker directory.
