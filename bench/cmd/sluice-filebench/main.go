@@ -83,6 +83,7 @@ func main() {
 				flumeCol, ratio = fmt.Sprintf("%.0f", fr.EventsPerS), fmt.Sprintf("%.1f×", res.EventsPerS/fr.EventsPerS)
 			}
 		}
+		fmt.Fprintf(os.Stderr, "done: %s: %.0f events/s (Flume %s)\n", c.Workload.Name, res.EventsPerS, flumeCol)
 		fmt.Fprintf(w, "%s\t%.0f\t%.1f\t%.0f–%.0f\t%.0f\t%.0f\t%.0f%%\t%.1f\t%s\t%s\t\n", c.Workload.Name, res.EventsPerS, res.MBPerS, lo, hi,
 			app.WritesPerS*float64(c.Batch), pre.WritesPerS*float64(c.Batch), 100*res.EventsPerS/limit, float64(res.PeakRSSKB)/1024, flumeCol, ratio)
 	}
