@@ -133,10 +133,10 @@ func TestPutsVisibleOnlyAfterCommit(t *testing.T) {
 // gone and uncommitted ones back at the head. The cache is off in half of
 // the cases so takes read events back from the log.
 func TestRestartKeepsQueue(t *testing.T) {
-	for _, mode := range []string{"clean stop", "crash", "crash, no cache"} {
+	for _, mode := range []string{"clean stop", "crash", "crash without cache"} {
 		t.Run(mode, func(t *testing.T) {
 			c := openChan(t, nil)
-			if strings.Contains(mode, "no cache") {
+			if strings.Contains(mode, "without cache") {
 				c.cacheLimit = 0
 			}
 			mustPut(t, c.Channel, evs(0, 50))
