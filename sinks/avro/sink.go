@@ -50,7 +50,7 @@ func New(env sluice.Env, cfg *Config) (*Sink, error) {
 	}
 	return &Sink{cfg: c, fixes: fixes, name: env.Name, deflate: deflate,
 		addr: net.JoinHostPort(c.Hostname, strconv.Itoa(c.Port)),
-		log:  log.With("sink", env.Name), ch: env.Channel, c: counters}, nil
+		log:  log, ch: env.Channel, c: counters}, nil
 }
 
 // BatchSize is the most events one Process call takes.

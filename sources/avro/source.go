@@ -63,7 +63,7 @@ func New(env sluice.Env, cfg *Config) (*Source, error) {
 		counters = sluice.NewSourceCounters()
 	}
 	return &Source{cfg: *cfg, name: env.Name, deflate: deflate, rules: rules,
-		log: log.With("source", env.Name), proc: env.Processor, counters: counters}, nil
+		log: log, proc: env.Processor, counters: counters}, nil
 }
 
 // Addr is the address the source listens on, or nil before Start.
