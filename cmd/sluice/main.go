@@ -17,6 +17,7 @@ const usage = `sluice: a Flume-compatible ingestion agent
 usage:
   sluice agent -n <name> -f <file.conf> [-c <confdir>] [-Dkey=value ...] [--no-reload-conf]
   sluice check -n <name> -f <file.conf> [--strict]
+  sluice avro-client -H <host> -p <port> [-F <file> | --dirname <dir>] [-R <headerFile>] [-P <rpcProps>]
   sluice list                      component types, their aliases and stability
   sluice docs -o <dir>             write the component reference pages
   sluice version
@@ -36,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdAgent(args[1:], stdout, stderr)
 	case "check":
 		return cmdCheck(args[1:], stdout, stderr)
+	case "avro-client":
+		return cmdAvroClient(args[1:], stdout, stderr)
 	case "list":
 		return cmdList(stdout)
 	case "docs":
