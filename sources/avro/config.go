@@ -149,7 +149,8 @@ var notes = strings.TrimSpace(`
 - Bad input is never fatal to the source: a request that is not a valid frame, claims more than
   ` + "`max-frame-size`" + ` bytes, is truncated, or fails the handshake is logged with the peer's
   address and what was wrong, answered with an Avro error where possible, and that connection is
-  closed. Flume keeps such connections open after answering with an error.
+  closed. Flume closes the connection only on framing errors and keeps it open after answering a
+  malformed call with an error.
 - Sluice additions: ` + "`max-frame-size`" + ` (64 MiB; Flume only refuses a frame whose buffer list alone
   would take 10 % of its heap), ` + "`read-timeout`" + ` (a peer that stalls inside a request or the
   TLS handshake is dropped) and ` + "`idle-timeout`" + ` (a connection silent for 10 minutes is closed; Flume
