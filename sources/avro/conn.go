@@ -122,6 +122,9 @@ func (h *handler) run() {
 				s.counters.AppendBatchAccepted.Add(1)
 			}
 		}
+		// Drop this connection's references to the events (and so to the
+		// frame they share) while it waits for the next request.
+		clear(call.Events)
 		if !h.reply(h.sess.AppendReply(h.out[:0], serial, call.Kind, st)) {
 			return
 		}
