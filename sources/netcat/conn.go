@@ -13,7 +13,7 @@ import (
 
 // initialBuf is a connection's first read buffer; it grows only for lines
 // longer than this, up to what max-line-length allows.
-const initialBuf = 16 << 10
+const initialBuf = 64 << 10
 
 // conn reads one client's lines. buf[start:end] holds received bytes not
 // yet turned into events; the first tailCounted of them are known to hold
@@ -141,7 +141,7 @@ func (h *conn) deliver() bool {
 	for i, l := range h.lines {
 		off := len(slab)
 		slab = enc.appendBody(slab, l)
-		events[i] = sluice.Event{Headers: map[string]string{}, Body: slab[off:len(slab):len(slab)]}
+		events[i] = sluice.Event{Body: slab[off:len(slab):len(slab)]} // no headers: interceptors allocate the map if they add one
 		h.batch = append(h.batch, &events[i])
 	}
 	err := h.s.proc.Process(h.s.runCtx, h.batch)

@@ -37,7 +37,7 @@ func (c *Config) Validate() error {
 
 // maxBatch bounds how many buffered lines of one connection go to the
 // channels in one Process call.
-const maxBatch = 100
+const maxBatch = 1000
 
 func init() {
 	sluice.Register(sluice.Spec{
@@ -54,7 +54,7 @@ func init() {
   and ` + "`FAILED: Event exceeds the maximum length (N chars, including newline)\\n`" + ` followed by
   closing the connection for an over-long line. No OK is ever sent before the commit.
 - Flume commits one event per transaction. Sluice hands all complete lines already received on
-  a connection (up to 100) to the channels in one batch and then writes their replies together,
+  a connection (up to 1000) to the channels in one batch and then writes their replies together,
   which is much faster and keeps the one-reply-per-line protocol.
 - ` + "`max-line-length`" + ` counts characters (UTF-16 units, as Flume's code does) including the
   newline; Flume's guide says bytes. A ` + "`\\r`" + ` before the newline stays in the body, as in Flume.

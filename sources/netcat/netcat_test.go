@@ -108,8 +108,8 @@ func TestLinesBecomeEventsAndAreAcked(t *testing.T) {
 		t.Fatalf("bodies %q, want %q", got, want)
 	}
 	for _, e := range p.Events() {
-		if e.Headers == nil || len(e.Headers) != 0 {
-			t.Fatalf("headers %v, want an empty map", e.Headers)
+		if len(e.Headers) != 0 {
+			t.Fatalf("headers %v, want none", e.Headers)
 		}
 	}
 }
