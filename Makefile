@@ -8,7 +8,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/sluice
 
 # Everything CI checks: formatting, vet, generated docs up to date, and all tests.
-test: fmt-check vet
+test: fmt-check vet peers
 	$(GO) test -count=1 -timeout 20m ./...
 
 vet:
