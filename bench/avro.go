@@ -1,11 +1,14 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluiceio/sluice"
@@ -145,4 +148,58 @@ func avroConn(ctx context.Context, addr string, n, batch, bodySize int) error {
 		}
 	}
 	return nil
+}
+
+// AvroGeneratorBaseline measures the avro load generator (conns
+// connections, appendBatch of batch events) against a minimal server that
+// decodes every call with avroipc's ServerSession and answers OK at once,
+// so the generator's own limit is known to lie above the agents' figures.
+func AvroGeneratorBaseline(ctx context.Context, events, bodySize, conns, batch int) (float64, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	var received atomic.Int64
+	protocols := &avroipc.ServerProtocols{}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				fr := avroipc.NewFrameReader(bufio.NewReaderSize(c, 64<<10), 0)
+				sess := avroipc.NewServerSession(protocols, 0)
+				var out []byte
+				for {
+					serial, payload, err := fr.ReadFrame()
+					if err != nil {
+						return
+					}
+					call, err := sess.ReadCall(payload)
+					if err != nil {
+						_, _ = c.Write(sess.AppendError(out[:0], serial, err.Error()))
+						return
+					}
+					received.Add(int64(len(call.Events)))
+					out = sess.AppendReply(out[:0], serial, call.Kind, avroipc.StatusOK)
+					if _, err := c.Write(out); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	p := Ports{Source: ln.Addr().(*net.TCPAddr).Port}
+	start := time.Now()
+	if err := AvroLoad(conns, batch)(ctx, p, events, bodySize); err != nil {
+		return 0, err
+	}
+	el := time.Since(start)
+	if n := received.Load(); n != int64(events) {
+		return 0, fmt.Errorf("the null avro server received %d events, want %d", n, events)
+	}
+	return float64(events) / el.Seconds(), nil
 }

@@ -8,6 +8,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -44,6 +45,21 @@ type Workload struct {
 	// report no counters, so workloads that must run on Flume too count
 	// committed takes at the channel).
 	SinkKey string
+	// MaxEvents, when set, caps the event count of every run of this
+	// workload (on every target alike), for workloads whose slower target
+	// would otherwise take many minutes.
+	MaxEvents int
+	// Verify, when set, checks after the count was reached that the far
+	// end really holds every event (an output file's lines, say).
+	Verify func(p Ports) error
+}
+
+// EventsFor is the event count a run of w uses when events are asked for.
+func (w Workload) EventsFor(events int) int {
+	if w.MaxEvents > 0 && w.MaxEvents < events {
+		return w.MaxEvents
+	}
+	return events
 }
 
 // Ports are the loopback ports one run uses.
@@ -93,6 +109,12 @@ type Runner struct {
 	Binary string // used when Target is nil
 	Target Target
 	Out    io.Writer // agent output, for debugging; nil discards
+	// ProfileDir, for Sluice targets, asks every agent to serve pprof
+	// (SLUICE_PPROF) and saves a CPU profile of ProfileFor (default 5 s)
+	// taken from the first event on, as <dir>/<workload>-<agent>.pprof.
+	// The agents are stopped only once the profiles are in.
+	ProfileDir string
+	ProfileFor time.Duration
 }
 
 func (r *Runner) target() Target {
@@ -107,6 +129,7 @@ func (r *Runner) target() Target {
 // from process start to the first event counted at the sink, and throughput
 // is measured from that first event to the last.
 func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error) {
+	events = w.EventsFor(events)
 	dir, err := os.MkdirTemp("", "sluice-bench")
 	if err != nil {
 		return Result{}, err
@@ -126,6 +149,9 @@ func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error
 	if out == nil {
 		out = io.Discard
 	}
+	_, profiling := tgt.(SluiceTarget)
+	profiling = profiling && r.ProfileDir != ""
+	var pprofAddrs []string
 	// Downstream agents first, so upstream sinks find their peer.
 	var cmds []*exec.Cmd
 	defer func() {
@@ -149,6 +175,11 @@ func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error
 		cmd.Dir = dir
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if profiling {
+			addr := fmt.Sprintf("127.0.0.1:%d", freePort())
+			cmd.Env = append(os.Environ(), "SLUICE_PPROF="+addr)
+			pprofAddrs = append(pprofAddrs, agents[i]+"="+addr)
+		}
 		if err := cmd.Start(); err != nil {
 			return Result{}, fmt.Errorf("start %s agent %s: %w", tgt.Name(), agents[i], err)
 		}
@@ -169,9 +200,23 @@ func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error
 		return Result{}, fmt.Errorf("%s on %s: first event: %w", w.Name, tgt.Name(), err)
 	}
 	startup := first.at.Sub(begin)
+	profiles := make(chan error, 1)
+	if profiling {
+		go func() { profiles <- r.saveProfiles(w.Name, pprofAddrs) }()
+	} else {
+		profiles <- nil
+	}
 	last, err := waitCount(ctx, ports.Monitor, w.SinkKey, int64(events), 10*time.Minute, loadErr, false)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s on %s: %w", w.Name, tgt.Name(), err)
+	}
+	if w.Verify != nil {
+		if err := w.Verify(ports); err != nil {
+			return Result{}, fmt.Errorf("%s on %s: counted %d events, but %w", w.Name, tgt.Name(), events, err)
+		}
+	}
+	if err := <-profiles; err != nil {
+		return Result{}, fmt.Errorf("%s: profile: %w", w.Name, err)
 	}
 	elapsed := last.at.Sub(first.at)
 	counted := int64(events) - first.n // events delivered after the first observation
@@ -202,6 +247,58 @@ func (r *Runner) Median(ctx context.Context, w Workload, events, n int) (Result,
 	}
 	sort.Slice(rs, func(i, j int) bool { return rs[i].EventsPerS < rs[j].EventsPerS })
 	return rs[len(rs)/2], rs[0].EventsPerS, rs[len(rs)-1].EventsPerS, nil
+}
+
+// saveProfiles fetches one CPU profile per agent ("name=host:port") at
+// the same time.
+func (r *Runner) saveProfiles(workload string, addrs []string) error {
+	if err := os.MkdirAll(r.ProfileDir, 0o755); err != nil {
+		return err
+	}
+	secs := int(r.ProfileFor / time.Second)
+	if secs <= 0 {
+		secs = 5
+	}
+	slug := strings.Map(func(c rune) rune {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			return c
+		}
+		return '-'
+	}, strings.ToLower(workload))
+	errs := make(chan error, len(addrs))
+	for _, a := range addrs {
+		go func() {
+			agent, addr, _ := strings.Cut(a, "=")
+			c := http.Client{Timeout: time.Duration(secs+30) * time.Second}
+			resp, err := c.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				errs <- fmt.Errorf("%s: %s", addr, resp.Status)
+				return
+			}
+			f, err := os.Create(filepath.Join(r.ProfileDir, slug+"-"+agent+".pprof"))
+			if err != nil {
+				errs <- err
+				return
+			}
+			_, err = io.Copy(f, resp.Body)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			errs <- err
+		}()
+	}
+	var all []error
+	for range addrs {
+		if err := <-errs; err != nil {
+			all = append(all, err)
+		}
+	}
+	return errors.Join(all...)
 }
 
 func freePort() int {

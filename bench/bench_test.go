@@ -49,3 +49,12 @@ func TestGeneratorBaselineCountsAcks(t *testing.T) {
 		t.Fatalf("baseline: %v %v", rate, err)
 	}
 }
+
+func TestAvroGeneratorBaselineCountsEvents(t *testing.T) {
+	for _, batch := range []int{100, 1000} {
+		rate, err := AvroGeneratorBaseline(context.Background(), 10050, 100, 2, batch)
+		if err != nil || rate <= 0 {
+			t.Fatalf("batch %d: %v %v", batch, rate, err)
+		}
+	}
+}

@@ -58,7 +58,7 @@ func fmtX(x float64) string {
 
 // WriteMarkdown writes the report: the machine, the table, the notes the
 // workloads printed, and a reference to the chart.
-func WriteMarkdown(w io.Writer, machine []string, rows []Row, notes string, chart string) {
+func WriteMarkdown(w io.Writer, machine, ceilings []string, rows []Row, notes string, chart string) {
 	fmt.Fprintf(w, "# Performance: Sluice beside Apache Flume\n\n")
 	fmt.Fprintf(w, "<!-- written by `make bench` (go run ./bench/cmd/sluice-bench -report docs/performance.md); do not edit -->\n\n")
 	fmt.Fprintf(w, "Measured %s on this machine, one workload at a time, each agent on the same\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
@@ -66,6 +66,12 @@ func WriteMarkdown(w io.Writer, machine []string, rows []Row, notes string, char
 	fmt.Fprintf(w, "(the spread is min–max); a run that does not deliver every event fails instead of counting.\n\n")
 	for _, m := range machine {
 		fmt.Fprintf(w, "- %s\n", m)
+	}
+	if len(ceilings) > 0 {
+		fmt.Fprintf(w, "\nCeilings measured in the same run (a workload's figure means something only below its ceiling):\n\n")
+		for _, c := range ceilings {
+			fmt.Fprintf(w, "- %s\n", c)
+		}
 	}
 	fmt.Fprintf(w, "\n| Workload | Sluice events/s | Flume events/s | Throughput ratio | Sluice peak RSS | Flume peak RSS | RSS ratio | Sluice first event | Flume first event |\n")
 	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -99,6 +105,7 @@ func WriteMarkdown(w io.Writer, machine []string, rows []Row, notes string, char
 	if chart != "" {
 		fmt.Fprintf(w, "\n![Sluice throughput as a multiple of Flume's](%s)\n", chart)
 	}
+	writeGoals(w, rows)
 	var failures []string
 	for _, r := range rows {
 		if r.SluiceErr != nil {
@@ -113,6 +120,40 @@ func WriteMarkdown(w io.Writer, machine []string, rows []Row, notes string, char
 	}
 	if notes != "" {
 		fmt.Fprintf(w, "\n## Output of the run\n\n```\n%s```\n", notes)
+	}
+}
+
+// Goals of the performance issue, reported against, never asserted.
+const (
+	goalThroughput = 10.0                   // Sluice events/s over Flume's
+	goalRSS        = 10.0                   // Flume's peak RSS over Sluice's
+	goalStartup    = 100 * time.Millisecond // Sluice process start to first event
+)
+
+func writeGoals(w io.Writer, rows []Row) {
+	fmt.Fprintf(w, "\n## Against the goals\n\n")
+	fmt.Fprintf(w, "Goals: throughput at least %.0fx Flume's, peak RSS at most 1/%.0f of Flume's, first event (idle: ready) within %d ms.\n\n",
+		goalThroughput, goalRSS, goalStartup/time.Millisecond)
+	fmt.Fprintf(w, "| Workload | Throughput | Peak RSS | Startup |\n|---|---|---|---|\n")
+	verdict := func(ok bool, what string) string {
+		if ok {
+			return "met (" + what + ")"
+		}
+		return "**short** (" + what + ")"
+	}
+	for _, r := range rows {
+		if r.Sluice == nil {
+			continue
+		}
+		tp, rss := "–", "–"
+		if x := r.Ratio(); x > 0 && !r.Idle {
+			tp = verdict(x >= goalThroughput, fmtX(x))
+		}
+		if x := r.RSSRatio(); x > 0 {
+			rss = verdict(x >= goalRSS, fmtX(x))
+		}
+		st := verdict(r.Sluice.StartupTime < goalStartup, fmt.Sprintf("%d ms", r.Sluice.StartupTime/time.Millisecond))
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.Workload, tp, rss, st)
 	}
 }
 

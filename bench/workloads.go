@@ -13,20 +13,29 @@ import (
 	"time"
 )
 
-const memoryNull = `
-a1.channels = c1
-a1.sinks = k1
+// memoryChannel is the memory channel c1 every memory workload uses.
+const memoryChannel = `a1.channels = c1
 a1.channels.c1.type = memory
 a1.channels.c1.capacity = 100000
 a1.channels.c1.transactionCapacity = 1000
+`
+
+// memoryNull is c1 drained by a null sink.
+const memoryNull = memoryChannel + `a1.sinks = k1
 a1.sinks.k1.type = null
 a1.sinks.k1.batchSize = 1000
 a1.sinks.k1.channel = c1
 `
 
-// Workloads are the benchmark configurations of this release.
+// Workloads are the benchmark configurations of this release: two
+// generator-driven baselines (seq, stress), then the six the performance
+// goals are stated for: netcat → memory → null; avro at batch 100 and
+// 1000; the two-tier avro hop; avro → file channel → null; a large
+// spooled file → memory → file_roll (and → null, the source alone); and
+// the idle agent.
 func Workloads() []Workload {
-	return append([]Workload{
+	var out []Workload
+	out = append(out, []Workload{
 		{
 			Name: "seq → memory → null (decimal bodies)",
 			Conf: func(p Ports) string {
@@ -56,9 +65,21 @@ func Workloads() []Workload {
 			BodySize: 100,
 			SinkKey:  "CHANNEL.c1",
 		},
-		SpoolDir(),
-		NetcatFileNull(4, 100), // the rest of the file-channel matrix: cmd/sluice-filebench
-	}, append(avroWorkloads(), IdleWorkload())...)
+	}...)
+	out = append(out, avroWorkloads()...)
+	out = append(out, DurableWorkload().Workload, SpoolRoll(), SpoolDir(), IdleWorkload())
+	return out
+}
+
+// DurableWorkload is avro (4 connections, batch 1000) → file channel →
+// null, with the commit size its fsync baseline is measured at. Flume's
+// file channel fsyncs every commit, so the event count is capped to keep
+// its runs to a minute or so; the rest of the file-channel matrix is
+// cmd/sluice-filebench.
+func DurableWorkload() FileCase {
+	w := AvroFileNull(1000, 100)
+	w.MaxEvents = 500_000
+	return FileCase{Workload: w, Batch: 1000}
 }
 
 // IdleWorkload is an agent with three sources, three channels and three

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	_ "net/http/pprof" // served only when asked for: -Dsluice.pprof or SLUICE_PPROF
 	"os"
 	"os/signal"
 	"strings"
@@ -93,6 +96,9 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	if !startPprof(a.system, log, stderr) {
+		return 1
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -119,6 +125,27 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 		_ = mon.Stop(stopCtx)
 	}
 	return code
+}
+
+// startPprof serves Go's profiler (net/http/pprof) on the address given by
+// -Dsluice.pprof=host:port or SLUICE_PPROF, for finding where an agent
+// spends its time. Off unless asked for; bind it to loopback.
+func startPprof(system map[string]string, log *slog.Logger, stderr io.Writer) bool {
+	addr, ok := system["sluice.pprof"]
+	if !ok {
+		addr = os.Getenv("SLUICE_PPROF")
+	}
+	if addr == "" {
+		return true
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice: pprof: %v\n", err)
+		return false
+	}
+	log.Info("pprof serving", "addr", ln.Addr().String())
+	go func() { _ = http.Serve(ln, http.DefaultServeMux) }()
+	return true
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {

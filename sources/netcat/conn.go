@@ -11,23 +11,26 @@ import (
 	"github.com/sluiceio/sluice"
 )
 
-// initialBuf is a connection's first read buffer; it grows only for lines
-// longer than this, up to what max-line-length allows.
+// initialBuf is a connection's read buffer: every complete line one read
+// brings becomes part of one batch. It grows only when max-line-length
+// allows a partial line longer than this.
 const initialBuf = 64 << 10
 
 // conn reads one client's lines. buf[start:end] holds received bytes not
-// yet turned into events; the first tailCounted of them are known to hold
-// no newline and tailChars characters, so a line trickling in is scanned
-// and measured once, not once per read.
+// yet turned into events. The first scanned of them are known to hold no
+// newline, and the first counted of them to hold chars characters, so a
+// line trickling in is scanned and measured once, not once per read.
+// Characters are counted only for lines at least max-line-length bytes
+// long: a shorter line cannot have more characters than bytes.
 type conn struct {
 	s   *Source
 	c   net.Conn
 	max int // max-line-length
 
-	buf         []byte
-	start, end  int
-	tailCounted int
-	tailChars   int
+	buf            []byte
+	start, end     int
+	scanned        int
+	counted, chars int
 
 	lines [][]byte
 	batch []*sluice.Event
@@ -36,7 +39,7 @@ type conn struct {
 
 func (s *Source) serve(c net.Conn) {
 	defer s.forget(c)
-	h := &conn{s: s, c: c, max: s.cfg.MaxLineLength, buf: make([]byte, min(initialBuf, s.maxBufLen()))}
+	h := &conn{s: s, c: c, max: s.cfg.MaxLineLength, buf: make([]byte, initialBuf)}
 	h.run()
 }
 
@@ -62,7 +65,7 @@ func (h *conn) run() {
 				break
 			}
 		}
-		if h.tailChars >= h.max || h.end-h.start >= 3*h.max {
+		if h.partialTooLong() {
 			h.refuseLong(remote)
 			return
 		}
@@ -93,7 +96,7 @@ func (h *conn) makeRoom() {
 		h.start, h.end = 0, n
 	}
 	if h.end == len(h.buf) {
-		nb := make([]byte, min(2*len(h.buf), h.s.maxBufLen()))
+		nb := make([]byte, min(2*len(h.buf), max(h.s.maxBufLen(), initialBuf)))
 		copy(nb, h.buf[:h.end])
 		h.buf = nb
 	}
@@ -104,25 +107,39 @@ func (h *conn) makeRoom() {
 // max-line-length and reports it; that line is not included.
 func (h *conn) collect() (tooLong bool) {
 	h.lines = h.lines[:0]
-	enc := h.s.enc
 	for len(h.lines) < maxBatch {
-		from := h.start + h.tailCounted
+		from := h.start + h.scanned
 		i := bytes.IndexByte(h.buf[from:h.end], '\n')
 		if i < 0 {
-			h.tailChars += enc.chars(h.buf[from:h.end])
-			h.tailCounted = h.end - h.start
+			h.scanned = h.end - h.start
 			return false
 		}
 		nl := from + i
-		chars := h.tailChars + enc.chars(h.buf[from:nl]) + 1
 		line := h.buf[h.start:nl]
-		h.start, h.tailChars, h.tailCounted = nl+1, 0, 0
-		if chars > h.max || len(line) >= 3*h.max {
+		// Too long when its characters and the newline exceed the limit.
+		tooLong = len(line) >= 3*h.max || len(line) >= h.max && h.charsTo(nl) >= h.max
+		h.start, h.scanned, h.counted, h.chars = nl+1, 0, 0, 0
+		if tooLong {
 			return true
 		}
 		h.lines = append(h.lines, line)
 	}
 	return false
+}
+
+// charsTo returns the characters of buf[start:end], counting only the
+// bytes not counted before.
+func (h *conn) charsTo(end int) int {
+	h.chars += h.s.enc.chars(h.buf[h.start+h.counted : end])
+	h.counted = end - h.start
+	return h.chars
+}
+
+// partialTooLong reports whether the partial line already received is
+// over max-line-length, newline still to come.
+func (h *conn) partialTooLong() bool {
+	n := h.end - h.start
+	return n >= 3*h.max || n >= h.max && h.charsTo(h.end) >= h.max
 }
 
 // deliver turns h.lines into one batch, hands it to the channels and then

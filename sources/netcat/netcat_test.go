@@ -464,3 +464,31 @@ func TestConfig(t *testing.T) {
 		}
 	}
 }
+
+// Every complete line one read brings goes to the channels in one batch,
+// however small max-line-length is: the read buffer does not shrink with
+// the line limit. (A pipe hands a whole write to one read.)
+func TestOneReadIsOneBatch(t *testing.T) {
+	p := sluicetest.NewProcessor()
+	s := start(t, p, func(c *Config) { c.MaxLineLength = 128 })
+	client, server := net.Pipe()
+	t.Cleanup(func() { client.Close() })
+	client.SetDeadline(time.Now().Add(wait))
+	s.connWG.Add(1)
+	s.counters.OpenConnection.Add(1)
+	go s.serve(server)
+	const lines = 500
+	in := strings.Repeat(strings.Repeat("x", 100)+"\n", lines)
+	go client.Write([]byte(in))
+	for i, l := range readLines(t, bufio.NewReader(client), lines) {
+		if l != "OK\n" {
+			t.Fatalf("reply %d: %q", i, l)
+		}
+	}
+	if n := p.Calls(); n != 1 {
+		t.Fatalf("%d lines of one read went to the channels in %d batches, want 1", lines, n)
+	}
+	if n := len(p.Events()); n != lines {
+		t.Fatalf("%d events, want %d", n, lines)
+	}
+}

@@ -30,7 +30,13 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per workload; the median is reported")
 	only := flag.String("only", "", "run only workloads whose name contains this")
 	report := flag.String("report", "", "write a markdown report (and an .svg chart beside it)")
+	pprofDir := flag.String("pprof", "", "save CPU profiles of the Sluice agents (one per run, from the first event on) in this directory")
+	pprofFor := flag.Duration("pprof-for", 5*time.Second, "length of each CPU profile")
+	agentLog := flag.Bool("agent-log", false, "pass the agents' own output through to stderr")
 	flag.Parse()
+	if *agentLog {
+		agentOut = os.Stderr
+	}
 
 	// Everything printed also goes into the report's notes.
 	var notes bytes.Buffer
@@ -41,7 +47,8 @@ func main() {
 		go func() { _, _ = io.Copy(io.MultiWriter(realOut, &notes), pr); close(done) }()
 		defer func() { pw.Close(); <-done; os.Stdout = realOut }()
 	}
-	code := run(*binary, *flumeLib, *log4j, *heap, *events, *runs, *only, *report, &notes)
+	prof := profiling{dir: *pprofDir, length: *pprofFor}
+	code := run(*binary, *flumeLib, *log4j, *heap, *events, *runs, *only, *report, prof, &notes)
 	if code != 0 {
 		os.Stdout.Close()
 		time.Sleep(100 * time.Millisecond) // let the copier drain to the terminal
@@ -49,7 +56,15 @@ func main() {
 	}
 }
 
-func run(binary, flumeLib, log4j, heap string, events, runs int, only, report string, notes *bytes.Buffer) int {
+// agentOut receives the agents' output (-agent-log).
+var agentOut io.Writer
+
+type profiling struct {
+	dir    string
+	length time.Duration
+}
+
+func run(binary, flumeLib, log4j, heap string, events, runs int, only, report string, prof profiling, notes *bytes.Buffer) int {
 	abs := func(p string) string {
 		if a, err := filepath.Abs(p); err == nil {
 			return a
@@ -70,12 +85,14 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report st
 	for _, m := range machine {
 		fmt.Println(m)
 	}
-	base, err := bench.GeneratorBaseline(ctx, events, 100, 4)
+	ceilings, err := measureCeilings(ctx, events)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "generator baseline:", err)
 		return 1
 	}
-	fmt.Printf("netcat load generator against a null reader: %.0f events/s (the ceiling for netcat workloads)\n", base)
+	for _, c := range ceilings {
+		fmt.Println("ceiling:", c)
+	}
 
 	var rows []bench.Row
 	for _, wl := range bench.Workloads() {
@@ -83,7 +100,11 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report st
 			continue
 		}
 		row := bench.Row{Workload: wl.Name, Idle: wl.Idle, FlumeAvailable: flumeT != nil}
-		m, lo, hi, err := (&bench.Runner{Target: sluiceT}).Median(ctx, wl, events, runs)
+		if n := wl.EventsFor(events); n != events && !wl.Idle {
+			row.Workload += fmt.Sprintf(" [%d events]", n)
+		}
+		sr := &bench.Runner{Target: sluiceT, Out: agentOut, ProfileDir: prof.dir, ProfileFor: prof.length}
+		m, lo, hi, err := sr.Median(ctx, wl, events, runs)
 		if err != nil {
 			row.SluiceErr = err
 			fmt.Printf("%s on Sluice: FAILED: %v\n", wl.Name, err)
@@ -91,7 +112,7 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report st
 			row.Sluice, row.SluiceSpread = &m, [2]float64{lo, hi}
 		}
 		if flumeT != nil {
-			m, lo, hi, err := (&bench.Runner{Target: flumeT}).Median(ctx, wl, events, runs)
+			m, lo, hi, err := (&bench.Runner{Target: flumeT, Out: agentOut}).Median(ctx, wl, events, runs)
 			if err != nil {
 				row.FlumeErr = err
 				fmt.Printf("%s on Flume: FAILED: %v\n", wl.Name, err)
@@ -113,7 +134,7 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report st
 			return 1
 		}
 		var md bytes.Buffer
-		bench.WriteMarkdown(&md, machine, rows, notes.String(), filepath.Base(chart))
+		bench.WriteMarkdown(&md, machine, ceilings, rows, notes.String(), filepath.Base(chart))
 		if err := os.WriteFile(report, md.Bytes(), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -126,6 +147,42 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report st
 		}
 	}
 	return 0
+}
+
+// measureCeilings measures what the load generators can do against
+// servers that do nothing but answer (so each lies above both agents'
+// figures, or the workload measures the generator), and this machine's
+// fsync'd write rate at the durable workload's commit size.
+func measureCeilings(ctx context.Context, events int) ([]string, error) {
+	var out []string
+	nc, err := bench.GeneratorBaseline(ctx, events, 100, 4)
+	if err != nil {
+		return nil, fmt.Errorf("netcat: %w", err)
+	}
+	out = append(out, fmt.Sprintf("netcat load generator (4 connections) against a null reader that acks every line: %.0f events/s", nc))
+	for _, batch := range []int{100, 1000} {
+		av, err := bench.AvroGeneratorBaseline(ctx, events, 100, 4, batch)
+		if err != nil {
+			return nil, fmt.Errorf("avro batch %d: %w", batch, err)
+		}
+		out = append(out, fmt.Sprintf("avro load generator (4 connections, batch %d) against a null avro server that answers OK: %.0f events/s", batch, av))
+	}
+	fc := bench.DurableWorkload()
+	size := fc.Batch * (fc.Workload.BodySize + bench.RecordOverhead)
+	var best bench.FsyncResult
+	for _, pre := range []bool{false, true} {
+		r, err := bench.FsyncBaseline(os.TempDir(), size, 2*time.Second, pre)
+		if err != nil {
+			return nil, fmt.Errorf("fsync baseline: %w", err)
+		}
+		if r.WritesPerS > best.WritesPerS {
+			best = r
+		}
+	}
+	out = append(out, fmt.Sprintf("this machine's fsync'd writes of one %d-event commit (%d bytes, write+fdatasync in a loop, in %s): %.0f/s = %.0f events/s "+
+		"for a log that fsyncs each commit alone (group commit of concurrent commits can exceed it)",
+		fc.Batch, size, os.TempDir(), best.WritesPerS, best.WritesPerS*float64(fc.Batch)))
+	return out, nil
 }
 
 func printRow(r bench.Row) {
