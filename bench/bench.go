@@ -8,7 +8,6 @@ package bench
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -109,12 +108,11 @@ type Runner struct {
 	Binary string // used when Target is nil
 	Target Target
 	Out    io.Writer // agent output, for debugging; nil discards
-	// ProfileDir, for Sluice targets, asks every agent to serve pprof
-	// (SLUICE_PPROF) and saves a CPU profile of ProfileFor (default 5 s)
-	// taken from the first event on, as <dir>/<workload>-<agent>.pprof.
-	// The agents are stopped only once the profiles are in.
+	// ProfileDir, for Sluice targets, has every agent write a CPU profile
+	// of its whole run (SLUICE_CPUPROFILE) to
+	// <dir>/<workload>-<agent>-<run>.pprof.
 	ProfileDir string
-	ProfileFor time.Duration
+	runs       int
 }
 
 func (r *Runner) target() Target {
@@ -151,7 +149,12 @@ func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error
 	}
 	_, profiling := tgt.(SluiceTarget)
 	profiling = profiling && r.ProfileDir != ""
-	var pprofAddrs []string
+	if profiling {
+		if err := os.MkdirAll(r.ProfileDir, 0o755); err != nil {
+			return Result{}, err
+		}
+		r.runs++
+	}
 	// Downstream agents first, so upstream sinks find their peer.
 	var cmds []*exec.Cmd
 	defer func() {
@@ -176,9 +179,8 @@ func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if profiling {
-			addr := fmt.Sprintf("127.0.0.1:%d", freePort())
-			cmd.Env = append(os.Environ(), "SLUICE_PPROF="+addr)
-			pprofAddrs = append(pprofAddrs, agents[i]+"="+addr)
+			prof := filepath.Join(r.ProfileDir, fmt.Sprintf("%s-%s-%d.pprof", slug(w.Name), agents[i], r.runs))
+			cmd.Env = append(os.Environ(), "SLUICE_CPUPROFILE="+prof)
 		}
 		if err := cmd.Start(); err != nil {
 			return Result{}, fmt.Errorf("start %s agent %s: %w", tgt.Name(), agents[i], err)
@@ -200,12 +202,6 @@ func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error
 		return Result{}, fmt.Errorf("%s on %s: first event: %w", w.Name, tgt.Name(), err)
 	}
 	startup := first.at.Sub(begin)
-	profiles := make(chan error, 1)
-	if profiling {
-		go func() { profiles <- r.saveProfiles(w.Name, pprofAddrs) }()
-	} else {
-		profiles <- nil
-	}
 	last, err := waitCount(ctx, ports.Monitor, w.SinkKey, int64(events), 10*time.Minute, loadErr, false)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s on %s: %w", w.Name, tgt.Name(), err)
@@ -214,9 +210,6 @@ func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error
 		if err := w.Verify(ports); err != nil {
 			return Result{}, fmt.Errorf("%s on %s: counted %d events, but %w", w.Name, tgt.Name(), events, err)
 		}
-	}
-	if err := <-profiles; err != nil {
-		return Result{}, fmt.Errorf("%s: profile: %w", w.Name, err)
 	}
 	elapsed := last.at.Sub(first.at)
 	counted := int64(events) - first.n // events delivered after the first observation
@@ -249,56 +242,20 @@ func (r *Runner) Median(ctx context.Context, w Workload, events, n int) (Result,
 	return rs[len(rs)/2], rs[0].EventsPerS, rs[len(rs)-1].EventsPerS, nil
 }
 
-// saveProfiles fetches one CPU profile per agent ("name=host:port") at
-// the same time.
-func (r *Runner) saveProfiles(workload string, addrs []string) error {
-	if err := os.MkdirAll(r.ProfileDir, 0o755); err != nil {
-		return err
-	}
-	secs := int(r.ProfileFor / time.Second)
-	if secs <= 0 {
-		secs = 5
-	}
-	slug := strings.Map(func(c rune) rune {
+// slug makes a workload name a file name.
+func slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range strings.ToLower(name) {
 		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
-			return c
-		}
-		return '-'
-	}, strings.ToLower(workload))
-	errs := make(chan error, len(addrs))
-	for _, a := range addrs {
-		go func() {
-			agent, addr, _ := strings.Cut(a, "=")
-			c := http.Client{Timeout: time.Duration(secs+30) * time.Second}
-			resp, err := c.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				errs <- fmt.Errorf("%s: %s", addr, resp.Status)
-				return
-			}
-			f, err := os.Create(filepath.Join(r.ProfileDir, slug+"-"+agent+".pprof"))
-			if err != nil {
-				errs <- err
-				return
-			}
-			_, err = io.Copy(f, resp.Body)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			errs <- err
-		}()
-	}
-	var all []error
-	for range addrs {
-		if err := <-errs; err != nil {
-			all = append(all, err)
+			b.WriteRune(c)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
 		}
 	}
-	return errors.Join(all...)
+	return strings.TrimSuffix(b.String(), "-")
 }
 
 func freePort() int {

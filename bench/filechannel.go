@@ -123,7 +123,7 @@ func FileChannelCases() []FileCase {
 		{StressFileNull(1, 100, 1024), 100},
 		{StressFileNull(1, 1000, 1024), 1000},
 		{StressFileNull(4, 100, 100), 100},
-		{NetcatFileNull(4, 100), 100}, // a commit holds what one read brought, up to 100 lines
+		{NetcatFileNull(4, 100), 100}, // a commit holds what one read brought, up to 1000 lines
 		{AvroFileNull(100, 100), 100},
 		{AvroFileNull(1000, 100), 1000},
 	}

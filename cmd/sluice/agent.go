@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	_ "net/http/pprof" // served only when asked for: -Dsluice.pprof or SLUICE_PPROF
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -96,9 +94,11 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	if !startPprof(a.system, log, stderr) {
+	stopProfile, ok := startCPUProfile(a.system, stderr)
+	if !ok {
 		return 1
 	}
+	defer stopProfile()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -127,25 +127,34 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// startPprof serves Go's profiler (net/http/pprof) on the address given by
-// -Dsluice.pprof=host:port or SLUICE_PPROF, for finding where an agent
-// spends its time. Off unless asked for; bind it to loopback.
-func startPprof(system map[string]string, log *slog.Logger, stderr io.Writer) bool {
-	addr, ok := system["sluice.pprof"]
-	if !ok {
-		addr = os.Getenv("SLUICE_PPROF")
+// startCPUProfile writes a CPU profile of the whole run (read it with `go
+// tool pprof`) to the file named by -Dsluice.cpuprofile or
+// SLUICE_CPUPROFILE, for finding where an agent spends its time. Off
+// unless asked for.
+func startCPUProfile(system map[string]string, stderr io.Writer) (stop func(), ok bool) {
+	path, set := system["sluice.cpuprofile"]
+	if !set {
+		path = os.Getenv("SLUICE_CPUPROFILE")
 	}
-	if addr == "" {
-		return true
+	if path == "" {
+		return func() {}, true
 	}
-	ln, err := net.Listen("tcp", addr)
+	f, err := os.Create(path)
+	if err == nil {
+		if err = pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+		}
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "sluice: pprof: %v\n", err)
-		return false
+		fmt.Fprintf(stderr, "sluice: cpu profile: %v\n", err)
+		return nil, false
 	}
-	log.Info("pprof serving", "addr", ln.Addr().String())
-	go func() { _ = http.Serve(ln, http.DefaultServeMux) }()
-	return true
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(stderr, "sluice: cpu profile: %v\n", err)
+		}
+	}, true
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {

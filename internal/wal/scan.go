@@ -189,9 +189,10 @@ func CutTail(path string, off uint32) error {
 	if err != nil {
 		return err
 	}
+	zeros := zeroChunk()
 	for p := int64(off); p < st.Size(); {
-		n := min(int64(len(zeroChunk)), st.Size()-p)
-		if _, err := f.WriteAt(zeroChunk[:n], p); err != nil {
+		n := min(int64(len(zeros)), st.Size()-p)
+		if _, err := f.WriteAt(zeros[:n], p); err != nil {
 			return fmt.Errorf("cut torn tail of %s: %w", path, err)
 		}
 		p += n

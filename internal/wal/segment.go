@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 const (
@@ -75,8 +76,9 @@ func SyncDir(dir string) error {
 	return nil
 }
 
-// zeroChunk is the write size used to preallocate segments.
-var zeroChunk = make([]byte, 1<<20)
+// zeroChunk is the write used to preallocate segments, allocated on first
+// use: agents without a file channel need not carry it.
+var zeroChunk = sync.OnceValue(func() []byte { return make([]byte, 1<<20) })
 
 // prepare creates segment id under its .prep name: header, then zeros up
 // to size, all fsync'd. Writing real zeros (rather than fallocate) means
@@ -97,9 +99,10 @@ func prepare(dir string, id uint32, size int64) (string, error) {
 	if _, err := f.Write(appendSegHeader(nil, id)); err != nil {
 		return fail(err)
 	}
+	zeros := zeroChunk()
 	for off := int64(HeaderSize); off < size; {
-		n := min(int64(len(zeroChunk)), size-off)
-		if _, err := f.Write(zeroChunk[:n]); err != nil {
+		n := min(int64(len(zeros)), size-off)
+		if _, err := f.Write(zeros[:n]); err != nil {
 			return fail(err)
 		}
 		off += n

@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"flag"
 	"fmt"
 	"io"
@@ -30,8 +31,7 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per workload; the median is reported")
 	only := flag.String("only", "", "run only workloads whose name contains this")
 	report := flag.String("report", "", "write a markdown report (and an .svg chart beside it)")
-	pprofDir := flag.String("pprof", "", "save CPU profiles of the Sluice agents (one per run, from the first event on) in this directory")
-	pprofFor := flag.Duration("pprof-for", 5*time.Second, "length of each CPU profile")
+	pprofDir := flag.String("pprof", "", "save a CPU profile of every Sluice agent run in this directory")
 	agentLog := flag.Bool("agent-log", false, "pass the agents' own output through to stderr")
 	flag.Parse()
 	if *agentLog {
@@ -47,8 +47,7 @@ func main() {
 		go func() { _, _ = io.Copy(io.MultiWriter(realOut, &notes), pr); close(done) }()
 		defer func() { pw.Close(); <-done; os.Stdout = realOut }()
 	}
-	prof := profiling{dir: *pprofDir, length: *pprofFor}
-	code := run(*binary, *flumeLib, *log4j, *heap, *events, *runs, *only, *report, prof, &notes)
+	code := run(*binary, *flumeLib, *log4j, *heap, *events, *runs, *only, *report, *pprofDir, &notes)
 	if code != 0 {
 		os.Stdout.Close()
 		time.Sleep(100 * time.Millisecond) // let the copier drain to the terminal
@@ -59,12 +58,7 @@ func main() {
 // agentOut receives the agents' output (-agent-log).
 var agentOut io.Writer
 
-type profiling struct {
-	dir    string
-	length time.Duration
-}
-
-func run(binary, flumeLib, log4j, heap string, events, runs int, only, report string, prof profiling, notes *bytes.Buffer) int {
+func run(binary, flumeLib, log4j, heap string, events, runs int, only, report, pprofDir string, notes *bytes.Buffer) int {
 	abs := func(p string) string {
 		if a, err := filepath.Abs(p); err == nil {
 			return a
@@ -81,7 +75,7 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report st
 			fmt.Printf("Flume jars not at %s (scripts/peers.sh fetch flume): Sluice only\n", flumeLib)
 		}
 	}
-	machine := describeMachine(heap, events, runs)
+	machine := describeMachine(sluiceT.Binary, heap, events, runs)
 	for _, m := range machine {
 		fmt.Println(m)
 	}
@@ -103,7 +97,7 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report st
 		if n := wl.EventsFor(events); n != events && !wl.Idle {
 			row.Workload += fmt.Sprintf(" [%d events]", n)
 		}
-		sr := &bench.Runner{Target: sluiceT, Out: agentOut, ProfileDir: prof.dir, ProfileFor: prof.length}
+		sr := &bench.Runner{Target: sluiceT, Out: agentOut, ProfileDir: pprofDir}
 		m, lo, hi, err := sr.Median(ctx, wl, events, runs)
 		if err != nil {
 			row.SluiceErr = err
@@ -233,13 +227,38 @@ func printTable(rows []bench.Row) {
 	_ = w.Flush()
 }
 
-func describeMachine(heap string, events, runs int) []string {
+func describeMachine(binary, heap string, events, runs int) []string {
 	out := []string{
-		fmt.Sprintf("machine: %s/%s, %d CPUs (%s), %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), memTotal()),
-		fmt.Sprintf("Sluice built with %s; Flume 1.11.0 on %s, -Xmx%s, default GC", runtime.Version(), javaVersion(), heap),
+		fmt.Sprintf("machine: %s/%s, %d CPUs (%s), %s, kernel %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), memTotal(), kernel()),
+		fmt.Sprintf("Sluice %s built with %s, %s; Flume 1.11.0 on %s, -Xmx%s, otherwise default JVM settings",
+			filepath.Base(binary), runtime.Version(), linkMode(binary), javaVersion(), heap),
 		fmt.Sprintf("events per run: %d; runs per workload: %d (median reported, min–max spread)", events, runs),
 	}
 	return out
+}
+
+// linkMode tells a static binary (CGO_ENABLED=0) from one that loads libc
+// at start, which costs it about 1.5 MB of resident memory.
+func linkMode(binary string) string {
+	f, err := elf.Open(binary)
+	if err != nil {
+		return "link mode unknown"
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return "dynamically linked (cgo; libc loaded at start)"
+		}
+	}
+	return "statically linked (CGO_ENABLED=0)"
+}
+
+func kernel() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func cpuModel() string {
