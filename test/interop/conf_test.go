@@ -117,11 +117,16 @@ func (v variant) serverProps() map[string]string {
 // clientProps are an avro sink's (or an RPC client's) properties for v:
 // TLS alone trusts the JKS trust store, TLS with deflate trusts the PKCS12
 // one, or every certificate when trustAll is set (Flume's trust-all-certs).
+// Deflate alone compresses at level 1, with TLS at the default level (6):
+// Flume's pure-Java JZlib takes long at 6 on random bytes, and the level
+// does not change the stream's format.
 func (v variant) clientProps(trustAll bool) map[string]string {
 	m := map[string]string{}
 	if v.deflate {
 		m["compression-type"] = "deflate"
-		m["compression-level"] = "6"
+		if !v.ssl {
+			m["compression-level"] = "1"
+		}
 	}
 	if v.ssl {
 		m["ssl"] = "true"

@@ -54,8 +54,8 @@ func flumeSendAll(t *testing.T, props map[string]string, events []peers.Event) {
 //     → Sluice (avro source → memory → file_roll avro_event), with the
 //     Flume sink and the Sluice source both plain, deflate, TLS, or
 //     deflate and TLS;
-//   - FlumeSend/<plain|deflate>: Flume's RpcClient straight to Sluice's
-//     avro source;
+//   - FlumeSend/<plain|deflate|append>: Flume's RpcClient straight to
+//     Sluice's avro source (appendBatch calls, or one append per event);
 //   - avro-client: Flume's `flume-ng avro-client` with a file of text
 //     lines and a header file.
 //
@@ -90,8 +90,9 @@ func TestFlumeToSluice(t *testing.T) {
 			sink:   avroEventRoll(outDir(dir, "relay_"+v.name), 1000),
 		})
 	}
-	direct := map[string]int{"fs_plain": peers.FreePort(t), "fs_deflate": peers.FreePort(t), "cli": peers.FreePort(t)}
-	for _, name := range []string{"fs_plain", "fs_deflate", "cli"} {
+	direct := map[string]int{}
+	for _, name := range []string{"fs_plain", "fs_deflate", "fs_append", "cli"} {
+		direct[name] = peers.FreePort(t)
 		src := avroSource(direct[name], nil)
 		if name == "fs_deflate" {
 			src["compression-type"] = "deflate"
@@ -156,6 +157,22 @@ func TestFlumeToSluice(t *testing.T) {
 			t.Logf("%d events FlumeSend (%s, batch 500) → Sluice in %v", len(events), c.name, took.Round(time.Millisecond))
 		})
 	}
+
+	// One append call per event (what Flume's RpcClient.append does): fewer
+	// events, since each is a round trip.
+	t.Run("FlumeSend/append", func(t *testing.T) {
+		events := genEvents(seed(t), 2000)
+		start := time.Now()
+		props := peers.FlumeClientProps("default", addr(direct["fs_append"]))
+		props["flumesend.mode"] = "append"
+		if out := peers.FlumeSend(t, props, events); !strings.Contains(out, "sent 2000 events in 2000 calls (append)") {
+			t.Fatalf("FlumeSend output:\n%s", out)
+		}
+		waitDrained(t, mon, "k_fs_append", len(events), time.Minute)
+		took := time.Since(start)
+		sameEvents(t, readEvents(t, outDir(dir, "fs_append")), events)
+		t.Logf("%d events FlumeSend (one append call each) → Sluice in %v", len(events), took.Round(time.Millisecond))
+	})
 
 	t.Run("avro-client", func(t *testing.T) {
 		// Flume's avro-client reads the file with the JVM's default charset:
