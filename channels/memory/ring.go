@@ -13,6 +13,9 @@ type ring struct {
 	buf  []*sluice.Event
 	head int
 	n    int
+	// peak is the most events held since the last review; takes counts
+	// popFront calls since then.
+	peak, takes int
 }
 
 const (
@@ -20,6 +23,11 @@ const (
 	// Buffers above this many slots shrink when mostly empty, so a burst
 	// into a large channel does not pin its peak memory forever.
 	shrinkAbove = 1 << 12
+	// reviewEvery is how many takes pass between looks at the buffer's
+	// size. Judging by the peak of a whole stretch, not the moment, keeps
+	// a queue that empties and refills under steady load from halving and
+	// regrowing its buffer (a copy and an allocation) every time.
+	reviewEvery = 64
 )
 
 func (r *ring) mask() int { return len(r.buf) - 1 }
@@ -62,6 +70,7 @@ func (r *ring) pushBack(events []*sluice.Event) {
 	r.grow(r.n + len(events))
 	r.copyIn((r.head+r.n)&r.mask(), events)
 	r.n += len(events)
+	r.peak = max(r.peak, r.n)
 }
 
 // pushFront puts events back at the head, keeping their order: the first
@@ -71,29 +80,41 @@ func (r *ring) pushFront(events []*sluice.Event) {
 	r.head = (r.head - len(events)) & r.mask()
 	r.copyIn(r.head, events)
 	r.n += len(events)
+	r.peak = max(r.peak, r.n)
 }
 
 // popFront appends up to max events from the head to dst.
 func (r *ring) popFront(dst []*sluice.Event, max int) []*sluice.Event {
-	k := min(max, r.n)
-	if k == 0 {
-		return dst
+	if k := min(max, r.n); k > 0 {
+		start := len(dst)
+		dst = slices.Grow(dst, k)[:start+k]
+		r.copyOut(dst[start:], r.head)
+		// Clear the vacated slots so the ring does not keep events alive.
+		i := r.head
+		if end := i + k; end <= len(r.buf) {
+			clear(r.buf[i:end])
+		} else {
+			clear(r.buf[i:])
+			clear(r.buf[:end-len(r.buf)])
+		}
+		r.head = (r.head + k) & r.mask()
+		r.n -= k
 	}
-	start := len(dst)
-	dst = slices.Grow(dst, k)[:start+k]
-	r.copyOut(dst[start:], r.head)
-	// Clear the vacated slots so the ring does not keep events alive.
-	i := r.head
-	if end := i + k; end <= len(r.buf) {
-		clear(r.buf[i:end])
-	} else {
-		clear(r.buf[i:])
-		clear(r.buf[:end-len(r.buf)])
-	}
-	r.head = (r.head + k) & r.mask()
-	r.n -= k
-	if len(r.buf) > shrinkAbove && r.n < len(r.buf)/8 {
-		r.resize(len(r.buf) / 2)
+	if r.takes++; r.takes >= reviewEvery {
+		r.review()
 	}
 	return dst
+}
+
+// review shrinks a large buffer that held at most a quarter of its slots
+// since the last review, to twice that peak (not below shrinkAbove).
+func (r *ring) review() {
+	size := len(r.buf)
+	for size > shrinkAbove && r.peak <= size/4 {
+		size /= 2
+	}
+	if size < len(r.buf) {
+		r.resize(size)
+	}
+	r.peak, r.takes = r.n, 0
 }

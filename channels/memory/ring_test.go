@@ -70,3 +70,36 @@ func TestRingAgainstModel(t *testing.T) {
 		}
 	}
 }
+
+// A queue that fills and empties again and again under steady load keeps
+// its buffer instead of halving and regrowing it every time; after a
+// quiet stretch a burst's buffer is given back.
+func TestRingKeepsItsBufferUnderSteadyLoadAndShrinksWhenQuiet(t *testing.T) {
+	batch := make([]*sluice.Event, 1000)
+	for i := range batch {
+		batch[i] = &sluice.Event{}
+	}
+	var r ring
+	var first **sluice.Event // the buffer's first slot
+	for cycle := 0; cycle < 20; cycle++ {
+		for i := 0; i < 20; i++ {
+			r.pushBack(batch)
+		}
+		if cycle == 0 {
+			first = &r.buf[0]
+		} else if &r.buf[0] != first {
+			t.Fatalf("cycle %d: the buffer was replaced (now %d slots)", cycle, len(r.buf))
+		}
+		for r.n > 0 {
+			r.popFront(nil, 1000)
+		}
+	}
+	// A quiet stretch: a few events per take, for a whole review period.
+	for i := 0; i < 2*reviewEvery; i++ {
+		r.pushBack(batch[:10])
+		r.popFront(nil, 1000)
+	}
+	if len(r.buf) > shrinkAbove {
+		t.Fatalf("after a quiet stretch the buffer still has %d slots, want at most %d", len(r.buf), shrinkAbove)
+	}
+}
