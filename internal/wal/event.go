@@ -48,14 +48,18 @@ func uvarintLen(x uint64) int {
 var errShortEvent = errors.New("malformed put record: event cut short")
 
 // DecodeEvent decodes a put record's body into ev. The body slice of the
-// event aliases body; header strings are copied.
+// event aliases body; header strings are copied. An event logged without
+// headers gets none (a nil map), as sources make them.
 func DecodeEvent(body []byte, ev *sluice.Event) error {
 	nh, k := binary.Uvarint(body)
 	if k <= 0 || nh > uint64(len(body)) {
 		return errShortEvent
 	}
 	body = body[k:]
-	ev.Headers = make(map[string]string, nh)
+	ev.Headers = nil
+	if nh > 0 {
+		ev.Headers = make(map[string]string, nh)
+	}
 	for i := uint64(0); i < nh; i++ {
 		var key, val []byte
 		var ok bool

@@ -417,3 +417,19 @@ func TestOversizeRequestGetsOwnSegment(t *testing.T) {
 		t.Fatalf("%d records, %v", len(recs), err)
 	}
 }
+
+// An event logged without headers is read back without allocating a map.
+func TestDecodeHeaderlessEventAllocatesNothing(t *testing.T) {
+	rec := AppendPut(nil, &sluice.Event{Body: []byte("body")})
+	body := rec[RecordHeaderSize:]
+	var ev sluice.Event
+	if err := DecodeEvent(body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if string(ev.Body) != "body" || len(ev.Headers) != 0 {
+		t.Fatalf("decoded %q with headers %v", ev.Body, ev.Headers)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = DecodeEvent(body, &ev) }); n != 0 {
+		t.Fatalf("%v allocations per header-less event, want 0", n)
+	}
+}
