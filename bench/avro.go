@@ -185,7 +185,7 @@ func avroConn(ctx context.Context, addr string, n, batch, bodySize int) error {
 				if time.Now().After(deadline) {
 					return err
 				}
-				time.Sleep(20 * time.Millisecond) // the agent is still starting
+				time.Sleep(2 * time.Millisecond) // the agent is still starting
 				continue
 			}
 		}

@@ -148,12 +148,14 @@ func line(id, bodySize int) []byte {
 func netcatConn(ctx context.Context, addr string, id, n, bodySize int) error {
 	var c net.Conn
 	var err error
-	for try := 0; try < 1500; try++ { // up to 30 s: a JVM agent starts slowly
+	// Up to 30 s: a JVM agent starts slowly. Retried often, so the time to
+	// the first event measures the agent and not this loop.
+	for try := 0; try < 15000; try++ {
 		c, err = net.Dial("tcp", addr)
 		if err == nil {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
 	}
 	if err != nil {
 		return err

@@ -433,3 +433,46 @@ func TestDecodeHeaderlessEventAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations per header-less event, want 0", n)
 	}
 }
+
+// Opening a log zero-fills a small first segment only; the ones after it
+// are full size, and records written past the first one's end roll into
+// the next, all read back in order.
+func TestFirstSegmentIsSmall(t *testing.T) {
+	const full = 3 * firstSegmentMax
+	w := openWriter(t, t.TempDir(), full, nil)
+	body := string(bytes.Repeat([]byte{'x'}, 64<<10))
+	var reqs []*Request
+	for i := 0; i < 2*firstSegmentMax/len(body); i++ {
+		r := NewRequest(payload(uint64(i+1), 1, body), true)
+		w.Submit(r)
+		if err := r.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, r)
+	}
+	first, last := reqs[0].Seg, reqs[len(reqs)-1].Seg
+	if first == last {
+		t.Fatalf("%d bytes all went to segment %d", 2*firstSegmentMax, first)
+	}
+	segs, _, err := ListSegments(w.Dir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range segs {
+		st, err := os.Stat(s.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(full)
+		if s.ID == first {
+			want = firstSegmentMax
+		}
+		if st.Size() != want {
+			t.Fatalf("segment %d is %d bytes, want %d", s.ID, st.Size(), want)
+		}
+	}
+	recs, _, err := scanDir(t, w.Dir())
+	if err != nil || len(recs) != 2*len(reqs) {
+		t.Fatalf("%d records read back, want %d: %v", len(recs), 2*len(reqs), err)
+	}
+}
