@@ -36,7 +36,8 @@ type Workload struct {
 	Idle    bool
 	IdleFor time.Duration
 	// Agents are the agents of the conf file to run, downstream last; nil
-	// means just "a1". Delivery is counted at the last one.
+	// means just "a1". Delivery is counted at the last one. Each agent
+	// but the last sends to Ports.Hop, and starts once that port listens.
 	Agents []string
 	// SinkKey is the monitoring key whose delivery count must reach the
 	// event count: for "SINK.x" its EventDrainSuccessCount, for "CHANNEL.x"
@@ -162,9 +163,20 @@ func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error
 			stopGroup(cmd)
 		}
 	}()
-	begin := time.Now()
+	var begin time.Time
 	countPort := ports.Monitor
 	for i := len(agents) - 1; i >= 0; i-- {
+		if i < len(agents)-1 {
+			// A tier is deployed downstream first: the next agent starts
+			// once the one it sends to listens, and startup is timed
+			// from there, for both targets alike.
+			if err := waitListening(ctx, ports.Hop, 3*time.Minute); err != nil {
+				return Result{}, fmt.Errorf("%s on %s: agent %s: %w", w.Name, tgt.Name(), agents[i+1], err)
+			}
+		}
+		if i == 0 {
+			begin = time.Now()
+		}
 		mport := ports.Monitor
 		if i < len(agents)-1 {
 			mport = freePort()
@@ -240,6 +252,25 @@ func (r *Runner) Median(ctx context.Context, w Workload, events, n int) (Result,
 	}
 	sort.Slice(rs, func(i, j int) bool { return rs[i].EventsPerS < rs[j].EventsPerS })
 	return rs[len(rs)/2], rs[0].EventsPerS, rs[len(rs)-1].EventsPerS, nil
+}
+
+// waitListening waits until something accepts TCP connections on port.
+func waitListening(ctx context.Context, port int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err == nil {
+			return c.Close()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nothing listens on port %d after %v", port, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
 }
 
 // slug makes a workload name a file name.
