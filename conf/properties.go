@@ -97,6 +97,18 @@ func ReadProperties(files ...string) (*Properties, error) {
 // read. A UTF-8 byte-order mark is skipped (Java would glue it to the first
 // key).
 func ParseProperties(data []byte, file string) *Properties {
+	return parseProperties(data, file, true)
+}
+
+// ParseJavaProperties reads a file the way java.util.Properties alone does,
+// without Flume's configuration rules: values keep escaped leading blanks
+// and trailing blanks. Flume's clients (avro-client's -R header file) read
+// their files this way.
+func ParseJavaProperties(data []byte, file string) *Properties {
+	return parseProperties(data, file, false)
+}
+
+func parseProperties(data []byte, file string, flume bool) *Properties {
 	p := NewProperties()
 	var text string
 	if utf8.Valid(data) {
@@ -119,7 +131,9 @@ func ParseProperties(data []byte, file string) *Properties {
 		rawKey, rawValue := splitKeyValue(logical)
 		key, kerr := unescape(rawKey)
 		value, verr := unescape(rawValue)
-		key, value = javaTrim(key), javaTrim(value)
+		if flume {
+			key, value = javaTrim(key), javaTrim(value)
+		}
 		if kerr != nil || verr != nil {
 			err := kerr
 			if err == nil {

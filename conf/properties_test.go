@@ -183,3 +183,19 @@ func TestReadPropertiesMissingFile(t *testing.T) {
 		t.Errorf("a directory: err = %v", err)
 	}
 }
+
+// Flume's clients read header files with plain java.util.Properties:
+// escaped leading blanks and trailing blanks stay in the value.
+func TestParseJavaPropertiesKeepsBlanks(t *testing.T) {
+	p := ParseJavaProperties([]byte("a = \\  x  \nb=  y\n"), "h.properties")
+	if e, _ := p.Get("a"); e.Value != "  x  " {
+		t.Errorf("a = %q, want %q", e.Value, "  x  ")
+	}
+	if e, _ := p.Get("b"); e.Value != "y" {
+		t.Errorf("b = %q, want %q (unescaped leading blanks are separators)", e.Value, "y")
+	}
+	q := ParseProperties([]byte("a = \\  x  \n"), "agent.conf")
+	if e, _ := q.Get("a"); e.Value != "x" {
+		t.Errorf("Flume's agent config trims: a = %q, want %q", e.Value, "x")
+	}
+}

@@ -207,7 +207,8 @@ func readHeaderFile(path string) (map[string]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("header file: %w", err)
 	}
-	p := conf.ParseProperties(data, path)
+	// Flume's avro-client reads this with java.util.Properties: blanks kept.
+	p := conf.ParseJavaProperties(data, path)
 	h := make(map[string]string, len(p.Entries))
 	for _, e := range p.Entries {
 		h[e.Key] = e.Value
