@@ -52,6 +52,9 @@ type Workload struct {
 	// Verify, when set, checks after the count was reached that the far
 	// end really holds every event (an output file's lines, say).
 	Verify func(p Ports) error
+	// Goal is which of the performance issue's six workloads this is
+	// (1–6); 0 marks a baseline the goals do not cover.
+	Goal int
 }
 
 // EventsFor is the event count a run of w uses when events are asked for.

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -55,6 +56,31 @@ func TestAvroGeneratorBaselineCountsEvents(t *testing.T) {
 		rate, err := AvroGeneratorBaseline(context.Background(), 10050, 100, 2, batch)
 		if err != nil || rate <= 0 {
 			t.Fatalf("batch %d: %v %v", batch, rate, err)
+		}
+	}
+}
+
+// The report numbers the workloads, judges them against the
+// goals (baselines are not judged) and lists the ceilings.
+func TestReportAgainstGoals(t *testing.T) {
+	rows := []Row{
+		{Workload: "w-fast", Goal: 1, FlumeAvailable: true,
+			Sluice: &Result{EventsPerS: 2000, PeakRSSKB: 10 << 10, StartupTime: 20 * time.Millisecond},
+			Flume:  &Result{EventsPerS: 100, PeakRSSKB: 50 << 10, StartupTime: 2 * time.Second}},
+		{Workload: "w-base", FlumeAvailable: true,
+			Sluice: &Result{EventsPerS: 500, PeakRSSKB: 10 << 10, StartupTime: 200 * time.Millisecond},
+			Flume:  &Result{EventsPerS: 100, PeakRSSKB: 500 << 10}},
+	}
+	var b strings.Builder
+	WriteMarkdown(&b, []string{"machine: test"}, []string{"generator: 123 events/s"}, rows, "", "")
+	out := b.String()
+	for _, want := range []string{
+		"- generator: 123 events/s",
+		"| 1. w-fast | met (20.0x) | **short** (5.0x) | met (20 ms) |",
+		"| w-base | baseline, no goal | | |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 // Row is one workload measured on Sluice and, when available, Flume.
 type Row struct {
 	Workload       string
+	Goal           int // Workload.Goal
 	Idle           bool
 	Sluice, Flume  *Result
 	SluiceSpread   [2]float64
@@ -19,6 +20,14 @@ type Row struct {
 	SluiceErr      error
 	FlumeErr       error
 	FlumeAvailable bool
+}
+
+// label is the workload's name, numbered as in the performance issue.
+func (r Row) label() string {
+	if r.Goal == 0 {
+		return r.Workload
+	}
+	return fmt.Sprintf("%d. %s", r.Goal, r.Workload)
 }
 
 // Ratio returns Sluice's throughput over Flume's (0 when unknown).
@@ -99,7 +108,7 @@ func WriteMarkdown(w io.Writer, machine, ceilings []string, rows []Row, notes st
 		if r.Flume != nil && !r.Idle {
 			flume += fmt.Sprintf(" (%.0f–%.0f)", r.FlumeSpread[0], r.FlumeSpread[1])
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Workload, sl, flume,
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.label(), sl, flume,
 			fmtX(r.Ratio()), srss, frss, fmtX(r.RSSRatio()), sst, fst)
 	}
 	if chart != "" {
@@ -145,6 +154,10 @@ func writeGoals(w io.Writer, rows []Row) {
 		if r.Sluice == nil {
 			continue
 		}
+		if r.Goal == 0 {
+			fmt.Fprintf(w, "| %s | baseline, no goal | | |\n", r.label())
+			continue
+		}
 		tp, rss := "–", "–"
 		if x := r.Ratio(); x > 0 && !r.Idle {
 			tp = verdict(x >= goalThroughput, fmtX(x))
@@ -153,7 +166,7 @@ func writeGoals(w io.Writer, rows []Row) {
 			rss = verdict(x >= goalRSS, fmtX(x))
 		}
 		st := verdict(r.Sluice.StartupTime < goalStartup, fmt.Sprintf("%d ms", r.Sluice.StartupTime/time.Millisecond))
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.Workload, tp, rss, st)
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.label(), tp, rss, st)
 	}
 }
 
@@ -185,7 +198,7 @@ func WriteSVG(w io.Writer, rows []Row) {
 		if r.Ratio() < 10 {
 			color = "#e08a2b"
 		}
-		fmt.Fprintf(w, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-8, y+15, html.EscapeString(r.Workload))
+		fmt.Fprintf(w, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-8, y+15, html.EscapeString(r.label()))
 		fmt.Fprintf(w, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", left, y, bw, barH, color)
 		fmt.Fprintf(w, `<text x="%.1f" y="%d">%.1fx</text>`+"\n", float64(left)+bw+5, y+15, r.Ratio())
 	}

@@ -66,9 +66,17 @@ func Workloads() []Workload {
 			SinkKey:  "CHANNEL.c1",
 		},
 	}...)
-	out = append(out, avroWorkloads()...)
-	out = append(out, DurableWorkload().Workload, SpoolRoll(), SpoolDir(), IdleWorkload())
-	return out
+	out[2].Goal = 1 // netcat
+	for _, w := range avroWorkloads() {
+		w.Goal = 2
+		if len(w.Agents) > 1 {
+			w.Goal = 3 // the tier hop
+		}
+		out = append(out, w)
+	}
+	durable, roll, idle := DurableWorkload().Workload, SpoolRoll(), IdleWorkload()
+	durable.Goal, roll.Goal, idle.Goal = 4, 5, 6
+	return append(out, durable, roll, SpoolDir(), idle)
 }
 
 // DurableWorkload is avro (4 connections, batch 1000) → file channel →

@@ -93,7 +93,7 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report, p
 		if only != "" && !strings.Contains(wl.Name, only) {
 			continue
 		}
-		row := bench.Row{Workload: wl.Name, Idle: wl.Idle, FlumeAvailable: flumeT != nil}
+		row := bench.Row{Workload: wl.Name, Goal: wl.Goal, Idle: wl.Idle, FlumeAvailable: flumeT != nil}
 		if n := wl.EventsFor(events); n != events && !wl.Idle {
 			row.Workload += fmt.Sprintf(" [%d events]", n)
 		}
