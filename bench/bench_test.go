@@ -76,7 +76,7 @@ func TestReportAgainstGoals(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"- generator: 123 events/s",
-		"| 1. w-fast | met (20.0x) | **short** (5.0x) | met (20 ms) |",
+		"| 1. w-fast | met (20.00x) | **short** (5.00x) | met (20 ms) |",
 		"| w-base | baseline, no goal | | |",
 	} {
 		if !strings.Contains(out, want) {

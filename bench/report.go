@@ -159,11 +159,12 @@ func writeGoals(w io.Writer, rows []Row) {
 			continue
 		}
 		tp, rss := "–", "–"
+		// Two decimals: a ratio just under a goal must not print as it.
 		if x := r.Ratio(); x > 0 && !r.Idle {
-			tp = verdict(x >= goalThroughput, fmtX(x))
+			tp = verdict(x >= goalThroughput, fmt.Sprintf("%.2fx", x))
 		}
 		if x := r.RSSRatio(); x > 0 {
-			rss = verdict(x >= goalRSS, fmtX(x))
+			rss = verdict(x >= goalRSS, fmt.Sprintf("%.2fx", x))
 		}
 		st := verdict(r.Sluice.StartupTime < goalStartup, fmt.Sprintf("%d ms", r.Sluice.StartupTime/time.Millisecond))
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.label(), tp, rss, st)
