@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,4 +84,27 @@ func TestReportAgainstGoals(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// The chart leaves room for the longest label: the labels end where the
+// bars begin, so that x must exceed the label's width.
+func TestChartFitsLabels(t *testing.T) {
+	long := strings.Repeat("w", 90)
+	rows := []Row{{Workload: long, Goal: 4, Sluice: &Result{EventsPerS: 30}, Flume: &Result{EventsPerS: 1}}}
+	var b strings.Builder
+	WriteSVG(&b, rows)
+	for _, l := range strings.Split(b.String(), "\n") {
+		if !strings.Contains(l, long) {
+			continue
+		}
+		var x int
+		if _, err := fmt.Sscanf(l, `<text x="%d"`, &x); err != nil {
+			t.Fatalf("label line %q: %v", l, err)
+		}
+		if want := 7 * len("4. "+long); x < want {
+			t.Fatalf("label ends at x=%d, narrower than its %d px", x, want)
+		}
+		return
+	}
+	t.Fatalf("no label in the chart:\n%s", b.String())
 }

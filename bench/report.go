@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Row is one workload measured on Sluice and, when available, Flume.
@@ -180,7 +181,14 @@ func WriteSVG(w io.Writer, rows []Row) {
 			rs = append(rs, r)
 		}
 	}
-	const left, barH, gap, width = 430, 22, 10, 900
+	const barH, gap, plot = 22, 10, 470
+	// Labels are right-aligned against the bars: leave room for the
+	// longest (about 7 px a character at 13 px sans-serif).
+	left := 300
+	for _, r := range rs {
+		left = max(left, 7*utf8.RuneCountInString(r.label())+16)
+	}
+	width := left + plot
 	height := 60 + len(rs)*(barH+gap)
 	maxX := 100.0
 	for _, r := range rs {
