@@ -202,9 +202,7 @@ func (s *ServerSession) readEventInto(d *decoder, ev *sluice.Event, budget *int)
 			h[k] = payloadString(vb)
 		}
 	}
-	if h == nil {
-		h = map[string]string{}
-	}
+	// No headers, no map: components that add one allocate it (SetHeader).
 	body, err := d.readBytes("body")
 	if err != nil {
 		return err
