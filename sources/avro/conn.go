@@ -37,7 +37,6 @@ func (d *deadlineConn) Read(p []byte) (int, error) {
 }
 
 func (s *Source) serve(raw net.Conn) {
-	defer s.forget(raw)
 	peer := raw.RemoteAddr().String()
 	if s.filter != nil {
 		if ok, rule := s.filter.allow(raw.RemoteAddr()); !ok {

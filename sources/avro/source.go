@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/sluiceio/sluice/internal/tcpserver"
 	"log/slog"
 	"net"
 	"strconv"
@@ -27,16 +28,12 @@ type Source struct {
 	proc     sluice.ChannelProcessor
 	counters *sluice.SourceCounters
 
-	mu        sync.Mutex
-	ln        net.Listener
+	mu        sync.Mutex // serialises Start and Stop
+	srv       tcpserver.Server
 	tls       *tls.Config
 	filter    *ipFilter
 	protocols *avroipc.ServerProtocols
-	conns     map[net.Conn]struct{}
-	stopped   bool
 	stopping  atomic.Bool // read by connections before each read
-	acceptWG  sync.WaitGroup
-	connWG    sync.WaitGroup
 	runCtx    context.Context
 	cancelRun context.CancelFunc
 }
@@ -67,21 +64,14 @@ func New(env sluice.Env, cfg *Config) (*Source, error) {
 }
 
 // Addr is the address the source listens on, or nil before Start.
-func (s *Source) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
-}
+func (s *Source) Addr() net.Addr { return s.srv.Addr() }
 
 // Start loads the key store (with ssl), binds the port and serves
 // connections on its own goroutines.
 func (s *Source) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ln != nil && !s.stopped {
+	if s.srv.Running() {
 		return errors.New("avro source already started")
 	}
 	var tcfg *tls.Config
@@ -101,61 +91,22 @@ func (s *Source) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("avro source %s: listen on %s: %w", s.name, addr, err)
 	}
-	s.ln, s.tls = ln, tcfg
+	s.tls = tcfg
 	s.filter = nil
 	if len(s.rules) > 0 {
 		s.filter = newIPFilter(s.rules)
 	}
 	s.protocols = &avroipc.ServerProtocols{}
-	s.conns = map[net.Conn]struct{}{}
-	s.stopped = false
 	s.stopping.Store(false)
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
 	s.counters.Started()
 	s.log.Info("avro source listening", "addr", ln.Addr().String(), "compression", s.cfg.CompressionType, "ssl", s.cfg.SSL)
-	s.acceptWG.Add(1)
-	go s.acceptLoop(ln)
+	s.srv = tcpserver.Server{What: "avro source", Log: s.log, Counters: s.counters, Serve: s.serve,
+		// A connection waiting for its next request stops at once; one
+		// inside Process finishes and answers, then stops.
+		Finish: func(c net.Conn) { _ = c.SetReadDeadline(time.Unix(1, 0)) }}
+	s.srv.Start(ln)
 	return nil
-}
-
-func (s *Source) acceptLoop(ln net.Listener) {
-	defer s.acceptWG.Done()
-	var delay time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Out of file descriptors and the like: wait and retry.
-			s.counters.GenericProcessingFail.Add(1)
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.log.Error("avro source: accept failed; retrying", "err", err, "retry_in", delay)
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
-		s.mu.Lock()
-		if s.stopped {
-			s.mu.Unlock()
-			c.Close()
-			return
-		}
-		s.conns[c] = struct{}{}
-		s.connWG.Add(1)
-		s.mu.Unlock()
-		s.counters.OpenConnection.Add(1)
-		go s.serve(c)
-	}
-}
-
-func (s *Source) forget(c net.Conn) {
-	c.Close()
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-	s.counters.OpenConnection.Add(-1)
-	s.connWG.Done()
 }
 
 // Stop closes the listener, then lets each connection finish the request it
@@ -163,44 +114,18 @@ func (s *Source) forget(c net.Conn) {
 // being committed is answered. At ctx's deadline the rest are closed.
 func (s *Source) Stop(ctx context.Context) error {
 	s.mu.Lock()
-	if s.ln == nil || s.stopped {
-		s.mu.Unlock()
+	defer s.mu.Unlock()
+	if !s.srv.Running() {
 		return nil
 	}
-	s.stopped = true
 	s.stopping.Store(true)
-	ln := s.ln
-	s.mu.Unlock()
-
-	ln.Close()
-	s.acceptWG.Wait()
-
-	s.mu.Lock()
-	for c := range s.conns {
-		// A connection waiting for its next request stops at once; one
-		// inside Process finishes and answers, then stops.
-		_ = c.SetReadDeadline(time.Unix(1, 0))
-	}
-	s.mu.Unlock()
-
-	done := make(chan struct{})
-	go func() { s.connWG.Wait(); close(done) }()
+	addr, closed := s.srv.Stop(ctx, s.cancelRun)
 	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		s.mu.Lock()
-		n := len(s.conns)
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.cancelRun()
-		<-done
-		err = fmt.Errorf("avro source %s: %d connection(s) still busy at the stop deadline were closed: %w", s.name, n, ctx.Err())
+	if closed > 0 {
+		err = fmt.Errorf("avro source %s: %d connection(s) still busy at the stop deadline were closed: %w", s.name, closed, ctx.Err())
 	}
 	s.cancelRun()
 	s.counters.Stopped()
-	s.log.Info("avro source stopped", "addr", ln.Addr().String())
+	s.log.Info("avro source stopped", "addr", addr.String())
 	return err
 }

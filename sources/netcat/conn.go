@@ -38,7 +38,6 @@ type conn struct {
 }
 
 func (s *Source) serve(c net.Conn) {
-	defer s.forget(c)
 	h := &conn{s: s, c: c, max: s.cfg.MaxLineLength, buf: make([]byte, initialBuf)}
 	h.run()
 }

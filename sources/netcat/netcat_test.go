@@ -474,8 +474,6 @@ func TestOneReadIsOneBatch(t *testing.T) {
 	client, server := net.Pipe()
 	t.Cleanup(func() { client.Close() })
 	client.SetDeadline(time.Now().Add(wait))
-	s.connWG.Add(1)
-	s.counters.OpenConnection.Add(1)
 	go s.serve(server)
 	const lines = 500
 	in := strings.Repeat(strings.Repeat("x", 100)+"\n", lines)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sluiceio/sluice/internal/tcpserver"
 	"log/slog"
 	"net"
 	"strconv"
@@ -21,12 +22,8 @@ type Source struct {
 	proc     sluice.ChannelProcessor
 	counters *sluice.SourceCounters
 
-	mu       sync.Mutex
-	ln       net.Listener
-	conns    map[net.Conn]struct{}
-	stopped  bool
-	acceptWG sync.WaitGroup
-	connWG   sync.WaitGroup
+	mu  sync.Mutex // serialises Start and Stop
+	srv tcpserver.Server
 	// runCtx is what Process calls get; Stop cancels it only when its own
 	// deadline passes, so in-flight batches can finish.
 	runCtx    context.Context
@@ -60,20 +57,13 @@ func (s *Source) BatchSize() int { return maxBatch }
 
 // Addr is the address the source listens on, or nil before Start. With
 // port 0 it tells which port was picked.
-func (s *Source) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
-}
+func (s *Source) Addr() net.Addr { return s.srv.Addr() }
 
 // Start binds the port and accepts connections on its own goroutine.
 func (s *Source) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ln != nil && !s.stopped {
+	if s.srv.Running() {
 		return errors.New("netcat source already started")
 	}
 	addr := net.JoinHostPort(s.cfg.Bind, strconv.Itoa(s.cfg.Port))
@@ -82,56 +72,21 @@ func (s *Source) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("netcat source: listen on %s: %w", addr, err)
 	}
-	s.ln = ln
-	s.conns = map[net.Conn]struct{}{}
-	s.stopped = false
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
 	s.counters.Started()
 	s.log.Info("netcat source listening", "addr", ln.Addr().String())
-	s.acceptWG.Add(1)
-	go s.acceptLoop(ln)
-	return nil
-}
-
-func (s *Source) acceptLoop(ln net.Listener) {
-	defer s.acceptWG.Done()
-	var delay time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
+	s.srv = tcpserver.Server{What: "netcat source", Log: s.log, Counters: s.counters, Serve: s.serve,
+		// Closing the read side lets the lines already received be
+		// committed and answered.
+		Finish: func(c net.Conn) {
+			if cr, ok := c.(interface{ CloseRead() error }); ok {
+				cr.CloseRead()
+			} else {
+				c.Close()
 			}
-			// Out of file descriptors and the like: wait and try again
-			// rather than spin or give up.
-			s.counters.GenericProcessingFail.Add(1)
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.log.Error("netcat source: accept failed; retrying", "err", err, "retry_in", delay)
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
-		s.mu.Lock()
-		if s.stopped {
-			s.mu.Unlock()
-			c.Close()
-			return
-		}
-		s.conns[c] = struct{}{}
-		s.connWG.Add(1)
-		s.mu.Unlock()
-		s.counters.OpenConnection.Add(1)
-		go s.serve(c)
-	}
-}
-
-func (s *Source) forget(c net.Conn) {
-	c.Close()
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-	s.counters.OpenConnection.Add(-1)
-	s.connWG.Done()
+		}}
+	s.srv.Start(ln)
+	return nil
 }
 
 // Stop closes the listener, then ends every connection: first by closing
@@ -139,46 +94,18 @@ func (s *Source) forget(c net.Conn) {
 // answered, then, if ctx expires, by closing it outright.
 func (s *Source) Stop(ctx context.Context) error {
 	s.mu.Lock()
-	if s.ln == nil || s.stopped {
-		s.mu.Unlock()
+	defer s.mu.Unlock()
+	if !s.srv.Running() {
 		return nil
 	}
-	s.stopped = true
-	ln := s.ln
-	s.mu.Unlock()
-
-	ln.Close()
-	s.acceptWG.Wait()
-
-	s.mu.Lock()
-	for c := range s.conns {
-		if cr, ok := c.(interface{ CloseRead() error }); ok {
-			cr.CloseRead()
-		} else {
-			c.Close()
-		}
-	}
-	s.mu.Unlock()
-
-	done := make(chan struct{})
-	go func() { s.connWG.Wait(); close(done) }()
+	addr, closed := s.srv.Stop(ctx, s.cancelRun)
 	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		s.mu.Lock()
-		n := len(s.conns)
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.cancelRun()
-		<-done
-		err = fmt.Errorf("netcat source: %d connection(s) still busy at the stop deadline were closed: %w", n, ctx.Err())
+	if closed > 0 {
+		err = fmt.Errorf("netcat source: %d connection(s) still busy at the stop deadline were closed: %w", closed, ctx.Err())
 	}
 	s.cancelRun()
 	s.counters.Stopped()
-	s.log.Info("netcat source stopped", "addr", ln.Addr().String())
+	s.log.Info("netcat source stopped", "addr", addr.String())
 	return err
 }
 
