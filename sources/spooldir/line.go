@@ -8,8 +8,6 @@ import (
 	"unicode/utf8"
 )
 
-const lineBufSize = 1 << 20
-
 // lineReader is the LINE deserializer: one event per line, lines end at
 // '\n' (a '\r' before it stays in the body, as in Flume), a last line
 // without '\n' is an event too, and a line longer than maxLineLength
@@ -19,6 +17,7 @@ const lineBufSize = 1 << 20
 // is valid, its bytes are copied as they are.
 type lineReader struct {
 	f      *os.File
+	ra     *readAhead
 	buf    []byte
 	r, w   int
 	off    int64 // file offset of buf[r]
@@ -30,7 +29,16 @@ type lineReader struct {
 	bound  int // buffered bytes that surely hold max characters
 	fast   bool
 	tmp    []byte
+	ascii  bool // buf[r:w] is all ASCII, so every line in it is valid UTF-8
+
+	// Lines found but not yet made events: buf[start:end] each. The lines
+	// of a batch are copied out of the read buffer together, in one
+	// allocation, before the buffer is reused.
+	pend []span
+	b    *batch // the batch being filled by next
 }
+
+type span struct{ start, end int }
 
 func newLineReader(f *os.File, off int64, in, out charset, policy string, maxLen int) (*lineReader, error) {
 	if off > 0 {
@@ -39,41 +47,69 @@ func newLineReader(f *os.File, off int64, in, out charset, policy string, maxLen
 		}
 	}
 	// A character takes at most 4 bytes (and then counts 2); beyond
-	// bound bytes without a newline a cut is certain.
+	// bound bytes without a newline a cut is certain. So an unfinished
+	// line is shorter than bound, and that much room in front of each
+	// chunk takes it.
 	bound := 4*maxLen + 8
-	size := max(lineBufSize, 2*bound)
-	return &lineReader{f: f, buf: make([]byte, size), off: off, in: in, out: out,
+	return &lineReader{f: f, ra: startReadAhead(f, off, bound), off: off, in: in, out: out,
 		policy: policy, max: maxLen, bound: bound, fast: in == csUTF8 && out == csUTF8}, nil
 }
 
 func (l *lineReader) pos() position { return position{off: l.off} }
 
-func (l *lineReader) close() error { return l.f.Close() }
+func (l *lineReader) close() error {
+	l.ra.stop()
+	return l.f.Close()
+}
 
-// fill reads more. Unread bytes move to the front of a new buffer, never of
-// the old one: events of earlier batches point into it (lines are not
-// copied), and the channels may still hold them.
+// fill takes the next chunk and puts the unread bytes in front of it; the
+// old buffer goes back to the read-ahead once the lines of it that are
+// part of this batch are copied out.
 func (l *lineReader) fill() error {
-	if l.r > 0 || l.w == len(l.buf) {
-		nb := make([]byte, len(l.buf))
-		n := copy(nb, l.buf[l.r:l.w])
-		l.buf, l.r, l.w = nb, 0, n
+	if l.eof {
+		return nil
 	}
-	for l.w < len(l.buf) {
-		n, err := l.f.Read(l.buf[l.w:])
-		l.w += n
-		if err == io.EOF {
-			l.eof = true
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read at byte %d: %w", l.off+int64(l.w-l.r), err)
-		}
-		if n > 0 {
-			return nil
-		}
+	l.flush()
+	c := l.ra.next()
+	tail := l.buf[l.r:l.w]
+	l.ascii = c.ascii && (l.ascii || isASCII(tail))
+	if len(tail) <= l.ra.reserve {
+		start := l.ra.reserve - len(tail)
+		copy(c.buf[start:], tail)
+		l.ra.release(l.buf)
+		l.buf, l.r, l.w = c.buf, start, l.ra.reserve+c.n
+	} else {
+		// Longer than any unfinished line can be; kept correct anyway.
+		nb := make([]byte, 0, len(tail)+c.n)
+		nb = append(append(nb, tail...), c.buf[l.ra.reserve:l.ra.reserve+c.n]...)
+		l.ra.release(l.buf)
+		l.ra.release(c.buf)
+		l.buf, l.r, l.w = nb, 0, len(nb)
+	}
+	switch {
+	case c.err == io.EOF:
+		l.eof = true
+	case c.err != nil:
+		l.eof = true // nothing more comes from this reader
+		return fmt.Errorf("read at byte %d: %w", c.off+int64(c.n), c.err)
 	}
 	return nil
+}
+
+// flush turns the pending lines into events of the batch, in order. Their
+// bodies share one copy of the stretch of the read buffer they cover
+// (newlines included), made with append, which does not zero the new
+// memory first.
+func (l *lineReader) flush() {
+	if len(l.pend) == 0 {
+		return
+	}
+	lo, hi := l.pend[0].start, l.pend[len(l.pend)-1].end
+	slab := append([]byte(nil), l.buf[lo:hi]...)
+	for _, p := range l.pend {
+		l.b.addOwned(slab[p.start-lo : p.end-lo : p.end-lo])
+	}
+	l.pend = l.pend[:0]
 }
 
 func (l *lineReader) consume(n int) {
@@ -82,6 +118,11 @@ func (l *lineReader) consume(n int) {
 }
 
 func (l *lineReader) next(b *batch, n int) error {
+	l.b = b
+	defer func() {
+		l.flush()
+		l.b = nil
+	}()
 	for produced := 0; produced < n; {
 		data := l.buf[l.r:l.w]
 		i := bytes.IndexByte(data, '\n')
@@ -104,10 +145,9 @@ func (l *lineReader) next(b *batch, n int) error {
 			continue
 		}
 		// The common case: a short, valid UTF-8 line is the body as it
-		// is, in the read buffer (capped, so nothing can append over the
-		// next line).
-		if l.fast && len(seg) <= l.max && utf8.Valid(seg) {
-			b.addOwned(seg[:len(seg):len(seg)])
+		// is, copied out with the rest of the batch.
+		if l.fast && len(seg) <= l.max && (l.ascii || utf8.Valid(seg)) {
+			l.pend = append(l.pend, span{l.r, l.r + len(seg)})
 			if nl {
 				l.consume(len(seg) + 1)
 			} else {
@@ -126,6 +166,7 @@ func (l *lineReader) next(b *batch, n int) error {
 			l.consume(used)
 			continue
 		}
+		l.flush() // the lines before this one come first
 		b.add(body)
 		// A piece that ends right at the newline takes it along: Flume
 		// would emit an extra empty event for it.

@@ -104,6 +104,45 @@ func TestLineLongerThanTheReadBuffer(t *testing.T) {
 	}
 }
 
+// TestLinesAcrossChunks reads 5 MiB of lines of every length, some of them
+// multibyte and some invalid (REPLACE), so that lines straddle the 1 MiB
+// read chunks at every kind of byte, and chunks are ASCII or not. Every
+// line must come out as written, and the positions must add up.
+func TestLinesAcrossChunks(t *testing.T) {
+	var content strings.Builder
+	var want []string
+	for i := 0; content.Len() < 5<<20; i++ {
+		var line string
+		switch {
+		case i%997 == 0:
+			line = strings.Repeat("é", i%300) + "x" // two bytes a character
+		case i%1499 == 0:
+			line = "bad\xff" + strings.Repeat("y", i%50) // replaced
+		default:
+			line = strings.Repeat(string(rune('a'+i%26)), i%731)
+		}
+		content.WriteString(line + "\n")
+		want = append(want, strings.ToValidUTF8(line, "\ufffd"))
+	}
+	for _, n := range []int{1, 1000} {
+		got, pos, err := readAll(t, content.String(), n, lineOpen(csUTF8, csUTF8, "REPLACE", 2048, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("batch %d: %d lines, want %d", n, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("batch %d: line %d is %q, want %q", n, i, got[i], want[i])
+			}
+		}
+		if last := pos[len(pos)-1].off; last != int64(content.Len()) {
+			t.Fatalf("batch %d: last position %d, want %d", n, last, content.Len())
+		}
+	}
+}
+
 func TestLineDeserializerPositionsAndResume(t *testing.T) {
 	content := "one\ntwo\r\nthree\nfour"
 	_, pos, err := readAll(t, content, 2, lineOpen(csUTF8, csUTF8, "FAIL", 2048, 0))

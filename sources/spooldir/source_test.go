@@ -273,7 +273,7 @@ func TestFileChangedAfterPickupIsQuarantined(t *testing.T) {
 			}
 			f.WriteString("appended\n")
 			f.Close()
-		}, "changed size (240 bytes then, 249 now) after it was picked up; its first 249 bytes were delivered"},
+		}, "changed size (240 bytes then, 249 now) after it was picked up; its first 240 bytes were delivered"},
 		{"touched", func(t *testing.T, p string) {
 			now := time.Now()
 			os.Chtimes(p, now, now)
