@@ -15,6 +15,7 @@ import (
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/agent"
 	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/internal/gctune"
 )
 
 // newLogger honours -Dflume.root.logger=LEVEL,appender: the level is used,
@@ -93,6 +94,12 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "sluice: %v\n", err)
 			return 1
 		}
+	}
+	// The collector's pacing: see internal/gctune (GOGC or GOMEMLIMIT in
+	// the environment turn it off).
+	if tu := gctune.Start(gctune.DefaultFloor, os.Getenv); tu != nil {
+		defer tu.Stop()
+		log.Debug("gc: heap floor before collection", "bytes", gctune.DefaultFloor)
 	}
 	stopProfile, ok := startCPUProfile(a.system, stderr)
 	if !ok {

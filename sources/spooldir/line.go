@@ -30,15 +30,7 @@ type lineReader struct {
 	fast   bool
 	tmp    []byte
 	ascii  bool // buf[r:w] is all ASCII, so every line in it is valid UTF-8
-
-	// Lines found but not yet made events: buf[start:end] each. The lines
-	// of a batch are copied out of the read buffer together, in one
-	// allocation, before the buffer is reused.
-	pend []span
-	b    *batch // the batch being filled by next
 }
-
-type span struct{ start, end int }
 
 func newLineReader(f *os.File, off int64, in, out charset, policy string, maxLen int) (*lineReader, error) {
 	if off > 0 {
@@ -62,28 +54,24 @@ func (l *lineReader) close() error {
 	return l.f.Close()
 }
 
-// fill takes the next chunk and puts the unread bytes in front of it; the
-// old buffer goes back to the read-ahead once the lines of it that are
-// part of this batch are copied out.
+// fill takes the next chunk and puts the unread bytes in front of it. They
+// never move within the old buffer: events of earlier batches point into
+// it (lines are not copied), and the channels may still hold them.
 func (l *lineReader) fill() error {
 	if l.eof {
 		return nil
 	}
-	l.flush()
 	c := l.ra.next()
 	tail := l.buf[l.r:l.w]
 	l.ascii = c.ascii && (l.ascii || isASCII(tail))
 	if len(tail) <= l.ra.reserve {
 		start := l.ra.reserve - len(tail)
 		copy(c.buf[start:], tail)
-		l.ra.release(l.buf)
 		l.buf, l.r, l.w = c.buf, start, l.ra.reserve+c.n
 	} else {
 		// Longer than any unfinished line can be; kept correct anyway.
 		nb := make([]byte, 0, len(tail)+c.n)
 		nb = append(append(nb, tail...), c.buf[l.ra.reserve:l.ra.reserve+c.n]...)
-		l.ra.release(l.buf)
-		l.ra.release(c.buf)
 		l.buf, l.r, l.w = nb, 0, len(nb)
 	}
 	switch {
@@ -96,33 +84,12 @@ func (l *lineReader) fill() error {
 	return nil
 }
 
-// flush turns the pending lines into events of the batch, in order. Their
-// bodies share one copy of the stretch of the read buffer they cover
-// (newlines included), made with append, which does not zero the new
-// memory first.
-func (l *lineReader) flush() {
-	if len(l.pend) == 0 {
-		return
-	}
-	lo, hi := l.pend[0].start, l.pend[len(l.pend)-1].end
-	slab := append([]byte(nil), l.buf[lo:hi]...)
-	for _, p := range l.pend {
-		l.b.addOwned(slab[p.start-lo : p.end-lo : p.end-lo])
-	}
-	l.pend = l.pend[:0]
-}
-
 func (l *lineReader) consume(n int) {
 	l.r += n
 	l.off += int64(n)
 }
 
 func (l *lineReader) next(b *batch, n int) error {
-	l.b = b
-	defer func() {
-		l.flush()
-		l.b = nil
-	}()
 	for produced := 0; produced < n; {
 		data := l.buf[l.r:l.w]
 		i := bytes.IndexByte(data, '\n')
@@ -145,9 +112,10 @@ func (l *lineReader) next(b *batch, n int) error {
 			continue
 		}
 		// The common case: a short, valid UTF-8 line is the body as it
-		// is, copied out with the rest of the batch.
+		// is, in the read buffer (capped, so nothing can append over the
+		// next line).
 		if l.fast && len(seg) <= l.max && (l.ascii || utf8.Valid(seg)) {
-			l.pend = append(l.pend, span{l.r, l.r + len(seg)})
+			b.addOwned(seg[:len(seg):len(seg)])
 			if nl {
 				l.consume(len(seg) + 1)
 			} else {
@@ -166,7 +134,6 @@ func (l *lineReader) next(b *batch, n int) error {
 			l.consume(used)
 			continue
 		}
-		l.flush() // the lines before this one come first
 		b.add(body)
 		// A piece that ends right at the newline takes it along: Flume
 		// would emit an extra empty event for it.

@@ -9,12 +9,10 @@ import (
 
 // readAhead reads a file in large chunks on a goroutine of its own, so the
 // disk works on the next chunk while the current one is turned into events
-// and delivered.
-//
-// The chunk buffers are few and reused: the reader copies what it keeps out
-// of a chunk before it hands the buffer back. Reading into memory that is
-// already mapped costs the kernel far less than reading into fresh
-// allocations, which it must fault in (and Go must zero) every time.
+// and delivered. That goroutine also allocates each chunk's buffer (a fresh
+// one every time: events point into it, and the channels may hold them
+// long after) and checks whether the chunk is all ASCII, work taken off
+// the goroutine that parses and delivers.
 //
 // Every buffer keeps reserve bytes free at its front: the reader moves the
 // unfinished line at the end of one chunk there, in front of the next. The
@@ -24,7 +22,6 @@ import (
 // page cache).
 type readAhead struct {
 	chunks  chan chunk
-	free    chan []byte
 	done    chan struct{}
 	exited  chan struct{}
 	reserve int
@@ -52,12 +49,8 @@ const (
 func startReadAhead(f *os.File, off int64, reserve int) *readAhead {
 	adviseSequential(f)
 	reserve = (reserve + pageSize - 1) / pageSize * pageSize
-	ra := &readAhead{chunks: make(chan chunk, chunkAhead), free: make(chan []byte, chunkAhead+2),
+	ra := &readAhead{chunks: make(chan chunk, chunkAhead),
 		done: make(chan struct{}), exited: make(chan struct{}), reserve: reserve}
-	// One buffer being parsed, chunkAhead queued, one being read.
-	for range chunkAhead + 2 {
-		ra.free <- nil
-	}
 	go ra.run(f, off)
 	return ra
 }
@@ -65,15 +58,7 @@ func startReadAhead(f *os.File, off int64, reserve int) *readAhead {
 func (ra *readAhead) run(f *os.File, off int64) {
 	defer close(ra.exited)
 	for {
-		var buf []byte
-		select {
-		case buf = <-ra.free:
-		case <-ra.done:
-			return
-		}
-		if buf == nil {
-			buf = make([]byte, ra.reserve+chunkSize) // allocated on first use only
-		}
+		buf := make([]byte, ra.reserve+chunkSize)
 		n, err := io.ReadFull(f, buf[ra.reserve:])
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			err = io.EOF
@@ -92,17 +77,6 @@ func (ra *readAhead) run(f *os.File, off int64) {
 
 // next returns the next chunk. After a chunk with an error there are none.
 func (ra *readAhead) next() chunk { return <-ra.chunks }
-
-// release hands a buffer back for reuse; nothing may point into it any more.
-func (ra *readAhead) release(buf []byte) {
-	if buf == nil {
-		return
-	}
-	select {
-	case ra.free <- buf:
-	default: // cannot happen: there are never more buffers than slots
-	}
-}
 
 // stop ends the reading goroutine and waits for it, so the file can be
 // closed under no reader.
