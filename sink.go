@@ -59,6 +59,15 @@ type ChannelSelector interface {
 	All() []Channel
 }
 
+// FixedSelector is a ChannelSelector whose answer does not depend on the
+// event: when Fixed reports true, Required and Optional return the same
+// channels for every event, so the channel processor asks once per batch
+// instead of once per event.
+type FixedSelector interface {
+	ChannelSelector
+	Fixed() bool
+}
+
 // Batcher is an optional ability of sinks (and batching sources): the most
 // events one Process call takes in a single transaction.
 type Batcher interface {

@@ -22,6 +22,9 @@ type channelProcessor struct {
 	log          *slog.Logger
 
 	groupPool sync.Pool // *grouping, scratch space for selectors that route per event
+	// fixed: the selector answers the same for every event, so route asks
+	// it once per batch (decided in prepare).
+	fixed bool
 
 	optWarn rateLimit
 }
@@ -32,6 +35,9 @@ type grouping struct {
 }
 
 func (p *channelProcessor) prepare() {
+	if fs, ok := p.selector.(sluice.FixedSelector); ok && fs.Fixed() {
+		p.fixed = true
+	}
 	p.groupPool.New = func() any {
 		return &grouping{req: map[sluice.Channel][]*sluice.Event{}, opt: map[sluice.Channel][]*sluice.Event{}}
 	}
@@ -68,16 +74,19 @@ func (p *channelProcessor) Process(ctx context.Context, events []*sluice.Event) 
 }
 
 // route puts the batch into its channels. When every event has the same
-// channels (replicating, or a multiplexing batch of one value) the whole
-// batch goes into each channel as is; otherwise it is split per channel.
+// channels (a fixed selector such as replicating, or a multiplexing batch
+// of one value) the whole batch goes into each channel as is; otherwise it
+// is split per channel.
 func (p *channelProcessor) route(ctx context.Context, events []*sluice.Event) error {
 	req0 := p.selector.Required(events[0])
 	opt0 := p.selector.Optional(events[0])
 	uniform := true
-	for _, e := range events[1:] {
-		if !sameChannels(p.selector.Required(e), req0) || !sameChannels(p.selector.Optional(e), opt0) {
-			uniform = false
-			break
+	if !p.fixed {
+		for _, e := range events[1:] {
+			if !sameChannels(p.selector.Required(e), req0) || !sameChannels(p.selector.Optional(e), opt0) {
+				uniform = false
+				break
+			}
 		}
 	}
 	if uniform {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/sluicetest"
 )
 
 // processorFor builds an agent whose source r1 (never started) writes to
@@ -352,5 +353,64 @@ func TestProcessorStopsOnCancelledContext(t *testing.T) {
 	}
 	if _, acc, f := counts(p); acc != 0 || f != 1 {
 		t.Errorf("accepted %d write-fail %d, want 0 1", acc, f)
+	}
+}
+
+// countingSelector sends every event to the same channels and counts how
+// often it is asked.
+type countingSelector struct {
+	req, opt, all      []sluice.Channel
+	fixed              bool
+	reqCalls, optCalls int
+}
+
+func (s *countingSelector) Required(*sluice.Event) []sluice.Channel { s.reqCalls++; return s.req }
+func (s *countingSelector) Optional(*sluice.Event) []sluice.Channel { s.optCalls++; return s.opt }
+func (s *countingSelector) All() []sluice.Channel                   { return s.all }
+func (s *countingSelector) Fixed() bool                             { return s.fixed }
+
+func TestProcessorAsksAFixedSelectorOncePerBatch(t *testing.T) {
+	for _, fixed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("fixed=%v", fixed), func(t *testing.T) {
+			c1, c2, c3 := sluicetest.NewChannel(), sluicetest.NewChannel(), sluicetest.NewChannel()
+			sel := &countingSelector{
+				req:   []sluice.Channel{c1, c2},
+				opt:   []sluice.Channel{c3},
+				all:   []sluice.Channel{c1, c2, c3},
+				fixed: fixed,
+			}
+			p := &channelProcessor{source: "r1", selector: sel, counters: sluice.NewSourceCounters(), log: sluicetest.Logger()}
+			p.prepare()
+			const batches, size = 2, 5
+			var want []string
+			for b := range batches {
+				batch := numbered(b*size, size)
+				for _, e := range batch {
+					want = append(want, string(e.Body))
+				}
+				if err := p.Process(context.Background(), batch); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Whole batches either way: one commit per batch and channel.
+			for i, ch := range []*sluicetest.Channel{c1, c2, c3} {
+				if ch.Commits != batches {
+					t.Errorf("c%d: %d commits, want %d", i+1, ch.Commits, batches)
+				}
+				if got := takeAll(t, ch); !slices.Equal(got, want) {
+					t.Errorf("c%d holds %v, want %v", i+1, got, want)
+				}
+			}
+			perBatch := size // a selector that is not fixed is asked about every event
+			if fixed {
+				perBatch = 1
+			}
+			if sel.reqCalls != batches*perBatch || sel.optCalls != batches*perBatch {
+				t.Errorf("Required called %d times, Optional %d, want %d each", sel.reqCalls, sel.optCalls, batches*perBatch)
+			}
+			if r, acc, f := counts(p); r != batches*size || acc != batches*size || f != 0 {
+				t.Errorf("received %d accepted %d write-fail %d, want %d %d 0", r, acc, f, batches*size, batches*size)
+			}
+		})
 	}
 }

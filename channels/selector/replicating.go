@@ -17,7 +17,7 @@ type Replicating struct {
 	required, optional, all []sluice.Channel
 }
 
-var _ sluice.ChannelSelector = (*Replicating)(nil)
+var _ sluice.FixedSelector = (*Replicating)(nil)
 
 // NewReplicating builds a replicating selector over env.Channels.
 func NewReplicating(env sluice.Env, cfg *ReplicatingConfig) (*Replicating, error) {
@@ -40,6 +40,10 @@ func (r *Replicating) Optional(*sluice.Event) []sluice.Channel { return r.option
 
 // All returns the source's channels in source order.
 func (r *Replicating) All() []sluice.Channel { return r.all }
+
+// Fixed reports that every event goes to the same channels, so the channel
+// processor need not ask per event.
+func (r *Replicating) Fixed() bool { return true }
 
 func init() {
 	sluice.Register(sluice.Spec{

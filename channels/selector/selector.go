@@ -3,8 +3,9 @@
 // which of its source's channels must take the event (required) and which
 // may fail without failing the batch (optional).
 //
-// Required and Optional run once per event on the source's hot path, so
-// every answer is a slice built in New and shared: they never allocate.
+// Required and Optional run once per event on the source's hot path (once
+// per batch for replicating, a sluice.FixedSelector), so every answer is a
+// slice built in New and shared: they never allocate.
 // Callers must not modify the returned slices.
 package selector
 
