@@ -49,6 +49,13 @@ type Workload struct {
 	// workload (on every target alike), for workloads whose slower target
 	// would otherwise take many minutes.
 	MaxEvents int
+	// FixedEvents, when set, is the event count of every run of this
+	// workload whatever the command line asks (the spooldir workload is
+	// defined as 1 GB of lines).
+	FixedEvents int
+	// Note, when set, says in a sentence what the Sluice result means
+	// beside something the workload measured itself (a read rate, say).
+	Note func(sluice Result) string
 	// Verify, when set, checks after the count was reached that the far
 	// end really holds every event (an output file's lines, say).
 	Verify func(p Ports) error
@@ -59,6 +66,9 @@ type Workload struct {
 
 // EventsFor is the event count a run of w uses when events are asked for.
 func (w Workload) EventsFor(events int) int {
+	if w.FixedEvents > 0 {
+		return w.FixedEvents
+	}
 	if w.MaxEvents > 0 && w.MaxEvents < events {
 		return w.MaxEvents
 	}

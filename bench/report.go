@@ -21,6 +21,7 @@ type Row struct {
 	SluiceErr      error
 	FlumeErr       error
 	FlumeAvailable bool
+	Note           string // Workload.Note's sentence, printed under the table
 }
 
 // label is the workload's name, numbered as in the performance issue.
@@ -111,6 +112,11 @@ func WriteMarkdown(w io.Writer, machine, ceilings []string, rows []Row, notes st
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.label(), sl, flume,
 			fmtX(r.Ratio()), srss, frss, fmtX(r.RSSRatio()), sst, fst)
+	}
+	for _, r := range rows {
+		if r.Note != "" {
+			fmt.Fprintf(w, "\n%s: %s\n", r.label(), r.Note)
+		}
 	}
 	if chart != "" {
 		fmt.Fprintf(w, "\n![Sluice throughput as a multiple of Flume's](%s)\n", chart)

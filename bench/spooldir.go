@@ -7,18 +7,20 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
-// SpoolDir is the spooldir → memory → null workload: one file of
-// events×101 bytes (100-byte lines and their newlines) is generated before
-// the agent starts and moved into the spool directory with the load.
+// SpoolDir is the spooldir → memory → null workload: one file of 10
+// million 100-byte lines (1 GB with their newlines), generated before the
+// agent starts and moved into the spool directory with the load.
 //
 // Beside the agent's figure it prints the machine's own sequential read
 // rate of the same file, measured in the same run. When the page cache can
 // be dropped (root), both are measured from a cold cache; otherwise both
 // read a file the cache may hold, and the line says so.
 func SpoolDir() Workload {
+	var coldRates, warmRates []float64 // the machine's read rates, measured before each run
 	return Workload{
 		Name: "spooldir → memory → null, 100-byte lines",
 		Conf: func(p Ports) string {
@@ -49,6 +51,11 @@ func SpoolDir() Workload {
 			}
 			fmt.Printf("spooldir: sequential read of the %.0f MB spool file by this machine: %.0f MB/s, %s\n",
 				float64(p.Events)*101/1e6, rate, state)
+			if cold {
+				coldRates = append(coldRates, rate)
+			} else {
+				warmRates = append(warmRates, rate)
+			}
 			return fmt.Sprintf("a1.sources = r1\na1.sources.r1.type = spooldir\n"+
 				"a1.sources.r1.spoolDir = %s\na1.sources.r1.deletePolicy = immediate\n"+
 				"a1.sources.r1.batchSize = 1000\na1.sources.r1.channels = c1\n", spool) + memoryNull
@@ -58,10 +65,36 @@ func SpoolDir() Workload {
 		Load: func(ctx context.Context, p Ports, events, bodySize int) error {
 			return os.Rename(filepath.Join(p.Dir, "data.stage"), filepath.Join(p.Dir, "spool", "data.log"))
 		},
-		BodySize: 100,
-		SinkKey:  "CHANNEL.c1", // Flume's null sink keeps no counters: count committed takes
+		BodySize:    100,
+		SinkKey:     "CHANNEL.c1", // Flume's null sink keeps no counters: count committed takes
+		FixedEvents: SpoolDirEvents,
+		Note: func(r Result) string {
+			mbs := r.EventsPerS * 101 / 1e6 // lines with their newlines, as read from disk
+			rates, state := coldRates, "cold-cache"
+			if len(rates) == 0 {
+				rates, state = warmRates, "warm-cache (the page cache could not be dropped)"
+			}
+			if len(rates) == 0 {
+				return ""
+			}
+			disk := median(rates)
+			return fmt.Sprintf("Sluice streamed %.0f MB/s of file, %.0f%% of this machine's %s sequential read rate of the same file (%.0f MB/s, the median of %d reads measured just before the runs).",
+				mbs, 100*mbs/disk, state, disk, len(rates))
+		},
 	}
 }
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+// SpoolDirEvents is the line count of the spooldir workload: 1 GB.
+const SpoolDirEvents = 10_000_000
 
 // writeLines writes n lines of bodySize bytes each (plus '\n'), with a
 // modification time in the past so the source need not wait for the file

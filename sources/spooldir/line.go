@@ -16,7 +16,6 @@ import (
 // policy and written in the output charset; when both are UTF-8 and a line
 // is valid, its bytes are copied as they are.
 type lineReader struct {
-	f      *os.File
 	ra     *readAhead
 	buf    []byte
 	r, w   int
@@ -33,26 +32,18 @@ type lineReader struct {
 }
 
 func newLineReader(f *os.File, off int64, in, out charset, policy string, maxLen int) (*lineReader, error) {
-	if off > 0 {
-		if _, err := f.Seek(off, io.SeekStart); err != nil {
-			return nil, err
-		}
-	}
 	// A character takes at most 4 bytes (and then counts 2); beyond
 	// bound bytes without a newline a cut is certain. So an unfinished
 	// line is shorter than bound, and that much room in front of each
 	// chunk takes it.
 	bound := 4*maxLen + 8
-	return &lineReader{f: f, ra: startReadAhead(f, off, bound), off: off, in: in, out: out,
+	return &lineReader{ra: startReadAhead(f, off, bound), off: off, in: in, out: out,
 		policy: policy, max: maxLen, bound: bound, fast: in == csUTF8 && out == csUTF8}, nil
 }
 
 func (l *lineReader) pos() position { return position{off: l.off} }
 
-func (l *lineReader) close() error {
-	l.ra.stop()
-	return l.f.Close()
-}
+func (l *lineReader) close() error { return l.ra.stop() }
 
 // fill takes the next chunk and puts the unread bytes in front of it. They
 // never move within the old buffer: events of earlier batches point into
@@ -64,14 +55,15 @@ func (l *lineReader) fill() error {
 	c := l.ra.next()
 	tail := l.buf[l.r:l.w]
 	l.ascii = c.ascii && (l.ascii || isASCII(tail))
-	if len(tail) <= l.ra.reserve {
-		start := l.ra.reserve - len(tail)
+	from := l.ra.reserve + c.skip
+	if len(tail) <= from {
+		start := from - len(tail)
 		copy(c.buf[start:], tail)
 		l.buf, l.r, l.w = c.buf, start, l.ra.reserve+c.n
 	} else {
 		// Longer than any unfinished line can be; kept correct anyway.
 		nb := make([]byte, 0, len(tail)+c.n)
-		nb = append(append(nb, tail...), c.buf[l.ra.reserve:l.ra.reserve+c.n]...)
+		nb = append(append(nb, tail...), c.buf[from:l.ra.reserve+c.n]...)
 		l.buf, l.r, l.w = nb, 0, len(nb)
 	}
 	switch {

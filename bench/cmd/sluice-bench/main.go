@@ -114,6 +114,10 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report, p
 				row.Flume, row.FlumeSpread = &m, [2]float64{lo, hi}
 			}
 		}
+		if wl.Note != nil && row.Sluice != nil {
+			row.Note = wl.Note(*row.Sluice)
+			fmt.Printf("%s: %s\n", wl.Name, row.Note)
+		}
 		rows = append(rows, row)
 		printRow(row)
 	}

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package spooldir
+
+import "os"
+
+// directFile is Linux only; elsewhere reading is always buffered.
+type directFile struct{}
+
+func openDirect(*os.File) *directFile { return nil }
+
+func (d *directFile) close() {}
+
+func (d *directFile) readAt([]byte, int64) (int, bool, error) { return 0, false, nil }
