@@ -13,8 +13,8 @@ import (
 )
 
 // Channel is a memory channel. One mutex guards the queue and its
-// accounting; every operation under it is a batch copy, so the lock is held
-// once per transaction step, never per event.
+// accounting; every operation under it works on whole batches, so the lock
+// is held once per transaction step, never per event.
 type Channel struct {
 	name      string
 	log       *slog.Logger
@@ -26,10 +26,10 @@ type Channel struct {
 	slotCap   int64 // byte limit in slots; 0 means none
 
 	stopped atomic.Bool
-	putBufs sync.Pool // *[]*sluice.Event, staging space for puts
+	small   sync.Pool // *[smallPut]*sluice.Event, staging for small puts
 
 	mu sync.Mutex
-	q  ring
+	q  queue
 	// inflight counts events taken by open transactions: like Flume, they
 	// keep occupying capacity (and byte slots) until the take commits.
 	inflight int
@@ -145,24 +145,22 @@ func eventSlots(events []*sluice.Event) int64 {
 	return n
 }
 
+func (c *Channel) getSmall() *[smallPut]*sluice.Event {
+	if p, ok := c.small.Get().(*[smallPut]*sluice.Event); ok {
+		return p
+	}
+	return new([smallPut]*sluice.Event)
+}
+
+// putSmall clears a small staging array, so the pool keeps no events
+// alive, and pools it.
+func (c *Channel) putSmall(p *[smallPut]*sluice.Event) {
+	clear(p[:])
+	c.small.Put(p)
+}
+
 func (c *Channel) closedErr() error {
 	return fmt.Errorf("channel %s: stopped: %w", c.name, sluice.ErrClosed)
-}
-
-func (c *Channel) getPutBuf(n int) []*sluice.Event {
-	if p, ok := c.putBufs.Get().(*[]*sluice.Event); ok && cap(*p) >= n {
-		return (*p)[:0]
-	}
-	return make([]*sluice.Event, 0, max(n, min(c.txnCap, 128)))
-}
-
-func (c *Channel) putPutBuf(b []*sluice.Event) {
-	if b == nil {
-		return
-	}
-	clear(b)
-	b = b[:0]
-	c.putBufs.Put(&b)
 }
 
 // fits reports whether a commit that adds puts events (of putSlots) and

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sluiceio/sluice"
@@ -15,9 +16,10 @@ const (
 	rolledBack
 )
 
-// txn is one memory-channel transaction. Puts are staged in a pooled buffer
-// and copied into the queue at commit; takes leave the queue at once and go
-// back to its head on rollback.
+// txn is one memory-channel transaction. Puts are staged in an array of
+// the transaction's own that the queue adopts at commit (small puts in a
+// pooled array the commit copies from); takes leave the queue at once and
+// go back to its head on rollback.
 type txn struct {
 	c         *Channel
 	state     txnState
@@ -26,6 +28,7 @@ type txn struct {
 	putSlots  int64
 	takes     []*sluice.Event
 	takeSlots int64
+	small     *[smallPut]*sluice.Event // pooled staging for small puts
 }
 
 func (t *txn) Put(events []*sluice.Event) error {
@@ -47,9 +50,15 @@ func (t *txn) Put(events []*sluice.Event) error {
 	}
 	c.cnt.EventPutAttempt.Add(int64(len(events)))
 	if t.puts == nil {
-		t.puts = c.getPutBuf(len(events))
+		if len(events) <= smallPut {
+			t.small = c.getSmall()
+			t.puts = t.small[:0]
+		} else {
+			// Sized to the batch: the queue keeps this array as it is.
+			t.puts = make([]*sluice.Event, 0, len(events))
+		}
 	}
-	// Copy: the caller may reuse its slice once the transaction is over.
+	// Copy: the caller may change or reuse its slice as soon as Put returns.
 	t.puts = append(t.puts, events...)
 	if c.slotCap > 0 {
 		t.putSlots += eventSlots(events)
@@ -69,13 +78,9 @@ func (t *txn) Take(max int) ([]*sluice.Event, error) {
 		return nil, fmt.Errorf("channel %s: take of %d events would exceed transactionCapacity %d (%d already taken in this transaction): %w",
 			c.name, max, c.txnCap, len(t.takes), sluice.ErrTxnCapacity)
 	}
-	start := len(t.takes)
 	c.mu.Lock()
-	if t.takes == nil && c.q.n > 0 {
-		t.takes = make([]*sluice.Event, 0, min(max, c.q.n))
-	}
-	t.takes = c.q.popFront(t.takes, max)
-	n := len(t.takes) - start
+	got := c.q.take(max)
+	n := len(got)
 	c.inflight += n
 	c.mu.Unlock()
 
@@ -89,7 +94,14 @@ func (t *txn) Take(max int) ([]*sluice.Event, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	got := t.takes[start:len(t.takes):len(t.takes)] // capped: appending cannot clobber our record
+	// The record for rollback: got itself, or for a second take a copy of
+	// both into an array of our own (got is capped, so append cannot write
+	// into the queue's array).
+	if t.takes == nil {
+		t.takes = got
+	} else {
+		t.takes = append(t.takes, got...)
+	}
 	if c.slotCap > 0 {
 		t.takeSlots += eventSlots(got)
 	}
@@ -126,7 +138,7 @@ func (t *txn) Commit() error {
 		}
 	}
 	if len(t.puts) > 0 {
-		c.q.pushBack(t.puts)
+		c.q.pushBack(t.puts, !t.stagedSmall())
 		if c.ready != nil {
 			close(c.ready)
 			c.ready = nil
@@ -145,9 +157,25 @@ func (t *txn) Commit() error {
 	if n := len(t.takes); n > 0 {
 		c.cnt.EventTakeSuccess.Add(int64(n))
 	}
-	c.putPutBuf(t.puts)
-	t.puts, t.takes, t.state = nil, nil, committed
+	t.dropPuts()
+	t.takes, t.state = nil, committed
 	return nil
+}
+
+// stagedSmall reports whether the puts are in the pooled small array,
+// which the queue must copy from rather than keep.
+func (t *txn) stagedSmall() bool {
+	return t.small != nil && len(t.puts) > 0 && &t.puts[0] == &t.small[0]
+}
+
+// dropPuts forgets the staged puts: an array the queue adopted is the
+// queue's now, and the small one goes back to the pool.
+func (t *txn) dropPuts() {
+	if t.small != nil {
+		t.c.putSmall(t.small)
+		t.small = nil
+	}
+	t.puts = nil
 }
 
 // waitRoom waits, with mu held (released while waiting), until the commit
@@ -212,13 +240,16 @@ func (t *txn) fail(err error) {
 func (t *txn) undo() {
 	c := t.c
 	if len(t.takes) > 0 {
+		// A copy: the taker still holds t.takes (or pieces of it) and the
+		// queue must own what it holds.
+		back := slices.Clone(t.takes)
 		c.mu.Lock()
 		// Back to the head in their original order; they still hold their
 		// capacity and byte slots, so no room changes hands.
-		c.q.pushFront(t.takes)
+		c.q.pushFront(back)
 		c.inflight -= len(t.takes)
 		c.mu.Unlock()
 	}
-	c.putPutBuf(t.puts)
-	t.puts, t.takes = nil, nil
+	t.dropPuts()
+	t.takes = nil
 }
