@@ -164,8 +164,22 @@ a1.sinks.k1.channel = c1
 	if _, err := os.Stat(a + ".COMPLETED"); err == nil {
 		t.Fatal("the changed file was completed")
 	}
-	got := waitLines(t, out, 5, 20*time.Second)
-	if len(got) < 5 || strings.Join(got[len(got)-5:], ",") != strings.Join(lines("b", 5), ",") {
+	// a's lines (some or all) come first, then b's: wait for b's last line,
+	// not just for any five lines, since a's may be written first.
+	want := lines("b", 5)
+	var got []string
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got = readDirLines(t, out)
+		if (len(got) > 0 && got[len(got)-1] == want[4]) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(got) < 5 || strings.Join(got[len(got)-5:], ",") != strings.Join(want, ",") {
 		t.Fatalf("b's lines not delivered after the quarantine: %q", got)
+	}
+	if a := got[:len(got)-5]; len(a) > 200 || strings.Join(a, ",") != strings.Join(lines("a", 200)[:len(a)], ",") {
+		t.Fatalf("a's lines before b's are not a's first %d lines in order: %q", len(a), a)
 	}
 }
