@@ -64,6 +64,7 @@ type recorder struct {
 	mu     sync.Mutex
 	events []*sluice.Event
 	refuse bool
+	accept int // when > 0, batches accepted before refusing
 	calls  int
 }
 
@@ -71,6 +72,9 @@ func (r *recorder) Process(_ context.Context, ev []*sluice.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls++
+	if r.accept > 0 && r.calls > r.accept {
+		r.refuse = true
+	}
 	if r.refuse {
 		return sluice.ChannelFullError("test", "refusing")
 	}

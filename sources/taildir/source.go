@@ -315,6 +315,9 @@ func (s *Source) tail(t *tailFile, flush bool) (int, bool) {
 			t.active = time.Now()
 			s.dirty = true
 			total += n
+			// On the timer, also in the middle of a long file: a kill -9
+			// then re-reads at most writePosInterval's worth.
+			s.savePositions(false)
 		}
 		if errors.Is(err, errRewritten) {
 			s.restart(t, "the bytes before its position changed (truncated and written again, as copytruncate does)")
@@ -381,6 +384,9 @@ func (s *Source) deliver(events []*sluice.Event) bool {
 			return false
 		}
 		s.log.Warn("taildir: the channels refused a batch; retrying", "err", err, "retry_in", wait)
+		// What was committed before the stall is recorded while it lasts,
+		// as Flume's position writer does on its own timer.
+		s.savePositions(false)
 		select {
 		case <-s.stop:
 			return false

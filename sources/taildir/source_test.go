@@ -117,6 +117,27 @@ func TestPositionsAdvanceOnlyOnCommit(t *testing.T) {
 	}
 }
 
+// TestPositionsAreWrittenDuringAStall: what was committed before the
+// channels started refusing is in the position file while the source waits
+// (Flume writes on its own timer too), not only when it stops, so a kill -9
+// during a long stall does not send it back further.
+func TestPositionsAreWrittenDuringAStall(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	appendTo(t, p, numbered("l", 0, 30))
+	h := newHarness(t, dir, `app\.log`, map[string]string{"batchSize": "10", "writePosInterval": "20"})
+	h.rec.accept = 2
+	h.start()
+	defer h.stop()
+	waitFor(t, "the position of two batches in the position file during the stall", func() bool {
+		e, err := loadPositions(h.pos)
+		return err == nil && len(e) == 1 && e[0].Pos == 20*7
+	})
+	if _, calls := h.rec.snapshot(); calls < 3 {
+		t.Fatalf("%d deliveries: the source was not refused yet", calls)
+	}
+}
+
 func TestResumeFromAFlumePositionFile(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
