@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,7 +17,7 @@ import (
 // {"SOURCE.r1": {"EventReceivedCount": "5", ...}, "CHANNEL.c1": {...}}, every
 // value a string, as Flume's Gson output has it.
 type Monitor struct {
-	agent *Agent
+	agent atomic.Pointer[Agent] // swapped by SetAgent when the configuration is reloaded
 	srv   *http.Server
 	ln    net.Listener
 	log   *slog.Logger
@@ -24,8 +25,14 @@ type Monitor struct {
 
 // NewMonitor returns a monitor for a; Start binds it.
 func NewMonitor(a *Agent, log *slog.Logger) *Monitor {
-	return &Monitor{agent: a, log: log}
+	m := &Monitor{log: log}
+	m.agent.Store(a)
+	return m
 }
+
+// SetAgent points the monitor at a (the agent of a reloaded configuration)
+// without restarting the server: later requests report a's components.
+func (m *Monitor) SetAgent(a *Agent) { m.agent.Store(a) }
 
 // ServeHTTP answers like Flume's HTTPMetricsServer.
 func (m *Monitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -37,7 +44,7 @@ func (m *Monitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/metrics":
 		w.Header().Set("Content-Type", "application/json;charset=utf-8")
 		body := map[string]map[string]string{}
-		for k, c := range m.agent.Counters() {
+		for k, c := range m.agent.Load().Counters() {
 			body[k] = c.Snapshot()
 		}
 		_ = json.NewEncoder(w).Encode(body)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -187,5 +188,36 @@ func TestMonitorStartAddrStop(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
 		t.Error("monitor still answers after Stop")
+	}
+}
+
+// A reloaded configuration's agent replaces the old one in /metrics.
+func TestMonitorSetAgent(t *testing.T) {
+	m := NewMonitor(monitored(t), sluicetest.Logger())
+	srv := httptest.NewServer(m)
+	defer srv.Close()
+	_, body := get(t, http.MethodGet, srv.URL+"/metrics")
+	if !strings.Contains(body, `"SOURCE.r1"`) {
+		t.Fatalf("before SetAgent: %s", body)
+	}
+	m.SetAgent(build(t,
+		"a1.sources = r2",
+		"a1.channels = c2",
+		"a1.sinks = k2",
+		"a1.sources.r2.type = test-agent-source",
+		"a1.sources.r2.channels = c2",
+		"a1.channels.c2.type = memory",
+		"a1.sinks.k2.type = null",
+		"a1.sinks.k2.channel = c2",
+	))
+	_, body = get(t, http.MethodGet, srv.URL+"/metrics")
+	var got map[string]map[string]string
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	keys := slices.Sorted(maps.Keys(got))
+	want := []string{"CHANNEL.c2", "SINK.k2", "SOURCE.r2"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("after SetAgent: components %v, want %v", keys, want)
 	}
 }

@@ -38,31 +38,47 @@ func newLogger(system map[string]string, stderr io.Writer) *slog.Logger {
 
 // load reads and builds the agent, printing every problem. It returns nil
 // when any error remains (warnings are printed and allowed unless strict).
-func load(a *agentArgs, log *slog.Logger, stderr io.Writer) (*agent.Agent, bool) {
-	if err := sluice.RegistryErr(); err != nil {
-		fmt.Fprintf(stderr, "sluice: %v\n", err)
-		return nil, false
-	}
-	cfg, err := conf.Load(a.files, a.name, a.system, os.LookupEnv)
+func load(a *agentArgs, log *slog.Logger, stderr io.Writer) (*agent.Agent, *conf.AgentConfig, bool) {
+	cfg, err := readConf(a)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice: %v\n", err)
-		return nil, false
+		return nil, nil, false
 	}
+	ag, nerr := buildAgent(a, cfg, log, func(warning bool, msg string) {
+		kind := "error"
+		if warning {
+			kind = "warning"
+		}
+		fmt.Fprintf(stderr, "%s: %s\n", kind, msg)
+	})
+	if nerr > 0 {
+		fmt.Fprintf(stderr, "sluice: agent %q not started: %d configuration error(s)\n", a.name, nerr)
+		return nil, nil, false
+	}
+	return ag, cfg, true
+}
+
+// readConf reads the configuration files (at startup and on a reload).
+func readConf(a *agentArgs) (*conf.AgentConfig, error) {
+	if err := sluice.RegistryErr(); err != nil {
+		return nil, err
+	}
+	return conf.Load(a.files, a.name, a.system, os.LookupEnv)
+}
+
+// buildAgent builds cfg's agent, reporting every problem; it returns the
+// number of errors (warnings count only with --strict).
+func buildAgent(a *agentArgs, cfg *conf.AgentConfig, log *slog.Logger, report func(warning bool, msg string)) (*agent.Agent, int) {
 	ag, problems := agent.Build(cfg, log)
 	nerr := 0
 	for _, p := range problems {
-		kind := "warning"
-		if !p.Warning || a.strict {
-			kind = "error"
+		warning := p.Warning && !a.strict
+		if !warning {
 			nerr++
 		}
-		fmt.Fprintf(stderr, "%s: %s\n", kind, p.Error())
+		report(warning, p.Error())
 	}
-	if nerr > 0 {
-		fmt.Fprintf(stderr, "sluice: agent %q not started: %d configuration error(s)\n", a.name, nerr)
-		return nil, false
-	}
-	return ag, true
+	return ag, nerr
 }
 
 func cmdAgent(args []string, stdout, stderr io.Writer) int {
@@ -75,7 +91,16 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 	for _, ig := range a.ignored {
 		log.Info("ignoring JVM-only option", "option", ig)
 	}
-	ag, ok := load(a, log, stderr)
+	interval, err := pollInterval(a)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice agent: %v\n", err)
+		return 2
+	}
+	var watcher *confWatcher
+	if interval > 0 {
+		watcher = newConfWatcher(a.files, log) // before reading: a change made meanwhile is seen
+	}
+	ag, cfg, ok := load(a, log, stderr)
 	if !ok {
 		return 1
 	}
@@ -108,27 +133,48 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 	defer stopProfile()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	err = ag.Start(startCtx, agent.Options{})
-	cancel()
-	if err != nil {
+	// After the first signal a second one kills the process the default
+	// way, also while a reload is under way.
+	go func() { <-ctx.Done(); stop() }()
+	if err := startAgent(ctx, ag); err != nil {
 		fmt.Fprintf(stderr, "sluice: %v\n", err)
 		if mon != nil {
 			_ = mon.Stop(context.Background())
 		}
 		return 1
 	}
-	<-ctx.Done()
-	stop() // a second signal now kills the process the default way
+	r := &reloader{a: a, log: log, stderr: stderr, mon: mon, cur: ag, cfg: cfg}
+	var tick <-chan time.Time
+	if watcher != nil {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+		log.Debug("watching the configuration for changes", "files", strings.Join(a.files, ","), "interval", interval)
+	}
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-tick:
+			if !watcher.changed() {
+				continue
+			}
+			if code, exit := r.reload(ctx); exit {
+				if mon != nil {
+					_ = mon.Stop(context.Background())
+				}
+				return code
+			}
+		}
+	}
 	log.Info("shutting down")
-	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	code := 0
-	if err := ag.Stop(stopCtx); err != nil {
+	if err := stopAgent(r.cur); err != nil {
 		log.Error("stop", "err", err)
 		code = 1
 	}
 	if mon != nil {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
 		_ = mon.Stop(stopCtx)
 	}
 	return code
@@ -171,7 +217,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ag, ok := load(a, log, stderr)
+	ag, _, ok := load(a, log, stderr)
 	if !ok {
 		return 1
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -13,7 +14,10 @@ type agentArgs struct {
 	system   map[string]string // -Dkey=value
 	strict   bool
 	noReload bool
-	ignored  []string // JVM-only options, reported once
+	// pollSeconds is Flume 1.11's -i/--poll-interval (seconds between
+	// checks of the configuration; 0 means the default).
+	pollSeconds int
+	ignored     []string // JVM-only options, reported once
 }
 
 // parseAgentArgs reads Flume's command line: short and long forms
@@ -63,6 +67,16 @@ func parseAgentArgs(args []string) (*agentArgs, error) {
 				return nil, err
 			}
 			a.confDir = v
+		case flag == "-i" || flag == "--poll-interval":
+			v, err := value(&i, flag)
+			if err != nil {
+				return nil, err
+			}
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("option %s: %q is not a whole number of seconds", flag, v)
+			}
+			a.pollSeconds = n
 		case flag == "--no-reload-conf":
 			a.noReload = true
 		case flag == "--strict":

@@ -15,7 +15,7 @@ var version = "0.1.0-dev"
 const usage = `sluice: a Flume-compatible ingestion agent
 
 usage:
-  sluice agent -n <name> -f <file.conf> [-c <confdir>] [-Dkey=value ...] [--no-reload-conf]
+  sluice agent -n <name> -f <file.conf> [-c <confdir>] [-Dkey=value ...] [--no-reload-conf | -i <seconds>]
   sluice check -n <name> -f <file.conf> [--strict]
   sluice avro-client -H <host> -p <port> [-F <file> | --dirname <dir>] [-R <headerFile>] [-P <rpcProps>]
   sluice list                      component types, their aliases and stability
