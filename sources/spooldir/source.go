@@ -8,13 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/runloop"
 )
 
 const (
@@ -53,14 +53,8 @@ type Source struct {
 
 	watcher *fsnotify.Watcher
 	watched map[string]bool
-	wake    chan struct{}
 
-	mu      sync.Mutex
-	running bool
-	stop    chan struct{}
-	done    chan struct{}
-	ctx     context.Context
-	cancel  context.CancelFunc
+	loop runloop.Loop // the run goroutine's start, wake-ups and stop
 }
 
 // current is the file being read.
@@ -127,17 +121,20 @@ func (s *Source) BatchSize() int { return s.cfg.BatchSize }
 // Start prepares the directories, loads the position file and starts
 // reading. It fails when the spool directory cannot be used.
 func (s *Source) Start(context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.running {
+	err := s.loop.Start(s.setup, s.run)
+	if errors.Is(err, runloop.ErrStarted) {
 		return errors.New("spooldir source already started")
 	}
+	return err
+}
+
+// setup does Start's work before the run goroutine begins.
+func (s *Source) setup() error {
 	if err := s.prepare(); err != nil {
 		return fmt.Errorf("spooldir source %s: %w", s.name, err)
 	}
 	s.setAside, s.seen, s.warned = map[string]time.Time{}, map[string]seenFile{}, map[string]bool{}
 	s.cur, s.tr, s.resume = nil, nil, nil
-	s.wake = make(chan struct{}, 1)
 	s.watched = map[string]bool{}
 	if w, err := fsnotify.NewWatcher(); err != nil {
 		s.log.Warn("spooldir: file notifications unavailable; polling only", "err", err, "pollDelay", s.cfg.PollDelay)
@@ -154,11 +151,7 @@ func (s *Source) Start(context.Context) error {
 			"position_file", s.metaPath, "err", err)
 		os.Remove(s.metaPath)
 	}
-	s.running = true
-	s.stop, s.done = make(chan struct{}), make(chan struct{})
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.counters.Started()
-	go s.run()
 	s.log.Info("spooldir source started", "spoolDir", s.dir, "trackerDir", s.trackerDir)
 	return nil
 }
@@ -215,53 +208,29 @@ func (s *Source) forward(w *fsnotify.Watcher) {
 			if !ok {
 				return
 			}
-			s.poke()
+			s.loop.Poke()
 		case err, ok := <-w.Errors:
 			if !ok {
 				return
 			}
 			s.log.Debug("spooldir: file notification error", "err", err)
-			s.poke()
+			s.loop.Poke()
 		}
-	}
-}
-
-func (s *Source) poke() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (s *Source) stopping() bool {
-	select {
-	case <-s.stop:
-		return true
-	default:
-		return false
 	}
 }
 
 // Stop stops reading. The batch being delivered may finish within ctx's
 // deadline; a batch not delivered is read again after a restart.
 func (s *Source) Stop(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.running {
-		s.mu.Unlock()
+	// Past the deadline the delivery in progress is abandoned; it was not
+	// committed.
+	ran, err := s.loop.Stop(ctx)
+	if !ran {
 		return nil
 	}
-	s.running = false
-	close(s.stop)
-	s.mu.Unlock()
-	var err error
-	select {
-	case <-s.done:
-	case <-ctx.Done():
-		s.cancel() // abandons the delivery in progress; it was not committed
-		<-s.done
-		err = fmt.Errorf("spooldir source %s: stop deadline passed during a delivery: %w", s.name, ctx.Err())
+	if err != nil {
+		err = fmt.Errorf("spooldir source %s: stop deadline passed during a delivery: %w", s.name, err)
 	}
-	s.cancel()
 	if s.watcher != nil {
 		s.watcher.Close()
 		s.watcher = nil
@@ -273,7 +242,6 @@ func (s *Source) Stop(ctx context.Context) error {
 
 // run reads files one after the other until Stop.
 func (s *Source) run() {
-	defer close(s.done)
 	defer func() {
 		if s.cur != nil {
 			s.cur.des.close()
@@ -284,13 +252,13 @@ func (s *Source) run() {
 		}
 		s.tr = nil
 	}()
-	for !s.stopping() {
+	for !s.loop.Stopping() {
 		if s.cur == nil {
 			s.cur = s.next()
 			if s.cur == nil {
 				select {
-				case <-s.stop:
-				case <-s.wake:
+				case <-s.loop.StopC():
+				case <-s.loop.Wake():
 				case <-time.After(s.cfg.PollDelay):
 				}
 				continue
@@ -373,18 +341,18 @@ func (s *Source) deliver(events []*sluice.Event) bool {
 	wait := min(minBackoff, s.cfg.MaxBackoff)
 	for {
 		s.counters.AppendBatchReceived.Add(1)
-		err := s.proc.Process(s.ctx, events)
+		err := s.proc.Process(s.loop.Context(), events)
 		if err == nil {
 			s.counters.AppendBatchAccepted.Add(1)
 			return true
 		}
 		s.counters.ChannelWriteFail.Add(1)
-		if s.stopping() {
+		if s.loop.Stopping() {
 			return false
 		}
 		s.log.Warn("spooldir: the channels refused a batch; retrying", "err", err, "retry_in", wait)
 		select {
-		case <-s.stop:
+		case <-s.loop.StopC():
 			return false
 		case <-time.After(wait):
 		}

@@ -8,12 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/runloop"
 )
 
 // Retry pauses for a batch the channels refused (Flume's, not configurable
@@ -46,15 +46,9 @@ type Source struct {
 
 	watcher *fsnotify.Watcher
 	watched map[string]bool
-	wake    chan struct{}
 	changed chan string // directories whose entries changed
 
-	mu      sync.Mutex
-	running bool
-	stop    chan struct{}
-	done    chan struct{}
-	ctx     context.Context
-	cancel  context.CancelFunc
+	loop runloop.Loop // the run goroutine's start, wake-ups and stop
 }
 
 // listing caches the matching names of a directory (cachePatternMatching).
@@ -102,11 +96,15 @@ func (s *Source) BatchSize() int { return s.cfg.BatchSize }
 // Start loads the position file and starts following the files. It fails
 // when the position file cannot be read or written.
 func (s *Source) Start(context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.running {
+	err := s.loop.Start(s.setup, s.run)
+	if errors.Is(err, runloop.ErrStarted) {
 		return errors.New("taildir source already started")
 	}
+	return err
+}
+
+// setup does Start's work before the run goroutine begins.
+func (s *Source) setup() error {
 	if err := checkWritable(s.posPath); err != nil {
 		return fmt.Errorf("taildir source %s: positionFile: %w", s.name, err)
 	}
@@ -125,7 +123,7 @@ func (s *Source) Start(context.Context) error {
 	}
 	s.files, s.listings, s.warned = map[fileKey]*tailFile{}, map[string]*listing{}, map[string]bool{}
 	s.dirty, s.more = false, false
-	s.wake, s.changed = make(chan struct{}, 1), make(chan string, 64)
+	s.changed = make(chan string, 64)
 	s.watched = map[string]bool{}
 	if w, err := fsnotify.NewWatcher(); err != nil {
 		s.log.Warn("taildir: file notifications unavailable; polling only", "err", err)
@@ -139,11 +137,7 @@ func (s *Source) Start(context.Context) error {
 				"group", g.name, "dir", g.dir)
 		}
 	}
-	s.running = true
-	s.stop, s.done = make(chan struct{}), make(chan struct{})
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.counters.Started()
-	go s.run()
 	s.log.Info("taildir source started", "groups", len(s.groups), "position_file", s.posPath)
 	return nil
 }
@@ -167,7 +161,7 @@ func (s *Source) forward(w *fsnotify.Watcher) {
 					}
 				}
 			}
-			s.poke()
+			s.loop.Poke()
 		case _, ok := <-w.Errors:
 			if !ok {
 				return
@@ -176,46 +170,20 @@ func (s *Source) forward(w *fsnotify.Watcher) {
 			case s.changed <- "":
 			default:
 			}
-			s.poke()
+			s.loop.Poke()
 		}
-	}
-}
-
-func (s *Source) poke() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (s *Source) stopping() bool {
-	select {
-	case <-s.stop:
-		return true
-	default:
-		return false
 	}
 }
 
 // Stop stops reading, writes the position file and closes the files.
 func (s *Source) Stop(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.running {
-		s.mu.Unlock()
+	ran, err := s.loop.Stop(ctx)
+	if !ran {
 		return nil
 	}
-	s.running = false
-	close(s.stop)
-	s.mu.Unlock()
-	var err error
-	select {
-	case <-s.done:
-	case <-ctx.Done():
-		s.cancel()
-		<-s.done
-		err = fmt.Errorf("taildir source %s: stop deadline passed during a delivery: %w", s.name, ctx.Err())
+	if err != nil {
+		err = fmt.Errorf("taildir source %s: stop deadline passed during a delivery: %w", s.name, err)
 	}
-	s.cancel()
 	if s.watcher != nil {
 		s.watcher.Close()
 		s.watcher = nil
@@ -226,7 +194,6 @@ func (s *Source) Stop(ctx context.Context) error {
 }
 
 func (s *Source) run() {
-	defer close(s.done)
 	defer func() {
 		s.savePositions(true)
 		for _, t := range s.files {
@@ -236,7 +203,7 @@ func (s *Source) run() {
 	s.update(true)
 	s.takeOverOrphans()
 	idle := 0
-	for !s.stopping() {
+	for !s.loop.Stopping() {
 		delivered, ok := s.readAll()
 		if !ok {
 			return
@@ -256,13 +223,13 @@ func (s *Source) run() {
 		if wait > 0 {
 			t := time.NewTimer(min(wait, s.cfg.WritePosInterval))
 			select {
-			case <-s.stop:
-			case <-s.wake:
+			case <-s.loop.StopC():
+			case <-s.loop.Wake():
 			case <-t.C:
 			}
 			t.Stop()
 		}
-		if !s.stopping() {
+		if !s.loop.Stopping() {
 			s.update(false)
 		}
 	}
@@ -374,13 +341,13 @@ func (s *Source) deliver(events []*sluice.Event) bool {
 	wait := retryFirst
 	for {
 		s.counters.AppendBatchReceived.Add(1)
-		err := s.proc.Process(s.ctx, events)
+		err := s.proc.Process(s.loop.Context(), events)
 		if err == nil {
 			s.counters.AppendBatchAccepted.Add(1)
 			return true
 		}
 		s.counters.ChannelWriteFail.Add(1)
-		if s.stopping() {
+		if s.loop.Stopping() {
 			return false
 		}
 		s.log.Warn("taildir: the channels refused a batch; retrying", "err", err, "retry_in", wait)
@@ -388,7 +355,7 @@ func (s *Source) deliver(events []*sluice.Event) bool {
 		// as Flume's position writer does on its own timer.
 		s.savePositions(false)
 		select {
-		case <-s.stop:
+		case <-s.loop.StopC():
 			return false
 		case <-time.After(wait):
 		}
