@@ -7,7 +7,7 @@ require (
 	github.com/hamba/avro/v2 v2.31.0
 	github.com/klauspost/compress v1.18.2
 	github.com/pavlo-v-chernykh/keystore-go/v4 v4.5.0
-	golang.org/x/sys v0.13.0
+	golang.org/x/sys v0.38.0
 	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
 
@@ -17,5 +17,5 @@ require (
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
-	golang.org/x/crypto v0.11.0 // indirect
+	golang.org/x/crypto v0.45.0 // indirect
 )
