@@ -145,11 +145,15 @@ func (r *reloader) reload(ctx context.Context) (code int, exit bool) {
 	if ctx.Err() != nil {
 		return 0, false // shutting down: the caller stops cur
 	}
-	if err := stopAgent(r.cur); err != nil {
-		r.log.Error("stop", "err", err)
+	stopErr := stopAgent(r.cur)
+	if stopErr != nil {
+		r.log.Error("stop", "err", stopErr)
 	}
 	if ctx.Err() != nil {
 		r.log.Info("shutting down")
+		if stopErr != nil {
+			return 1, true // as a plain shutdown whose stop failed
+		}
 		return 0, true
 	}
 	if err := startAgent(ctx, next); err != nil {

@@ -15,9 +15,10 @@ import (
 // cached already (a file written a moment ago) are copied from the cache
 // as usual, which is faster than the disk.
 type directFile struct {
-	f    *os.File // the same file opened with O_DIRECT
-	fd   int      // the buffered descriptor, for mapping
-	page int
+	f     *os.File // the same file opened with O_DIRECT
+	dfd   int      // f's descriptor, read with pread while f is open
+	mapfd int      // the buffered descriptor, for mapping
+	page  int
 }
 
 // openDirect opens f a second time with O_DIRECT, through /proc/self/fd so
@@ -37,7 +38,15 @@ func openDirect(f *os.File) *directFile {
 	if err != nil {
 		return nil
 	}
-	return &directFile{f: df, fd: fd, page: os.Getpagesize()}
+	dfd := -1
+	if rc, err := df.SyscallConn(); err == nil {
+		_ = rc.Control(func(u uintptr) { dfd = int(u) })
+	}
+	if dfd < 0 {
+		df.Close()
+		return nil
+	}
+	return &directFile{f: df, dfd: dfd, mapfd: fd, page: os.Getpagesize()}
 }
 
 func (d *directFile) close() {
@@ -55,22 +64,33 @@ func (d *directFile) readAt(buf []byte, off int64) (n int, handled bool, err err
 		uintptr(unsafe.Pointer(&buf[0]))%uintptr(d.page) != 0 || d.cached(off, len(buf)) {
 		return 0, false, nil
 	}
-	n, err = d.f.ReadAt(buf, off)
-	if errors.Is(err, syscall.EINVAL) && n == 0 {
-		return 0, false, err // refused after all: the caller reads buffered and stops trying
+	// One pread, not os.File.ReadAt: that loops after a short read, and
+	// its second read, at an unaligned offset, fails with EINVAL. The
+	// caller finishes a short read buffered.
+	for {
+		n, err = syscall.Pread(d.dfd, buf, off)
+		if err != syscall.EINTR {
+			break
+		}
 	}
-	return n, true, err
+	switch {
+	case errors.Is(err, syscall.EINVAL):
+		return 0, false, err // refused after all: the caller reads buffered and stops trying
+	case err != nil:
+		return 0, true, err
+	}
+	return n, true, nil
 }
 
 // cached reports whether every page of [off, off+length) that the file
 // has is in the page cache, by mapping the range and asking mincore.
 func (d *directFile) cached(off int64, length int) bool {
 	var st syscall.Stat_t
-	if err := syscall.Fstat(d.fd, &st); err != nil || off >= st.Size {
+	if err := syscall.Fstat(d.mapfd, &st); err != nil || off >= st.Size {
 		return true // cannot tell, or nothing to read: buffered is right
 	}
 	length = int(min(int64(length), st.Size-off))
-	m, err := syscall.Mmap(d.fd, off, length, syscall.PROT_READ, syscall.MAP_SHARED)
+	m, err := syscall.Mmap(d.mapfd, off, length, syscall.PROT_READ, syscall.MAP_SHARED)
 	if err != nil {
 		return true // cannot tell: buffered reading is always correct
 	}

@@ -56,14 +56,19 @@ const (
 	// one finished chunk. Two kept direct reads as fast as four (cold
 	// spooldir → null, 1 GB: 580–660 against 580–780 MB/s) at 8 MB less
 	// peak RSS when the channel is full.
-	readers  = 2
-	pageSize = 4096
+	readers    = 2
+	pageSize   = 4096
+	maxReserve = 64 << 10
 )
 
 // startReadAhead starts reading f at offset off. It owns f from then on
 // and closes it in stop.
 func startReadAhead(f *os.File, off int64, reserve int) *readAhead {
 	adviseSequential(f)
+	// The reserve takes the unfinished line carried into each chunk. It is
+	// capped: with a huge maxLineLength it would otherwise be most of every
+	// buffer (and pinned with the events); a longer tail is copied instead.
+	reserve = min(reserve, maxReserve)
 	ra := &readAhead{f: f, done: make(chan struct{}),
 		reserve: (reserve + pageSize - 1) / pageSize * pageSize}
 	if ra.opened = openDirect(f); ra.opened != nil {
