@@ -13,6 +13,17 @@ type Channel interface {
 	Begin() Transaction
 }
 
+// Keeper is an optional ability of a channel whose events live only in the
+// process (the memory channel). When a configuration reload leaves such a
+// channel's name, type and properties as they were, the agent keeps the
+// running instance, events and counters included, instead of building a new
+// one: Flume does the same with every channel it does not mark disposable. A
+// channel that keeps its events on disk does not need it: a new instance
+// finds them there.
+type Keeper interface {
+	KeepOnReload() bool
+}
+
 // Transaction is a batch of puts or takes that becomes visible (puts) or
 // final (takes) only at Commit. Rollback undoes it: puts are discarded, takes
 // go back to the head of the channel.

@@ -7,6 +7,7 @@ package agent
 import (
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 
 	"github.com/sluiceio/sluice"
@@ -17,6 +18,8 @@ type builtChannel struct {
 	name     string
 	ch       sluice.Channel
 	counters *sluice.ChannelCounters
+	typ      string // the registered type (aliases resolved)
+	cfg      any    // the decoded properties
 }
 
 type builtSource struct {
@@ -60,10 +63,24 @@ type Agent struct {
 // every problem found (cfg.Errors included); the agent is usable only when
 // none of them is an error (warnings are allowed).
 func Build(cfg *conf.AgentConfig, log *slog.Logger) (*Agent, []*conf.Error) {
+	return BuildNext(cfg, log, nil)
+}
+
+// BuildNext is Build for a configuration that replaces prev's (a reload):
+// a channel of prev that can be kept (sluice.Keeper) and whose name, type
+// and properties are unchanged is taken over, events and counters included,
+// rather than built anew. prev must be stopped before the new agent starts.
+func BuildNext(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent) (*Agent, []*conf.Error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	b := &builder{cfg: cfg, log: log, errs: append([]*conf.Error(nil), cfg.Errors...)}
+	if prev != nil {
+		b.prev = map[string]*builtChannel{}
+		for _, c := range prev.channels {
+			b.prev[c.name] = c
+		}
+	}
 	a := &Agent{name: cfg.Agent, log: log, cfg: cfg}
 	chans := map[string]*builtChannel{}
 	for _, c := range cfg.Channels {
@@ -119,6 +136,7 @@ type builder struct {
 	cfg  *conf.AgentConfig
 	log  *slog.Logger
 	errs []*conf.Error
+	prev map[string]*builtChannel // the replaced agent's channels, by name
 }
 
 func (b *builder) add(e *conf.Error) { b.errs = append(b.errs, e) }
@@ -243,6 +261,12 @@ func (b *builder) channel(c *conf.Component) *builtChannel {
 	if !ok {
 		return nil
 	}
+	if old := b.prev[c.Name]; old != nil && old.typ == spec.Name && reflect.DeepEqual(old.cfg, cfg) {
+		if k, ok := old.ch.(sluice.Keeper); ok && k.KeepOnReload() {
+			b.log.Info("channel unchanged by the reload: kept with its events", "channel", c.Name)
+			return old
+		}
+	}
 	counters := sluice.NewChannelCounters()
 	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: b.logger("channel", c.Name), ChannelCounters: counters}
 	v := b.newComponent(spec, env, cfg, key, c.TypeProp, c.Props)
@@ -254,7 +278,7 @@ func (b *builder) channel(c *conf.Component) *builtChannel {
 		b.add(&conf.Error{Key: key, File: c.TypeProp.File, Line: c.TypeProp.Line, Msg: fmt.Sprintf("type %q is not a channel", c.Type)})
 		return nil
 	}
-	return &builtChannel{name: c.Name, ch: ch, counters: counters}
+	return &builtChannel{name: c.Name, ch: ch, counters: counters, typ: spec.Name, cfg: cfg}
 }
 
 func (b *builder) source(c *conf.Component, chans map[string]*builtChannel) *builtSource {

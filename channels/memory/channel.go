@@ -84,6 +84,10 @@ func (c *Channel) Start(context.Context) error {
 	return nil
 }
 
+// KeepOnReload: an unchanged memory channel is kept, with its events,
+// across a configuration reload (sluice.Keeper), as in Flume.
+func (c *Channel) KeepOnReload() bool { return true }
+
 // Stop refuses further puts and fails commits waiting for room. Takes and
 // rollbacks keep working so sinks can drain what is left.
 func (c *Channel) Stop(context.Context) error {

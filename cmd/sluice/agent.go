@@ -44,7 +44,7 @@ func load(a *agentArgs, log *slog.Logger, stderr io.Writer) (*agent.Agent, *conf
 		fmt.Fprintf(stderr, "sluice: %v\n", err)
 		return nil, nil, false
 	}
-	ag, nerr := buildAgent(a, cfg, log, func(warning bool, msg string) {
+	ag, nerr := buildAgent(a, cfg, log, nil, func(warning bool, msg string) {
 		kind := "error"
 		if warning {
 			kind = "warning"
@@ -68,8 +68,8 @@ func readConf(a *agentArgs) (*conf.AgentConfig, error) {
 
 // buildAgent builds cfg's agent, reporting every problem; it returns the
 // number of errors (warnings count only with --strict).
-func buildAgent(a *agentArgs, cfg *conf.AgentConfig, log *slog.Logger, report func(warning bool, msg string)) (*agent.Agent, int) {
-	ag, problems := agent.Build(cfg, log)
+func buildAgent(a *agentArgs, cfg *conf.AgentConfig, log *slog.Logger, prev *agent.Agent, report func(warning bool, msg string)) (*agent.Agent, int) {
+	ag, problems := agent.BuildNext(cfg, log, prev)
 	nerr := 0
 	for _, p := range problems {
 		warning := p.Warning && !a.strict

@@ -131,7 +131,9 @@ func (r *reloader) reload(ctx context.Context) (code int, exit bool) {
 		r.log.Error("configuration reload failed; the running agent is kept", "err", err)
 		return 0, false
 	}
-	next, nerr := buildAgent(r.a, cfg, r.log, func(warning bool, msg string) {
+	// Unchanged in-memory channels are kept with their events (as Flume
+	// does): the new agent takes over the running instances.
+	next, nerr := buildAgent(r.a, cfg, r.log, r.cur, func(warning bool, msg string) {
 		if warning {
 			r.log.Warn("configuration problem", "problem", msg)
 		} else {
@@ -162,7 +164,7 @@ func (r *reloader) reload(ctx context.Context) (code int, exit bool) {
 			return 0, true
 		}
 		r.log.Error("the new configuration failed to start; starting the previous one again", "err", err)
-		old, nerr := buildAgent(r.a, r.cfg, r.log, func(bool, string) {})
+		old, nerr := buildAgent(r.a, r.cfg, r.log, next, func(bool, string) {})
 		if nerr > 0 {
 			err = fmt.Errorf("%d configuration error(s)", nerr)
 		} else {

@@ -1,0 +1,77 @@
+package agent
+
+import (
+	"context"
+	"testing"
+
+	"github.com/sluiceio/sluice"
+	_ "github.com/sluiceio/sluice/channels/memory"
+	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/sluicetest"
+)
+
+// TestBuildNextKeepsAnUnchangedMemoryChannel: across a reload an unchanged
+// memory channel is the same instance, with the events it held, as in
+// Flume; one whose properties changed is built anew.
+func TestBuildNextKeepsAnUnchangedMemoryChannel(t *testing.T) {
+	base := []string{
+		"a1.channels = c1 c2",
+		"a1.channels.c1.type = memory",
+		"a1.channels.c2.type = memory",
+		"a1.sources = r1",
+		"a1.sources.r1.type = test-agent-source",
+		"a1.sources.r1.channels = c1 c2",
+		"a1.channels.c2.capacity = 500",
+	}
+	first, problems := Build(parse(base...), sluicetest.Logger())
+	failOnErrors(t, problems)
+	ctx := context.Background()
+	for _, c := range first.channels {
+		if err := c.ch.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tx := c.ch.Begin()
+		if err := tx.Put([]*sluice.Event{{Body: []byte("kept")}, {Body: []byte("too")}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ch.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// c1 unchanged; c2's capacity changed.
+	changed := append(append([]string(nil), base[:6]...), "a1.channels.c2.capacity = 600")
+	next, problems := BuildNext(parse(changed...), sluicetest.Logger(), first)
+	failOnErrors(t, problems)
+	if next.channels[0].ch != first.channels[0].ch || next.channels[0].counters != first.channels[0].counters {
+		t.Fatal("unchanged channel c1 was built anew")
+	}
+	if next.channels[1].ch == first.channels[1].ch {
+		t.Fatal("channel c2, whose capacity changed, was kept")
+	}
+	c1 := next.channels[0].ch
+	if err := c1.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tx := c1.Begin()
+	got, err := tx.Take(10)
+	if err != nil || len(got) != 2 || string(got[0].Body) != "kept" {
+		t.Fatalf("kept channel gave %d events (%v), want its 2", len(got), err)
+	}
+	tx.Commit()
+	if n := next.channels[1].ch.(sluice.Sized).Size(); n != 0 {
+		t.Fatalf("new c2 holds %d events", n)
+	}
+}
+
+func failOnErrors(t *testing.T, problems []*conf.Error) {
+	t.Helper()
+	for _, p := range problems {
+		if !p.Warning {
+			t.Fatal(p)
+		}
+	}
+}
