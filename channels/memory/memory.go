@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -24,8 +25,8 @@ type Config struct {
 }
 
 // DefaultConfig returns Flume's defaults. Flume's byteCapacity default is
-// 80% of the JVM heap; Go has no heap limit unless GOMEMLIMIT (or
-// debug.SetMemoryLimit) sets one, so we use 80% of that, or no limit.
+// 80% of the JVM heap; Go has no heap limit unless the user sets one with
+// GOMEMLIMIT, so we use 80% of that, or no limit.
 func DefaultConfig() *Config {
 	return &Config{
 		Capacity:            100,
@@ -37,6 +38,13 @@ func DefaultConfig() *Config {
 }
 
 func defaultByteCapacity() int64 {
+	// Only the user's limit counts: without GOMEMLIMIT the agent sets a
+	// moving limit of its own to pace the collector (internal/gctune), which
+	// says nothing about how much the channel may hold. With GOMEMLIMIT set
+	// the agent leaves the limit alone, so the runtime's is the user's.
+	if v := os.Getenv("GOMEMLIMIT"); v == "" || v == "off" {
+		return 0
+	}
 	limit := debug.SetMemoryLimit(-1) // -1 reads the limit without changing it
 	if limit <= 0 || limit == math.MaxInt64 {
 		return 0
@@ -110,8 +118,8 @@ slot means no byte limit, as in Flume.
 Differences from Flume:
 
 - **byteCapacity default.** Flume uses 80% of the JVM's maximum heap. Go has no heap
-  maximum, so the default is 80% of the Go memory limit when one is set (GOMEMLIMIT or
-  debug.SetMemoryLimit), and no byte limit otherwise. Set byteCapacity to bound it.
+  maximum, so the default is 80% of the Go memory limit when GOMEMLIMIT sets one, and no
+  byte limit otherwise. Set byteCapacity to bound it.
 - **keep-alive** also accepts a Go duration ("200ms"); a bare number is seconds, as in Flume.
   A commit waits at most one keep-alive for both the event and the byte room (Flume may wait
   one keep-alive for each).

@@ -124,13 +124,20 @@ func TestDefaultByteCapacityFollowsMemoryLimit(t *testing.T) {
 	old := debug.SetMemoryLimit(-1)
 	defer debug.SetMemoryLimit(old)
 
+	t.Setenv("GOMEMLIMIT", "")
 	debug.SetMemoryLimit(math.MaxInt64)
 	if got := DefaultConfig().ByteCapacity; got != 0 {
 		t.Errorf("without a memory limit: byteCapacity default %d, want 0 (no limit)", got)
 	}
-	debug.SetMemoryLimit(1 << 30)
+	// The agent's own collector pacing sets a limit; it is not the user's.
+	debug.SetMemoryLimit(32 << 20)
+	if got := DefaultConfig().ByteCapacity; got != 0 {
+		t.Errorf("with a limit but no GOMEMLIMIT: byteCapacity default %d, want 0 (no limit)", got)
+	}
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	debug.SetMemoryLimit(1 << 30) // what the runtime reads from GOMEMLIMIT at start
 	if got, want := DefaultConfig().ByteCapacity, int64(1<<30)/10*8; got != want {
-		t.Errorf("with a 1 GiB limit: byteCapacity default %d, want %d", got, want)
+		t.Errorf("with GOMEMLIMIT=1GiB: byteCapacity default %d, want %d", got, want)
 	}
 }
 
