@@ -3,26 +3,19 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluiceio/sluice/internal/peers"
 )
 
 // The harness itself is tested on small counts so it cannot rot: every
 // workload must deliver exactly the events sent, or Run fails.
 func TestWorkloadsDeliverEveryEvent(t *testing.T) {
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(file))
-	bin := filepath.Join(t.TempDir(), "sluice")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/sluice")
-	cmd.Dir = root
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("build: %v", err)
+	bin, err := peers.BuildSluice(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	r := &Runner{Binary: bin}
 	for _, w := range Workloads() {
