@@ -6,6 +6,8 @@ import (
 	"os"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // directFile reads a file with O_DIRECT where its pages are not in the page
@@ -26,27 +28,38 @@ type directFile struct {
 // done (no /proc, a file system without direct I/O such as tmpfs): reading
 // then stays buffered.
 func openDirect(f *os.File) *directFile {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	fd := -1
-	if err := rc.Control(func(u uintptr) { fd = int(u) }); err != nil || fd < 0 {
+	fd := rawFD(f)
+	if fd < 0 {
 		return nil
 	}
 	df, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fd), os.O_RDONLY|syscall.O_DIRECT, 0)
 	if err != nil {
 		return nil
 	}
-	dfd := -1
-	if rc, err := df.SyscallConn(); err == nil {
-		_ = rc.Control(func(u uintptr) { dfd = int(u) })
-	}
+	dfd := rawFD(df)
 	if dfd < 0 {
 		df.Close()
 		return nil
 	}
 	return &directFile{f: df, dfd: dfd, mapfd: fd, page: os.Getpagesize()}
+}
+
+// rawFD is f's descriptor (-1 if it has none), valid while f is open.
+// Fd() would do, but it switches the file to blocking mode.
+func rawFD(f *os.File) int {
+	fd := -1
+	if rc, err := f.SyscallConn(); err == nil {
+		_ = rc.Control(func(u uintptr) { fd = int(u) })
+	}
+	return fd
+}
+
+// adviseSequential tells the kernel the file is read once, front to back,
+// so it reads further ahead. Only a hint: a failure changes nothing.
+func adviseSequential(f *os.File) {
+	if fd := rawFD(f); fd >= 0 {
+		_ = unix.Fadvise(fd, 0, 0, unix.FADV_SEQUENTIAL)
+	}
 }
 
 func (d *directFile) close() {

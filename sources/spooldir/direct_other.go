@@ -12,3 +12,6 @@ func openDirect(*os.File) *directFile { return nil }
 func (d *directFile) close() {}
 
 func (d *directFile) readAt([]byte, int64) (int, bool, error) { return 0, false, nil }
+
+// adviseSequential is a hint to the kernel where there is one (Linux).
+func adviseSequential(*os.File) {}
