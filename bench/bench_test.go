@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluiceio/sluice/internal/peers"
+	"github.com/sluiceio/sluice/test/peers"
 )
 
 // The harness itself is tested on small counts so it cannot rot: every

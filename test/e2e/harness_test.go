@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluiceio/sluice/internal/peers"
+	"github.com/sluiceio/sluice/test/peers"
 )
 
 var binary string

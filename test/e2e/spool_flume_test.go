@@ -13,7 +13,7 @@ import (
 	"github.com/hamba/avro/v2"
 	"github.com/hamba/avro/v2/ocf"
 
-	"github.com/sluiceio/sluice/internal/peers"
+	"github.com/sluiceio/sluice/test/peers"
 	"github.com/sluiceio/sluice/sinks/serializer"
 )
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluiceio/sluice/internal/peers"
+	"github.com/sluiceio/sluice/test/peers"
 )
 
 // These tests run the real Apache Flume 1.11.0 beside Sluice: one TAILDIR

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/sluiceio/sluice"
-	"github.com/sluiceio/sluice/internal/peers"
+	"github.com/sluiceio/sluice/test/peers"
 )
 
 // numEvents is how many events every interop case sends.

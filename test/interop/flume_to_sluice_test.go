@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluiceio/sluice/internal/peers"
+	"github.com/sluiceio/sluice/test/peers"
 )
 
 // flumeSendAll sends events with Flume's RpcClient (client SDK 1.11.0)

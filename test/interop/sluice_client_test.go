@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluiceio/sluice/internal/peers"
+	"github.com/sluiceio/sluice/test/peers"
 )
 
 // runAvroClient runs `sluice avro-client args...` and fails the test unless

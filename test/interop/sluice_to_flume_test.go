@@ -8,7 +8,7 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/internal/avroipc"
-	"github.com/sluiceio/sluice/internal/peers"
+	"github.com/sluiceio/sluice/test/peers"
 )
 
 // sendAvroIPC sends events to addr with Sluice's Go client in appendBatch
