@@ -46,13 +46,18 @@ type Spec struct {
 	Stability Stability
 	// Doc is a one-paragraph description for the docs page.
 	Doc string
+	// Factory makes the component: MakeFactory(defaults, New) with a typed
+	// config and constructor. Register fills Config and New from it.
+	Factory Factory
 	// Config returns a pointer to a new config struct holding the defaults.
 	// Its fields carry `flume:"key"` tags (see package conf for the tag
 	// grammar); it may implement Validate() error. Nil means no properties.
+	// Set by Register from Factory.
 	Config func() any
-	// New builds the component from its decoded config. It must not acquire
-	// resources (ports, files, goroutines): Start does that, so that
-	// `sluice check` can build a whole agent without side effects.
+	// New builds the component from its decoded, validated config. It must
+	// not acquire resources (ports, files, goroutines): Start does that, so
+	// that `sluice check` can build a whole agent without side effects. Set
+	// by Register from Factory.
 	New func(env Env, cfg any) (any, error)
 	// Notes is markdown for the docs page: how the component differs from
 	// Flume's, and anything a Flume user moving over should know.
@@ -62,7 +67,37 @@ type Spec struct {
 	Example string
 }
 
-// Env is what the agent gives a component when it builds it.
+// Factory is how a component type is made: a function returning its config
+// struct with the defaults, and its constructor. Make one with MakeFactory.
+type Factory struct {
+	config func() any
+	build  func(Env, any) (any, error)
+}
+
+// MakeFactory pairs a typed defaults function with a typed constructor. The
+// agent decodes the properties into the struct defaults returns, runs its
+// Validate, and only then calls build: a constructor gets a valid config,
+// a non-nil Env.Logger and its counters, and checks none of them again.
+// defaults may be nil for a type without properties (build gets nil).
+func MakeFactory[C any, T any](defaults func() *C, build func(env Env, cfg *C) (T, error)) Factory {
+	f := Factory{build: func(env Env, cfg any) (any, error) {
+		var c *C
+		if cfg != nil {
+			var ok bool
+			if c, ok = cfg.(*C); !ok {
+				return nil, fmt.Errorf("internal error: config of type %T given to a constructor of %T", cfg, c)
+			}
+		}
+		return build(env, c)
+	}}
+	if defaults != nil {
+		f.config = func() any { return defaults() }
+	}
+	return f
+}
+
+// Env is what the agent gives a component when it builds it. Logger is
+// never nil, nor are the counters of the component's kind.
 type Env struct {
 	Agent  string // agent name (a1)
 	Name   string // component name (r1, c1, k1, i1, ...)
@@ -100,6 +135,12 @@ var registry = struct {
 func Register(s Spec) {
 	registry.Lock()
 	defer registry.Unlock()
+	if s.Factory.build != nil {
+		s.Config, s.New = s.Factory.config, s.Factory.build
+	}
+	if s.New == nil {
+		registry.errs = append(registry.errs, fmt.Errorf("%s type %q registered without a Factory", s.Kind, s.Name))
+	}
 	m := registry.byKind[s.Kind]
 	if m == nil {
 		m = map[string]*Spec{}

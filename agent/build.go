@@ -12,6 +12,9 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/internal/deadletter"
+	"github.com/sluiceio/sluice/internal/handoff"
+	"github.com/sluiceio/sluice/internal/sinkloop"
 )
 
 type builtChannel struct {
@@ -26,14 +29,14 @@ type builtSource struct {
 	name      string
 	src       sluice.Source
 	counters  *sluice.SourceCounters
-	processor *channelProcessor
+	processor *handoff.Processor
 }
 
 // builtRunner is one sink runner: a lone sink or a sink group's processor.
 type builtRunner struct {
 	name     string // sink name, or group name
 	group    bool
-	sink     sluice.Sink          // lone sink
+	sink     sluice.Drainer       // lone sink: its transaction loop
 	proc     sluice.SinkProcessor // group
 	channels []sluice.Channel     // what its sinks drain, for wake-ups
 	sinks    []string
@@ -42,8 +45,10 @@ type builtRunner struct {
 type builtSink struct {
 	name     string
 	sink     sluice.Sink
+	loop     *sinkloop.Loop
 	counters *sluice.SinkCounters
 	channel  string
+	dead     *deadletter.Dir // a dead-letter directory, closed at stop
 }
 
 // Agent is a built, runnable agent.
@@ -119,7 +124,7 @@ func BuildNext(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent) (*Agent, []
 		if bk == nil || grouped[k.Name] {
 			continue
 		}
-		r := &builtRunner{name: k.Name, sink: bk.sink, sinks: []string{k.Name}}
+		r := &builtRunner{name: k.Name, sink: bk.loop, sinks: []string{k.Name}}
 		if bc := chans[bk.channel]; bc != nil {
 			r.channels = []sluice.Channel{bc.ch}
 		}
@@ -281,6 +286,9 @@ func (b *builder) channel(c *conf.Component) *builtChannel {
 	return &builtChannel{name: c.Name, ch: ch, counters: counters, typ: spec.Name, cfg: cfg}
 }
 
+// source builds a source in the order its parts depend on each other: the
+// channels it names, its selector, its interceptors, the hand-off that ties
+// them together, then the source itself.
 func (b *builder) source(c *conf.Component, chans map[string]*builtChannel) *builtSource {
 	key := b.prefix(c) + "type"
 	spec := b.lookup(sluice.KindSource, c.Type, key, c.TypeProp)
@@ -292,9 +300,32 @@ func (b *builder) source(c *conf.Component, chans map[string]*builtChannel) *bui
 	}
 	counters := sluice.NewSourceCounters()
 	log := b.logger("source", c.Name)
-	proc := &channelProcessor{source: c.Name, counters: counters, log: log}
+	sel := b.selector(c, named, log)
+	interceptors := b.interceptors(c, log)
+	if spec == nil {
+		return nil
+	}
+	cfg, ok := b.decode(spec, c.Props, b.prefix(c), c.TypeProp)
+	if !ok {
+		return nil
+	}
+	proc := handoff.New(c.Name, sel, interceptors, counters, log)
+	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: log, Processor: proc, SourceCounters: counters, Channels: named}
+	v := b.newComponent(spec, env, cfg, key, c.TypeProp, c.Props)
+	if v == nil {
+		return nil
+	}
+	src, isSrc := v.(sluice.Source)
+	if !isSrc {
+		b.add(&conf.Error{Key: key, File: c.TypeProp.File, Line: c.TypeProp.Line, Msg: fmt.Sprintf("type %q is not a source", c.Type)})
+		return nil
+	}
+	return &builtSource{name: c.Name, src: src, counters: counters, processor: proc}
+}
 
-	// Selector: replicating unless configured.
+// selector builds a source's channel selector: replicating unless
+// configured. Nil when it cannot be built (the error is recorded).
+func (b *builder) selector(c *conf.Component, named []sluice.NamedChannel, log *slog.Logger) sluice.ChannelSelector {
 	selType, selAt := "replicating", c.TypeProp
 	var selProps []conf.Prop
 	if c.Selector != nil {
@@ -303,18 +334,23 @@ func (b *builder) source(c *conf.Component, chans map[string]*builtChannel) *bui
 		}
 		selProps = c.Selector.Props
 	}
-	selOK := len(named) == len(c.Channels) && len(named) > 0
-	if sspec := b.lookup(sluice.KindSelector, selType, b.prefix(c)+"selector.type", selAt); sspec != nil && selOK {
-		if scfg, ok := b.decode(sspec, selProps, b.prefix(c)+"selector.", selAt); ok {
-			env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: log, Channels: named}
-			if v := b.newComponent(sspec, env, scfg, b.prefix(c)+"selector.type", selAt, selProps); v != nil {
-				sel, isSel := v.(sluice.ChannelSelector)
-				if isSel {
-					proc.selector = sel
-				}
-			}
-		}
+	sspec := b.lookup(sluice.KindSelector, selType, b.prefix(c)+"selector.type", selAt)
+	if sspec == nil || len(named) != len(c.Channels) || len(named) == 0 {
+		return nil
 	}
+	scfg, ok := b.decode(sspec, selProps, b.prefix(c)+"selector.", selAt)
+	if !ok {
+		return nil
+	}
+	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: log, Channels: named}
+	v := b.newComponent(sspec, env, scfg, b.prefix(c)+"selector.type", selAt, selProps)
+	sel, _ := v.(sluice.ChannelSelector)
+	return sel
+}
+
+// interceptors builds a source's interceptor chain in list order.
+func (b *builder) interceptors(c *conf.Component, log *slog.Logger) []sluice.Interceptor {
+	var out []sluice.Interceptor
 	for _, ic := range c.Interceptors {
 		ikey := b.prefix(c) + "interceptors." + ic.Name + "."
 		ispec := b.lookup(sluice.KindInterceptor, ic.Type, ikey+"type", ic.TypeProp)
@@ -326,51 +362,39 @@ func (b *builder) source(c *conf.Component, chans map[string]*builtChannel) *bui
 			continue
 		}
 		env := sluice.Env{Agent: b.cfg.Agent, Name: ic.Name, Logger: log.With("interceptor", ic.Name)}
-		if v := b.newComponent(ispec, env, icfg, ikey+"type", ic.TypeProp, ic.Props); v != nil {
-			if in, isIn := v.(sluice.Interceptor); isIn {
-				proc.interceptors = append(proc.interceptors, in)
-			} else {
-				b.add(&conf.Error{Key: ikey + "type", File: ic.TypeProp.File, Line: ic.TypeProp.Line, Msg: fmt.Sprintf("type %q is not an interceptor", ic.Type)})
-			}
+		v := b.newComponent(ispec, env, icfg, ikey+"type", ic.TypeProp, ic.Props)
+		if v == nil {
+			continue
 		}
-	}
-	if spec == nil {
-		return nil
-	}
-	cfg, ok := b.decode(spec, c.Props, b.prefix(c), c.TypeProp)
-	if !ok {
-		return nil
-	}
-	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: log, Processor: proc, SourceCounters: counters, Channels: named}
-	v := b.newComponent(spec, env, cfg, key, c.TypeProp, c.Props)
-	if v == nil {
-		return nil
-	}
-	src, isSrc := v.(sluice.Source)
-	if !isSrc {
-		b.add(&conf.Error{Key: key, File: c.TypeProp.File, Line: c.TypeProp.Line, Msg: fmt.Sprintf("type %q is not a source", c.Type)})
-		return nil
-	}
-	if bs, isB := v.(sluice.Batcher); isB {
-		for _, nc := range named {
-			if tc, isT := nc.Channel.(sluice.TxnCapacitor); isT && bs.BatchSize() > tc.TransactionCapacity() {
-				b.log.Info("source batch is larger than the channel's transactionCapacity; batches will be split",
-					"source", c.Name, "batchSize", bs.BatchSize(), "channel", nc.Name, "transactionCapacity", tc.TransactionCapacity())
-			}
+		in, isIn := v.(sluice.Interceptor)
+		if !isIn {
+			b.add(&conf.Error{Key: ikey + "type", File: ic.TypeProp.File, Line: ic.TypeProp.Line, Msg: fmt.Sprintf("type %q is not an interceptor", ic.Type)})
+			continue
 		}
+		out = append(out, in)
 	}
-	proc.prepare()
-	return &builtSource{name: c.Name, src: src, counters: counters, processor: proc}
+	return out
 }
 
+// sink builds a sink and the core's transaction loop over it. The
+// deadLetter.* properties belong to the loop, not to the sink.
 func (b *builder) sink(c *conf.Component, chans map[string]*builtChannel) *builtSink {
 	key := b.prefix(c) + "type"
 	spec := b.lookup(sluice.KindSink, c.Type, key, c.TypeProp)
 	if spec == nil {
 		return nil
 	}
-	cfg, ok := b.decode(spec, c.Props, b.prefix(c), c.TypeProp)
-	if !ok {
+	var own, dlProps []conf.Prop
+	for _, p := range c.Props {
+		if strings.HasPrefix(p.Key, "deadLetter.") {
+			dlProps = append(dlProps, p)
+		} else {
+			own = append(own, p)
+		}
+	}
+	dl, dlOK := b.deadLetter(c, dlProps, chans)
+	cfg, ok := b.decode(spec, own, b.prefix(c), c.TypeProp)
+	if !ok || !dlOK {
 		return nil
 	}
 	bc := chans[c.Channel]
@@ -378,9 +402,10 @@ func (b *builder) sink(c *conf.Component, chans map[string]*builtChannel) *built
 		return nil // the graph already reported the missing channel
 	}
 	counters := sluice.NewSinkCounters()
-	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: b.logger("sink", c.Name),
+	log := b.logger("sink", c.Name)
+	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: log,
 		Channel: bc.ch, ChannelName: c.Channel, SinkCounters: counters}
-	v := b.newComponent(spec, env, cfg, key, c.TypeProp, c.Props)
+	v := b.newComponent(spec, env, cfg, key, c.TypeProp, own)
 	if v == nil {
 		return nil
 	}
@@ -389,16 +414,71 @@ func (b *builder) sink(c *conf.Component, chans map[string]*builtChannel) *built
 		b.add(&conf.Error{Key: key, File: c.TypeProp.File, Line: c.TypeProp.Line, Msg: fmt.Sprintf("type %q is not a sink", c.Type)})
 		return nil
 	}
-	if bs, isB := v.(sluice.Batcher); isB {
-		if tc, isT := bc.ch.(sluice.TxnCapacitor); isT && bs.BatchSize() > tc.TransactionCapacity() {
-			// Flume drops such a sink at start-up; we refuse to start instead.
-			b.add(&conf.Error{Key: b.prefix(c) + "type", File: c.TypeProp.File, Line: c.TypeProp.Line,
-				Msg: fmt.Sprintf("batch size %d is larger than channel %s's transactionCapacity %d: raise the channel's transactionCapacity or lower the sink's batch size",
-					bs.BatchSize(), c.Channel, tc.TransactionCapacity())})
-			return nil
-		}
+	opts := sinkloop.Options{Name: c.Name, Sink: sk, Channel: bc.ch, ChannelName: c.Channel, Counters: counters, Log: log}
+	bk := &builtSink{name: c.Name, sink: sk, counters: counters, channel: c.Channel}
+	switch d := dl.(type) {
+	case *deadletter.Dir:
+		opts.DeadLetter, bk.dead = d, d
+	case *deadletter.Channel:
+		opts.DeadLetter = d
 	}
-	return &builtSink{name: c.Name, sink: sk, counters: counters, channel: c.Channel}
+	bk.loop = sinkloop.New(opts)
+	if tc, isT := bc.ch.(sluice.TxnCapacitor); isT && bk.loop.BatchSize() > tc.TransactionCapacity() {
+		// Flume drops such a sink at start-up; we refuse to start instead.
+		b.add(&conf.Error{Key: b.prefix(c) + "type", File: c.TypeProp.File, Line: c.TypeProp.Line,
+			Msg: fmt.Sprintf("batch size %d is larger than channel %s's transactionCapacity %d: raise the channel's transactionCapacity or lower the sink's batch size",
+				bk.loop.BatchSize(), c.Channel, tc.TransactionCapacity())})
+		return nil
+	}
+	return bk
+}
+
+// deadLetter decodes a sink's deadLetter.* properties. The result is nil
+// when none is configured.
+func (b *builder) deadLetter(c *conf.Component, props []conf.Prop, chans map[string]*builtChannel) (any, bool) {
+	if len(props) == 0 {
+		return nil, true
+	}
+	cfg := deadletter.Defaults()
+	ok := true
+	for _, e := range conf.Decode(cfg, props) {
+		if e.File == "" && !isFullKey(e.Key, props) {
+			e.Key = b.prefix(c) + strings.TrimPrefix(e.Key, b.prefix(c))
+			e.File, e.Line = props[0].File, props[0].Line
+		}
+		if !e.Warning {
+			ok = false
+		}
+		b.add(e)
+	}
+	if !ok {
+		return nil, false
+	}
+	switch {
+	case cfg.Directory != "":
+		return &deadletter.Dir{Path: cfg.Directory, Sink: c.Name, MaxFileSize: cfg.MaxFileSize}, true
+	case cfg.Channel != "":
+		bc := chans[cfg.Channel]
+		if bc == nil {
+			p := props[0]
+			for _, q := range props {
+				if q.Key == "deadLetter.channel" {
+					p = q
+				}
+			}
+			b.add(&conf.Error{Key: p.FullKey, File: p.File, Line: p.Line,
+				Msg: fmt.Sprintf("dead-letter channel %q is not a channel of agent %s", cfg.Channel, b.cfg.Agent)})
+			return nil, false
+		}
+		if cfg.Channel == c.Channel {
+			p := props[0]
+			b.add(&conf.Error{Key: p.FullKey, File: p.File, Line: p.Line,
+				Msg: fmt.Sprintf("dead-letter channel %q is the channel the sink drains: rejected events would come straight back", cfg.Channel)})
+			return nil, false
+		}
+		return &deadletter.Channel{Name: cfg.Channel, Channel: bc.ch, Sink: c.Name}, true
+	}
+	return nil, true
 }
 
 func (b *builder) group(g *conf.Component, sinks map[string]*builtSink, chans map[string]*builtChannel) *builtRunner {
@@ -419,7 +499,7 @@ func (b *builder) group(g *conf.Component, sinks map[string]*builtSink, chans ma
 		if bk == nil {
 			return nil // reported by the graph or by the sink's own build
 		}
-		members = append(members, sluice.NamedSink{Name: n, Sink: bk.sink})
+		members = append(members, sluice.NamedSink{Name: n, Sink: bk.sink, Drain: bk.loop})
 		r.sinks = append(r.sinks, n)
 		if bc := chans[bk.channel]; bc != nil {
 			r.channels = append(r.channels, bc.ch)

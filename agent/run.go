@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/ratelog"
 )
 
 // Options tune how the agent runs.
@@ -103,7 +104,7 @@ func (a *Agent) Start(ctx context.Context, opts Options) error {
 		}()
 	}
 	for _, s := range a.sources {
-		for _, in := range s.processor.interceptors {
+		for _, in := range s.processor.Interceptors() {
 			if l, ok := in.(sluice.Lifecycle); ok {
 				if err := l.Start(ctx); err != nil {
 					return fail(fmt.Errorf("start an interceptor of source %s: %w", s.name, err))
@@ -148,7 +149,7 @@ func (a *Agent) Stop(ctx context.Context) error {
 			s := r.startedSr[i]
 			stopOne("source "+s.name, s.src)
 			s.counters.Stopped()
-			for _, in := range s.processor.interceptors {
+			for _, in := range s.processor.Interceptors() {
 				if l, ok := in.(sluice.Lifecycle); ok {
 					stopOne("interceptor of source "+s.name, l)
 				}
@@ -172,6 +173,11 @@ func (a *Agent) Stop(ctx context.Context) error {
 			s := r.startedSk[i]
 			if !grouped[s.name] {
 				stopOne("sink "+s.name, s.sink)
+			}
+			if s.dead != nil {
+				if err := s.dead.Close(); err != nil {
+					errs = append(errs, fmt.Errorf("close the dead letter of sink %s: %w", s.name, err))
+				}
 			}
 			s.counters.Stopped()
 		}
@@ -262,7 +268,9 @@ func (a *Agent) runSink(ctx, procCtx context.Context, rn *builtRunner) {
 		notify, _ = rn.channels[0].(sluice.Notifier)
 	}
 	errWait := time.Duration(0)
-	var limit rateLimit
+	// One line when deliveries begin to fail, a reminder now and then, one
+	// when they work again: not one per batch.
+	outage := ratelog.Outage{Log: log}
 	for ctx.Err() == nil {
 		var ready <-chan struct{}
 		if notify != nil {
@@ -276,13 +284,14 @@ func (a *Agent) runSink(ctx, procCtx context.Context, rn *builtRunner) {
 				return
 			}
 			errWait = min(max(errWait*2, minErrorWait), maxErrorWait)
-			if limit.allow() {
-				log.Error("delivery failed; rolled back, will retry", "err", err, "retry_in", errWait)
-			}
+			outage.Fail("delivery failed; the batch was rolled back and will be retried with backoff", err, "retry_in", errWait)
 			sleep(ctx, errWait, nil)
 			continue
 		}
 		errWait = 0
+		if status == sluice.Ready {
+			outage.OK("delivering again")
+		}
 		if status == sluice.Backoff {
 			sleep(ctx, maxIdleWait, ready)
 		}
@@ -303,7 +312,7 @@ func safeProcess(ctx context.Context, p processor) (st sluice.Status, err error)
 func (a *Agent) runPollable(ctx context.Context, name string, ps sluice.PollableSource) {
 	log := a.log.With("source", name)
 	backoffs := 0
-	var limit rateLimit
+	var limit ratelog.Limiter
 	for ctx.Err() == nil {
 		status, err := func() (st sluice.Status, err error) {
 			defer func() {
@@ -317,8 +326,8 @@ func (a *Agent) runPollable(ctx context.Context, name string, ps sluice.Pollable
 			if ctx.Err() != nil {
 				return
 			}
-			if limit.allow() {
-				log.Error("source failed; will retry", "err", err)
+			if ok, held := limit.Allow(); ok {
+				log.Error("source failed; will retry", "err", err, "held_back", held)
 			}
 			sleep(ctx, maxErrorWait, nil)
 			continue

@@ -11,61 +11,75 @@ import (
 	"time"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/handoff"
+	"github.com/sluiceio/sluice/internal/sinkloop"
 )
 
-// Processor is a ChannelProcessor that records every accepted batch. Set
-// Fail to make Process return an error (a full channel, by default).
+// Processor is the core's real hand-off (interceptors none, one channel)
+// over a channel that records every committed batch, so a source under test
+// is counted exactly as in an agent. Set Fail (or SetFail) to make the
+// channel refuse batches (a full channel, by default ErrFull).
 type Processor struct {
+	*handoff.Processor
+	rec *recorder
+}
+
+// recorder is the channel behind a Processor.
+type recorder struct {
 	mu     sync.Mutex
 	events []*sluice.Event
 	calls  int
-	Fail   error
+	fail   error
 	signal chan struct{}
 }
 
-// NewProcessor returns an empty recording processor.
-func NewProcessor() *Processor { return &Processor{signal: make(chan struct{}, 1)} }
-
-// Process records a copy of the batch, or fails.
-func (p *Processor) Process(ctx context.Context, events []*sluice.Event) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.calls++
-	if p.Fail != nil {
-		return p.Fail
-	}
-	for _, e := range events {
-		p.events = append(p.events, e.Clone())
-	}
-	select {
-	case p.signal <- struct{}{}:
-	default:
-	}
-	return nil
+// NewProcessor returns a recording processor with its own source counters
+// (Counters); SourceEnv builds an Env that shares them.
+func NewProcessor() *Processor {
+	rec := &recorder{signal: make(chan struct{}, 1)}
+	sel := fixedSelector{ch: []sluice.Channel{rec}}
+	return &Processor{Processor: handoff.New("test", sel, nil, sluice.NewSourceCounters(), Logger()), rec: rec}
 }
 
-// SetFail changes the failure mode under the lock.
+// NewProcessorWith is NewProcessor with an interceptor chain.
+func NewProcessorWith(interceptors ...sluice.Interceptor) *Processor {
+	rec := &recorder{signal: make(chan struct{}, 1)}
+	sel := fixedSelector{ch: []sluice.Channel{rec}}
+	return &Processor{Processor: handoff.New("test", sel, interceptors, sluice.NewSourceCounters(), Logger()), rec: rec}
+}
+
+// SourceEnv returns an Env for a source under test that writes to p and
+// counts into p's counters.
+func SourceEnv(name string, p *Processor) sluice.Env {
+	env := Env(name)
+	env.Processor = p
+	env.SourceCounters = p.Counters()
+	return env
+}
+
+// SetFail makes the channel refuse (err != nil) or accept (nil) batches.
 func (p *Processor) SetFail(err error) {
-	p.mu.Lock()
-	p.Fail = err
-	p.mu.Unlock()
+	p.rec.mu.Lock()
+	p.rec.fail = err
+	p.rec.mu.Unlock()
 }
 
-// Events returns a copy of what was accepted so far.
+// Events returns a copy of what was committed so far.
 func (p *Processor) Events() []*sluice.Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]*sluice.Event(nil), p.events...)
+	p.rec.mu.Lock()
+	defer p.rec.mu.Unlock()
+	return append([]*sluice.Event(nil), p.rec.events...)
 }
 
-// Calls is the number of Process calls, failed ones included.
+// Calls is the number of hand-off attempts that reached the channel,
+// refused ones included.
 func (p *Processor) Calls() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.calls
+	p.rec.mu.Lock()
+	defer p.rec.mu.Unlock()
+	return p.rec.calls
 }
 
-// WaitFor waits until at least n events were accepted or the timeout passes.
+// WaitFor waits until at least n events were committed or the timeout passes.
 func (p *Processor) WaitFor(n int, timeout time.Duration) ([]*sluice.Event, error) {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -77,10 +91,60 @@ func (p *Processor) WaitFor(n int, timeout time.Duration) ([]*sluice.Event, erro
 			return ev, fmt.Errorf("got %d events, want %d", len(ev), n)
 		}
 		select {
-		case <-p.signal:
+		case <-p.rec.signal:
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+func (r *recorder) Start(context.Context) error { return nil }
+func (r *recorder) Stop(context.Context) error  { return nil }
+func (r *recorder) Begin() sluice.Transaction   { return &recTxn{r: r} }
+
+type recTxn struct {
+	r    *recorder
+	puts []*sluice.Event
+}
+
+func (t *recTxn) Put(events []*sluice.Event) error {
+	for _, e := range events {
+		t.puts = append(t.puts, e.Clone())
+	}
+	return nil
+}
+func (t *recTxn) Take(int) ([]*sluice.Event, error) {
+	return nil, errors.New("the test processor's channel is put-only")
+}
+func (t *recTxn) Rollback() error { t.puts = nil; return nil }
+func (t *recTxn) Commit() error {
+	r := t.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	if r.fail != nil {
+		return r.fail
+	}
+	r.events = append(r.events, t.puts...)
+	t.puts = nil
+	select {
+	case r.signal <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+type fixedSelector struct{ ch []sluice.Channel }
+
+func (f fixedSelector) Required(*sluice.Event) []sluice.Channel { return f.ch }
+func (f fixedSelector) Optional(*sluice.Event) []sluice.Channel { return nil }
+func (f fixedSelector) All() []sluice.Channel                   { return f.ch }
+func (f fixedSelector) Fixed() bool                             { return true }
+
+// SinkLoop returns the core's transaction loop over sink, draining
+// env.Channel into env.SinkCounters: what the agent runs for a sink.
+func SinkLoop(env sluice.Env, sink sluice.Sink) *sinkloop.Loop {
+	return sinkloop.New(sinkloop.Options{Name: env.Name, Sink: sink, Channel: env.Channel,
+		ChannelName: env.ChannelName, Counters: env.SinkCounters, Log: env.Logger})
 }
 
 // ErrFull is the default failure for a Processor that refuses.

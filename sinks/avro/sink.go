@@ -23,7 +23,6 @@ type Sink struct {
 	addr    string
 	deflate bool
 	log     *slog.Logger
-	ch      sluice.Channel
 	c       *sluice.SinkCounters
 
 	mu          sync.Mutex // guards opts, client and connectedAt against Stop
@@ -35,22 +34,11 @@ type Sink struct {
 
 // New builds the sink; it connects only when it has events to send.
 func New(env sluice.Env, cfg *Config) (*Sink, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("avro sink %s: %w", env.Name, err)
-	}
 	c, fixes := cfg.normalized()
 	deflate, _ := compression(c.CompressionType)
-	log := env.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	counters := env.SinkCounters
-	if counters == nil {
-		counters = sluice.NewSinkCounters()
-	}
 	return &Sink{cfg: c, fixes: fixes, name: env.Name, deflate: deflate,
 		addr: net.JoinHostPort(c.Hostname, strconv.Itoa(c.Port)),
-		log:  log, ch: env.Channel, c: counters}, nil
+		log:  env.Logger, c: env.SinkCounters}, nil
 }
 
 // BatchSize is the most events one Process call takes.
@@ -59,9 +47,6 @@ func (s *Sink) BatchSize() int { return s.cfg.BatchSize }
 // Start loads the trust store (with ssl) and prepares the connection
 // settings; the connection itself is made by the first batch.
 func (s *Sink) Start(context.Context) error {
-	if s.ch == nil {
-		return fmt.Errorf("avro sink %s: no channel", s.name)
-	}
 	for _, f := range s.fixes {
 		s.log.Warn("avro sink: " + f)
 	}
@@ -87,7 +72,6 @@ func (s *Sink) Start(context.Context) error {
 	s.mu.Lock()
 	s.opts, s.started = opts, true
 	s.mu.Unlock()
-	s.c.Started()
 	return nil
 }
 
@@ -97,13 +81,12 @@ func (s *Sink) Stop(context.Context) error {
 	s.started = false
 	s.mu.Unlock()
 	s.disconnect("sink stopping")
-	s.c.Stopped()
 	return nil
 }
 
-// Process takes up to batch-size events, sends them in one appendBatch
-// call and commits only if the source answered OK.
-func (s *Sink) Process(ctx context.Context) (sluice.Status, error) {
+// Deliver sends the batch in one appendBatch call and returns once the
+// source answered OK.
+func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 	if iv := s.cfg.ResetConnectionInterval; iv > 0 {
 		s.mu.Lock()
 		old := s.client != nil && time.Since(s.connectedAt) >= iv
@@ -112,36 +95,10 @@ func (s *Sink) Process(ctx context.Context) (sluice.Status, error) {
 			s.disconnect("reset-connection-interval reached")
 		}
 	}
-	tx := s.ch.Begin()
-	events, err := tx.Take(s.cfg.BatchSize)
-	if err != nil {
-		s.c.ChannelReadFail.Add(1)
-		_ = tx.Rollback()
-		return sluice.Backoff, fmt.Errorf("avro sink %s: take from channel: %w", s.name, err)
-	}
-	n := len(events)
-	s.c.CountBatch(n, s.cfg.BatchSize)
-	if n == 0 {
-		if err := tx.Commit(); err != nil {
-			_ = tx.Rollback()
-			return sluice.Backoff, fmt.Errorf("avro sink %s: commit: %w", s.name, err)
-		}
-		return sluice.Backoff, nil
-	}
 	if err := s.send(ctx, events); err != nil {
-		_ = tx.Rollback()
-		s.c.EventWriteFail.Add(1)
-		return sluice.Backoff, fmt.Errorf("avro sink %s: %d events rolled back: %w", s.name, n, err)
+		return fmt.Errorf("avro sink %s: %w", s.name, err)
 	}
-	if err := tx.Commit(); err != nil {
-		// Delivered but not committed: they will be sent again
-		// (at-least-once).
-		s.c.ChannelReadFail.Add(1)
-		_ = tx.Rollback()
-		return sluice.Backoff, fmt.Errorf("avro sink %s: commit after delivery: %w", s.name, err)
-	}
-	s.c.EventDrainSuccess.Add(int64(n))
-	return sluice.Ready, nil
+	return nil
 }
 
 func (s *Sink) send(ctx context.Context, events []*sluice.Event) error {
@@ -149,7 +106,6 @@ func (s *Sink) send(ctx context.Context, events []*sluice.Event) error {
 	if err != nil {
 		return err
 	}
-	s.c.EventDrainAttempt.Add(int64(len(events)))
 	if err := cl.AppendBatch(ctx, events); err != nil {
 		// Whatever went wrong, this connection is done with: Flume marks
 		// its client dead and builds a new one.

@@ -27,11 +27,8 @@ func init() {
 		Doc: "Writes events to files in a local directory through an event serializer (one line per " +
 			"event with the default TEXT serializer), closing the current file and starting a new one " +
 			"every sink.rollInterval seconds. Files are flushed before every commit.",
-		Notes:  notes,
-		Config: func() any { return defaults() },
-		New: func(env sluice.Env, cfg any) (any, error) {
-			return New(env, *cfg.(*Config))
-		},
+		Notes:   notes,
+		Factory: sluice.MakeFactory(defaults, New),
 		Example: "a1.sinks = k1\n" +
 			"a1.sinks.k1.type = file_roll\n" +
 			"a1.sinks.k1.channel = c1\n" +
@@ -73,7 +70,6 @@ type Sink struct {
 	cfg   Config
 	name  string
 	log   *slog.Logger
-	ch    sluice.Channel
 	c     *sluice.SinkCounters
 	build serializer.Builder
 	now   func() time.Time
@@ -82,6 +78,7 @@ type Sink struct {
 	lock    chan struct{}
 	stopped bool
 	file    *openFile
+	pending int64 // events written by the last Deliver, not yet settled
 }
 
 // openFile is the file being written.
@@ -112,25 +109,14 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 const bufSize = 64 << 10
 
 // New builds a file_roll sink. It resolves the serializer but touches no files.
-func New(env sluice.Env, cfg Config) (*Sink, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
+func New(env sluice.Env, cfg *Config) (*Sink, error) {
 	kind, _ := parsePathManager(cfg.PathManager)
 	b, err := serializer.New(env, "sink.serializer", cfg.Serializer, cfg.SerializerProps)
 	if err != nil {
 		return nil, err
 	}
-	c := env.SinkCounters
-	if c == nil {
-		c = sluice.NewSinkCounters()
-	}
-	log := env.Logger
-	if log == nil {
-		log = slog.Default()
-	}
 	return &Sink{
-		cfg: cfg, name: env.Name, log: log, ch: env.Channel, c: c, build: b,
+		cfg: *cfg, name: env.Name, log: env.Logger, c: env.SinkCounters, build: b,
 		now:   time.Now,
 		paths: pathManager{kind: kind, prefix: cfg.Prefix, ext: cfg.Extension, loc: time.Local},
 		lock:  make(chan struct{}, 1),
@@ -155,9 +141,6 @@ func (s *Sink) release() { <-s.lock }
 
 // Start creates the directory if needed and starts a new file series.
 func (s *Sink) Start(ctx context.Context) error {
-	if s.ch == nil {
-		return fmt.Errorf("file_roll sink %s: no channel", s.name)
-	}
 	if err := s.acquire(ctx); err != nil {
 		return fmt.Errorf("file_roll sink %s: start: %w", s.name, err)
 	}
@@ -167,7 +150,6 @@ func (s *Sink) Start(ctx context.Context) error {
 	}
 	s.paths.reset(s.now())
 	s.stopped = false
-	s.c.Started()
 	s.log.Info("file_roll sink started", "sink", s.name, "directory", s.cfg.Directory)
 	return nil
 }
@@ -183,72 +165,79 @@ func (s *Sink) Stop(ctx context.Context) error {
 		return nil
 	}
 	s.stopped = true
-	err := s.closeFile()
-	s.c.Stopped()
-	return err
+	return s.closeFile()
 }
 
-// Process rolls the file when it is due, then takes up to sink.batchSize
-// events, writes and flushes them, and commits.
-func (s *Sink) Process(ctx context.Context) (sluice.Status, error) {
+// Deliver rolls the file when it is due, then writes and flushes the batch;
+// the core commits after it. A failed write cuts the batch off the file.
+func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 	if err := s.acquire(ctx); err != nil {
-		return sluice.Backoff, err
+		return err
 	}
 	defer s.release()
 	if s.stopped {
-		return sluice.Backoff, fmt.Errorf("file_roll sink %s: %w", s.name, sluice.ErrClosed)
+		return fmt.Errorf("file_roll sink %s: %w", s.name, sluice.ErrClosed)
 	}
-	if f := s.file; f != nil && s.cfg.RollInterval > 0 && !s.now().Before(f.opened.Add(s.cfg.RollInterval)) {
-		// Everything in the file is committed already: a failed close loses
-		// nothing, and the next batch goes to a new file either way.
-		if err := s.closeFile(); err != nil {
-			return sluice.Backoff, err
-		}
-	}
-
-	tx := s.ch.Begin()
-	events, err := tx.Take(s.cfg.BatchSize)
-	if err != nil {
-		s.c.ChannelReadFail.Add(1)
-		_ = tx.Rollback()
-		return sluice.Backoff, fmt.Errorf("file_roll sink %s: take: %w", s.name, err)
-	}
-	n := len(events)
-	s.c.CountBatch(n, s.cfg.BatchSize)
-	if n == 0 {
-		if err := tx.Commit(); err != nil {
-			s.c.ChannelReadFail.Add(1)
-			_ = tx.Rollback()
-			return sluice.Backoff, fmt.Errorf("file_roll sink %s: commit: %w", s.name, err)
-		}
-		return sluice.Backoff, nil
+	if err := s.rollIfDue(); err != nil {
+		return err
 	}
 	if s.file == nil {
 		if err := s.openFile(); err != nil {
 			s.c.ConnectionFailed.Add(1)
-			_ = tx.Rollback()
-			return sluice.Backoff, err
+			return err
 		}
 	}
 	f := s.file
-	s.c.EventDrainAttempt.Add(int64(n))
 	if err := s.write(f, events); err != nil {
-		s.c.EventWriteFail.Add(1)
-		_ = tx.Rollback()
 		s.abandon()
-		return sluice.Backoff, fmt.Errorf("file_roll sink %s: write %s: %w", s.name, f.path, err)
+		return fmt.Errorf("file_roll sink %s: write %s: %w", s.name, f.path, err)
 	}
-	if err := tx.Commit(); err != nil {
-		s.c.ChannelReadFail.Add(1)
-		_ = tx.Rollback()
+	s.pending = int64(len(events))
+	return nil
+}
+
+// Settled records a committed batch as part of the file, or takes a batch
+// the channel rolled back out of it again (sluice.Settler).
+func (s *Sink) Settled(ctx context.Context, committed bool) {
+	if err := s.acquire(ctx); err != nil {
+		return
+	}
+	defer s.release()
+	f := s.file
+	if f == nil {
+		return
+	}
+	if !committed {
 		// The events go back to the channel: take them out of the file too.
 		s.abandon()
-		return sluice.Backoff, fmt.Errorf("file_roll sink %s: commit: %w", s.name, err)
+		return
 	}
 	f.committed = f.cw.n
-	f.events += int64(n)
-	s.c.EventDrainSuccess.Add(int64(n))
-	return sluice.Ready, nil
+	f.events += s.pending
+	s.pending = 0
+}
+
+// Idle rolls the file when its interval passed while nothing came
+// (sluice.Idler).
+func (s *Sink) Idle(ctx context.Context) error {
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.release()
+	if s.stopped {
+		return nil
+	}
+	return s.rollIfDue()
+}
+
+// rollIfDue closes the current file once sink.rollInterval has passed.
+// Everything in it is committed: a failed close loses nothing, and the
+// next batch goes to a new file either way.
+func (s *Sink) rollIfDue() error {
+	if f := s.file; f != nil && s.cfg.RollInterval > 0 && !s.now().Before(f.opened.Add(s.cfg.RollInterval)) {
+		return s.closeFile()
+	}
+	return nil
 }
 
 // write serializes a batch and pushes it to the file (and to the disk with

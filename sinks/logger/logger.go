@@ -45,10 +45,7 @@ func init() {
 			"(default 1, Flume's behaviour) to log several events per transaction. " +
 			"Flume falls back to 16 when `maxBytesToLog` is not a number; Sluice rejects the value, " +
 			"and also a negative one (0 logs no body bytes).",
-		Config: func() any { return &Config{MaxBytesToLog: 16, BatchSize: 1} },
-		New: func(env sluice.Env, cfg any) (any, error) {
-			return New(env, *cfg.(*Config))
-		},
+		Factory: sluice.MakeFactory(func() *Config { return &Config{MaxBytesToLog: 16, BatchSize: 1} }, New),
 		Example: "a1.sinks = k1\n" +
 			"a1.sinks.k1.type = logger\n" +
 			"a1.sinks.k1.channel = c1\n" +
@@ -58,81 +55,37 @@ func init() {
 
 // Sink is the logger sink.
 type Sink struct {
-	cfg  Config
-	name string
-	log  *slog.Logger
-	ch   sluice.Channel
-	c    *sluice.SinkCounters
-	hf   serializer.HeaderFormatter
-	buf  []byte
+	cfg Config
+	log *slog.Logger
+	hf  serializer.HeaderFormatter
+	buf []byte
 }
 
-// New builds a logger sink for env.Channel, logging to env.Logger.
-func New(env sluice.Env, cfg Config) (*Sink, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	c := env.SinkCounters
-	if c == nil {
-		c = sluice.NewSinkCounters()
-	}
-	log := env.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Sink{cfg: cfg, name: env.Name, log: log, ch: env.Channel, c: c}, nil
+// New builds a logger sink logging to env.Logger.
+func New(env sluice.Env, cfg *Config) (*Sink, error) {
+	return &Sink{cfg: *cfg, log: env.Logger}, nil
 }
 
-// Start records the start time.
-func (s *Sink) Start(context.Context) error {
-	if s.ch == nil {
-		return fmt.Errorf("logger sink %s: no channel", s.name)
+// Start does nothing: the logger sink holds nothing.
+func (s *Sink) Start(context.Context) error { return nil }
+
+// Stop does nothing: the sink holds nothing to flush.
+func (s *Sink) Stop(context.Context) error { return nil }
+
+// Deliver logs every event of the batch.
+func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
+	// Like Flume, skip the formatting when INFO is off.
+	if !s.log.Enabled(ctx, slog.LevelInfo) {
+		return nil
 	}
-	s.c.Started()
+	for _, e := range events {
+		b := append(s.buf[:0], "Event: "...)
+		b = appendEvent(b, &s.hf, e.Headers, e.Body, s.cfg.MaxBytesToLog)
+		s.log.LogAttrs(ctx, slog.LevelInfo, string(b))
+		s.buf = b
+	}
 	return nil
 }
 
-// Stop records the stop time; the sink holds nothing to flush.
-func (s *Sink) Stop(context.Context) error {
-	s.c.Stopped()
-	return nil
-}
-
-// Process takes up to batchSize events, logs them and commits.
-func (s *Sink) Process(ctx context.Context) (sluice.Status, error) {
-	tx := s.ch.Begin()
-	events, err := tx.Take(s.cfg.BatchSize)
-	if err != nil {
-		s.c.ChannelReadFail.Add(1)
-		_ = tx.Rollback()
-		return sluice.Backoff, fmt.Errorf("logger sink %s: take: %w", s.name, err)
-	}
-	n := len(events)
-	s.c.CountBatch(n, s.cfg.BatchSize)
-	if n > 0 {
-		s.c.EventDrainAttempt.Add(int64(n))
-		// Like Flume, skip the formatting when INFO is off.
-		if s.log.Enabled(ctx, slog.LevelInfo) {
-			for _, e := range events {
-				b := append(s.buf[:0], "Event: "...)
-				b = appendEvent(b, &s.hf, e.Headers, e.Body, s.cfg.MaxBytesToLog)
-				s.log.LogAttrs(ctx, slog.LevelInfo, string(b))
-				s.buf = b
-			}
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		s.c.ChannelReadFail.Add(1)
-		_ = tx.Rollback()
-		return sluice.Backoff, fmt.Errorf("logger sink %s: commit: %w", s.name, err)
-	}
-	if n == 0 {
-		return sluice.Backoff, nil
-	}
-	s.c.EventDrainSuccess.Add(int64(n))
-	return sluice.Ready, nil
-}
-
-// BatchSize is the most events one Process call takes (sluice.Batcher), so
-// the agent can refuse a batch larger than the channel's transactionCapacity.
+// BatchSize is the most events one transaction takes (sluice.Batcher).
 func (s *Sink) BatchSize() int { return s.cfg.BatchSize }

@@ -42,10 +42,7 @@ func init() {
 			"(EventDrainAttemptCount, EventDrainSuccessCount, Batch*Count). " +
 			"A call that drained any events reports READY even when the batch was short; " +
 			"only an empty channel reports BACKOFF.",
-		Config: func() any { return &Config{BatchSize: 100, LogEveryNEvents: 10000} },
-		New: func(env sluice.Env, cfg any) (any, error) {
-			return New(env, *cfg.(*Config))
-		},
+		Factory: sluice.MakeFactory(func() *Config { return &Config{BatchSize: 100, LogEveryNEvents: 10000} }, New),
 		Example: "a1.sinks = k1\n" +
 			"a1.sinks.k1.type = null\n" +
 			"a1.sinks.k1.channel = c1\n" +
@@ -58,73 +55,29 @@ type Sink struct {
 	cfg     Config
 	name    string
 	log     *slog.Logger
-	ch      sluice.Channel
-	c       *sluice.SinkCounters
-	drained int64 // only touched by Process, which the runner calls serially
+	drained int64 // only touched by Deliver, which the core calls serially
 }
 
-// New builds a null sink for env.Channel.
-func New(env sluice.Env, cfg Config) (*Sink, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	c := env.SinkCounters
-	if c == nil {
-		c = sluice.NewSinkCounters()
-	}
-	log := env.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Sink{cfg: cfg, name: env.Name, log: log, ch: env.Channel, c: c}, nil
+// New builds a null sink.
+func New(env sluice.Env, cfg *Config) (*Sink, error) {
+	return &Sink{cfg: *cfg, name: env.Name, log: env.Logger}, nil
 }
 
-// Start records the start time.
-func (s *Sink) Start(context.Context) error {
-	if s.ch == nil {
-		return fmt.Errorf("null sink %s: no channel", s.name)
-	}
-	s.c.Started()
-	return nil
-}
+// Start does nothing: the null sink holds nothing.
+func (s *Sink) Start(context.Context) error { return nil }
 
-// Stop records the stop time; the null sink holds nothing to flush.
-func (s *Sink) Stop(context.Context) error {
-	s.c.Stopped()
-	return nil
-}
+// Stop does nothing: the null sink holds nothing to flush.
+func (s *Sink) Stop(context.Context) error { return nil }
 
-// Process takes up to batchSize events and commits, discarding them.
-func (s *Sink) Process(ctx context.Context) (sluice.Status, error) {
-	tx := s.ch.Begin()
-	events, err := tx.Take(s.cfg.BatchSize)
-	if err != nil {
-		s.c.ChannelReadFail.Add(1)
-		_ = tx.Rollback()
-		return sluice.Backoff, fmt.Errorf("null sink %s: take: %w", s.name, err)
-	}
-	n := len(events)
-	s.c.CountBatch(n, s.cfg.BatchSize)
-	if n > 0 {
-		s.c.EventDrainAttempt.Add(int64(n))
-	}
-	if err := tx.Commit(); err != nil {
-		s.c.ChannelReadFail.Add(1)
-		_ = tx.Rollback()
-		return sluice.Backoff, fmt.Errorf("null sink %s: commit: %w", s.name, err)
-	}
-	if n == 0 {
-		return sluice.Backoff, nil
-	}
-	s.c.EventDrainSuccess.Add(int64(n))
+// Deliver discards the batch.
+func (s *Sink) Deliver(_ context.Context, events []*sluice.Event) error {
 	before := s.drained
-	s.drained += int64(n)
+	s.drained += int64(len(events))
 	if every := s.cfg.LogEveryNEvents; s.drained/every != before/every {
 		s.log.Info(fmt.Sprintf("null sink %s discarded %d events", s.name, s.drained))
 	}
-	return sluice.Ready, nil
+	return nil
 }
 
-// BatchSize is the most events one Process call takes (sluice.Batcher), so
-// the agent can refuse a batch larger than the channel's transactionCapacity.
+// BatchSize is the most events one transaction takes (sluice.Batcher).
 func (s *Sink) BatchSize() int { return s.cfg.BatchSize }

@@ -11,7 +11,7 @@ import (
 // Default runs exactly one sink and passes its results through unchanged.
 type Default struct {
 	members
-	sink sluice.Sink
+	sink sluice.Drainer
 }
 
 var _ sluice.SinkProcessor = (*Default)(nil)
@@ -24,7 +24,7 @@ func newDefault(env sluice.Env, _ any) (any, error) {
 		return nil, fmt.Errorf("the default sink processor runs exactly one sink, but the group has %d (%s); use processor.type = failover or load_balance for several",
 			n, strings.Join(sinkNames(env.Sinks), " "))
 	}
-	return &Default{members: members{sinks: env.Sinks}, sink: env.Sinks[0].Sink}, nil
+	return &Default{members: members{sinks: env.Sinks}, sink: env.Sinks[0].Drain}, nil
 }
 
 // Process calls the one sink.

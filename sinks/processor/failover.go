@@ -76,7 +76,7 @@ var _ sluice.SinkProcessor = (*Failover)(nil)
 // member is one sink of a failover group and its failure state.
 type member struct {
 	name     string
-	sink     sluice.Sink
+	sink     sluice.Drainer
 	priority int
 	fails    int       // consecutive failures while benched
 	until    time.Time // benched until (exclusive)
@@ -109,9 +109,9 @@ func newFailover(env sluice.Env, c any) (any, error) {
 
 	log := logger(env)
 	f := &Failover{members: members{sinks: env.Sinks}, now: time.Now, log: log, maxPenalty: cfg.MaxPenalty}
-	bySink := make(map[string]sluice.Sink, len(env.Sinks))
+	bySink := make(map[string]sluice.Drainer, len(env.Sinks))
 	for _, ns := range env.Sinks {
-		bySink[ns.Name] = ns.Sink
+		bySink[ns.Name] = ns.Drain
 	}
 	// Flume walks the sinks in java.util.HashMap order, giving each sink
 	// without a priority the next of -1, -2, ...; a sink whose priority is

@@ -97,7 +97,7 @@ func (lb *LoadBalance) Process(ctx context.Context) (sluice.Status, error) {
 	var tried []sinkFailure
 	for _, i := range order {
 		ns := lb.sinks[i]
-		st, err := ns.Sink.Process(ctx)
+		st, err := ns.Drain.Process(ctx)
 		if err == nil {
 			return st, nil
 		}

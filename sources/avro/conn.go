@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/internal/avroipc"
 )
 
@@ -109,17 +110,9 @@ func (h *handler) run() {
 		st := avroipc.StatusOK
 		switch call.Kind {
 		case avroipc.CallAppend:
-			s.counters.AppendReceived.Add(1)
-			st = h.process(call)
-			if st == avroipc.StatusOK {
-				s.counters.AppendAccepted.Add(1)
-			}
+			st = h.process(call, sluice.CallAppend)
 		case avroipc.CallAppendBatch:
-			s.counters.AppendBatchReceived.Add(1)
-			st = h.process(call)
-			if st == avroipc.StatusOK {
-				s.counters.AppendBatchAccepted.Add(1)
-			}
+			st = h.process(call, sluice.CallAppendBatch)
 		}
 		// Drop this connection's references to the events (and so to the
 		// frame they share) while it waits for the next request.
@@ -130,11 +123,8 @@ func (h *handler) run() {
 	}
 }
 
-func (h *handler) process(call avroipc.Call) avroipc.Status {
-	if len(call.Events) == 0 {
-		return avroipc.StatusOK
-	}
-	if err := h.s.proc.Process(h.s.runCtx, call.Events); err != nil {
+func (h *handler) process(call avroipc.Call, kind sluice.Call) avroipc.Status {
+	if err := h.s.proc.Process(h.s.runCtx, call.Events, kind); err != nil {
 		h.s.log.Warn("avro source: channels refused a batch; answered FAILED so the sender retries",
 			"remote", h.peer, "events", len(call.Events), "err", err)
 		return avroipc.StatusFailed

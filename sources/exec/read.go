@@ -98,26 +98,14 @@ func (s *Source) consume(c *child) {
 // flush hands the batch to the channels, retrying with growing pauses
 // until it is committed or the stop deadline cancels the run.
 func (s *Source) flush(b *batch) bool {
-	var backoff time.Duration
-	for attempt := 1; ; attempt++ {
-		err := s.proc.Process(s.runCtx, b.events())
-		if err == nil {
-			b.reset()
-			return true
-		}
-		if s.runCtx.Err() != nil {
-			s.log.Error("exec source: stop deadline passed; lines read from the command were not delivered",
-				"lines", len(b.ends), "err", err)
-			return false
-		}
-		backoff = min(max(2*backoff, minBackoff), maxBackoff)
-		s.log.Warn("exec source: channels refused a batch; holding the command's output and retrying",
-			"lines", len(b.ends), "attempt", attempt, "retry_in", backoff, "err", err)
-		select {
-		case <-s.runCtx.Done():
-		case <-time.After(backoff):
-		}
+	err := s.proc.ProcessRetry(s.runCtx, b.events(), sluice.CallEvents, sluice.Retry{First: minBackoff, Max: maxBackoff})
+	if err != nil {
+		s.log.Error("exec source: stop deadline passed; lines read from the command were not delivered",
+			"lines", len(b.ends), "err", err)
+		return false
 	}
+	b.reset()
+	return true
 }
 
 // batch holds the lines of one batch in one byte slab.

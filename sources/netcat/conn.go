@@ -160,7 +160,7 @@ func (h *conn) deliver() bool {
 		events[i] = sluice.Event{Body: slab[off:len(slab):len(slab)]} // no headers: interceptors allocate the map if they add one
 		h.batch = append(h.batch, &events[i])
 	}
-	err := h.s.proc.Process(h.s.runCtx, h.batch)
+	err := h.s.proc.Process(h.s.runCtx, h.batch, sluice.CallEvents)
 	h.reply = h.reply[:0]
 	if err != nil {
 		msg := strings.NewReplacer("\r", " ", "\n", " ").Replace(err.Error())

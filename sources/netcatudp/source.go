@@ -152,7 +152,7 @@ func (s *Source) deliver(queue <-chan *sluice.Event, done chan<- struct{}) {
 				break fill
 			}
 		}
-		if err := s.proc.Process(s.runCtx, batch); err != nil {
+		if err := s.proc.Process(s.runCtx, batch, sluice.CallEvents); err != nil {
 			if ok, held := s.dropLog.allow(); ok {
 				s.log.Warn("netcatudp source: channels refused datagrams; they are lost (UDP cannot push back)",
 					"datagrams", len(batch), "err", err, "similar_warnings_suppressed", held)

@@ -131,31 +131,14 @@ func (s *Source) generate() {
 		}
 		n := min(size, total-next)
 		batch = build(batch, next, n)
+		call := sluice.CallEvents
 		if counted {
-			s.counters.AppendBatchReceived.Add(1)
+			call = sluice.CallAppendBatch
 		}
-		backoff := time.Duration(0)
-		for {
-			err := s.proc.Process(s.runCtx, batch)
-			if err == nil {
-				break
-			}
-			if s.runCtx.Err() != nil {
-				return
-			}
-			backoff = min(max(2*backoff, minBackoff), maxBackoff)
-			s.log.Warn("seq source: channels refused a batch; retrying the same numbers",
-				"first", next, "events", n, "retry_in", backoff, "err", err)
-			select {
-			case <-s.stop:
-				return
-			case <-time.After(backoff):
-			}
-			// Fresh events: interceptors may have changed the refused ones.
-			batch = build(batch, next, n)
-		}
-		if counted {
-			s.counters.AppendBatchAccepted.Add(1)
+		// The interceptors run once; a refused batch is retried as they
+		// left it, with the same numbers.
+		if err := s.proc.ProcessRetry(s.runCtx, batch, call, sluice.Retry{First: minBackoff, Max: maxBackoff, Stop: s.stop}); err != nil {
+			return
 		}
 		next += n
 	}

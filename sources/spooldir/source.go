@@ -338,26 +338,9 @@ func (s *Source) annotate(events []*sluice.Event, c *current) {
 // deliver hands a batch to the channels, retrying with backoff while they
 // refuse it. It returns false when the source stops first.
 func (s *Source) deliver(events []*sluice.Event) bool {
-	wait := min(minBackoff, s.cfg.MaxBackoff)
-	for {
-		s.counters.AppendBatchReceived.Add(1)
-		err := s.proc.Process(s.loop.Context(), events)
-		if err == nil {
-			s.counters.AppendBatchAccepted.Add(1)
-			return true
-		}
-		s.counters.ChannelWriteFail.Add(1)
-		if s.loop.Stopping() {
-			return false
-		}
-		s.log.Warn("spooldir: the channels refused a batch; retrying", "err", err, "retry_in", wait)
-		select {
-		case <-s.loop.StopC():
-			return false
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, s.cfg.MaxBackoff)
-	}
+	err := s.proc.ProcessRetry(s.loop.Context(), events, sluice.CallAppendBatch,
+		sluice.Retry{First: minBackoff, Max: s.cfg.MaxBackoff, Stop: s.loop.StopC()})
+	return err == nil
 }
 
 // warnOnce logs a warning the first time key comes up.

@@ -128,7 +128,7 @@ func (s *Source) Process(ctx context.Context) (sluice.Status, error) {
 		events[i].Body = s.body
 		s.batch = append(s.batch, &events[i])
 	}
-	if err := s.env.Processor.Process(ctx, s.batch); err != nil {
+	if err := s.env.Processor.Process(ctx, s.batch, sluice.CallEvents); err != nil {
 		return sluice.Backoff, nil
 	}
 	s.sent += n

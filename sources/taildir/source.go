@@ -338,29 +338,14 @@ func (s *Source) headerFunc(t *tailFile) func(e *sluice.Event, off int64) {
 // deliver hands a batch to the channels, retrying while they refuse it
 // (1 s, doubling up to 5 s, as Flume). False when stopping first.
 func (s *Source) deliver(events []*sluice.Event) bool {
-	wait := retryFirst
-	for {
-		s.counters.AppendBatchReceived.Add(1)
-		err := s.proc.Process(s.loop.Context(), events)
-		if err == nil {
-			s.counters.AppendBatchAccepted.Add(1)
-			return true
-		}
-		s.counters.ChannelWriteFail.Add(1)
-		if s.loop.Stopping() {
-			return false
-		}
-		s.log.Warn("taildir: the channels refused a batch; retrying", "err", err, "retry_in", wait)
-		// What was committed before the stall is recorded while it lasts,
-		// as Flume's position writer does on its own timer.
-		s.savePositions(false)
-		select {
-		case <-s.loop.StopC():
-			return false
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, retryMax)
-	}
+	err := s.proc.ProcessRetry(s.loop.Context(), events, sluice.CallAppendBatch, sluice.Retry{
+		First: retryFirst, Max: retryMax,
+		// What was committed before the stall is recorded while it
+		// lasts, as Flume's position writer does on its own timer.
+		Waiting: func() { s.savePositions(false) },
+		Stop:    s.loop.StopC(),
+	})
+	return err == nil
 }
 
 // closeIdle closes files not written to for idleTimeout, delivering their

@@ -13,8 +13,8 @@ import (
 	"github.com/hamba/avro/v2"
 	"github.com/hamba/avro/v2/ocf"
 
-	"github.com/sluiceio/sluice/test/peers"
 	"github.com/sluiceio/sluice/sinks/serializer"
+	"github.com/sluiceio/sluice/test/peers"
 )
 
 // These tests run the real Apache Flume 1.11.0 beside Sluice.
