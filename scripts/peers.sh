@@ -6,6 +6,10 @@
 #                                      to .peers/<peer>/lib (cached)
 #   scripts/peers.sh lib <peer>        print the lib dir (after fetching it)
 #   scripts/peers.sh list              print the known peers
+#   scripts/peers.sh run <peer> [--port N] [--dir D]
+#                                      start the peer in the foreground; prints
+#                                      "READY <address>" once it serves, stops
+#                                      cleanly on SIGINT/SIGTERM
 #
 # The cache is keyed on the pom's checksum and the plugin version: a lib dir
 # whose stamp matches is kept as is, anything else is fetched again from
@@ -69,7 +73,17 @@ lib)
 list)
 	for d in "$PEERS_SRC"/*/; do [ -f "$d/pom.xml" ] && basename "$d"; done
 	;;
+run)
+	[ $# -ge 1 ] || die "usage: peers.sh run <peer> [--port N] [--dir D]"
+	[ -f "$PEERS_SRC/$1/pom.xml" ] && fetch_one "$1"
+	cd "$ROOT"
+	# Build first, quietly, so the peer's own output starts clean.
+	bin="${PEERS_DIR}/.bin/peer"
+	mkdir -p "$(dirname "$bin")"
+	go build -o "$bin" ./test/peers/cmd/peer || die "cannot build the peer runner"
+	exec "$bin" "$@"
+	;;
 *)
-	die "usage: peers.sh fetch <peer>... | lib <peer> | list"
+	die "usage: peers.sh fetch <peer>... | lib <peer> | list | run <peer> [--port N]"
 	;;
 esac
