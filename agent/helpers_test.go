@@ -39,7 +39,7 @@ func init() {
 	sluice.Register(sluice.Spec{Kind: sluice.KindSink, Name: "test-agent-sink",
 		Config: func() any { return &testConfig{BatchSize: 10} },
 		New: func(env sluice.Env, cfg any) (any, error) {
-			return &testSink{testPart: newPart(env, cfg, "sink"), ch: env.Channel}, nil
+			return &testSink{testPart: newPart(env, cfg, "sink")}, nil
 		}})
 	// A selector whose defaults fail Validate with an error naming no property.
 	sluice.Register(sluice.Spec{Kind: sluice.KindSelector, Name: "test-agent-selector",
@@ -75,8 +75,8 @@ type hook struct {
 	delivered map[string][]string // sink name -> bodies it committed
 	sinks     map[string]*testSink
 	sources   map[string]*testSource
-	// sinkFn, when set for a sink name, replaces that sink's Process.
-	sinkFn map[string]func(ctx context.Context, s *testSink) (sluice.Status, error)
+	// sinkFn, when set for a sink name, replaces that sink's Deliver.
+	sinkFn map[string]func(ctx context.Context, s *testSink, events []*sluice.Event) error
 	// poll is the pollable source's Process.
 	poll func(ctx context.Context) (sluice.Status, error)
 }
@@ -88,7 +88,7 @@ func newHook(t *testing.T) (*hook, string) {
 	t.Helper()
 	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
 	h := &hook{delivered: map[string][]string{}, sinks: map[string]*testSink{}, sources: map[string]*testSource{},
-		sinkFn: map[string]func(context.Context, *testSink) (sluice.Status, error){}}
+		sinkFn: map[string]func(context.Context, *testSink, []*sluice.Event) error{}}
 	hooks.Store(name, h)
 	t.Cleanup(func() { hooks.Delete(name) })
 	return h, name
@@ -115,7 +115,7 @@ func (h *hook) Delivered(sink string) []string {
 	return append([]string(nil), h.delivered[sink]...)
 }
 
-func (h *hook) setSinkFn(name string, f func(ctx context.Context, s *testSink) (sluice.Status, error)) {
+func (h *hook) setSinkFn(name string, f func(ctx context.Context, s *testSink, events []*sluice.Event) error) {
 	h.mu.Lock()
 	h.sinkFn[name] = f
 	h.mu.Unlock()
@@ -220,11 +220,10 @@ func (t *testTxn) Commit() error {
 	return t.Transaction.Commit()
 }
 
-// testSink takes up to batchSize events per call and records their bodies,
-// unless the hook gives it another Process.
+// testSink records the bodies it is given, unless the hook gives it
+// another Deliver.
 type testSink struct {
 	testPart
-	ch sluice.Channel
 }
 
 func (s *testSink) BatchSize() int { return s.cfg.BatchSize }
@@ -238,48 +237,29 @@ func (s *testSink) Start(ctx context.Context) error {
 	return s.testPart.Start(ctx)
 }
 
-func (s *testSink) Process(ctx context.Context) (sluice.Status, error) {
+func (s *testSink) Deliver(ctx context.Context, events []*sluice.Event) error {
 	s.h.mu.Lock()
 	f := s.h.sinkFn[s.name]
 	s.h.mu.Unlock()
 	if f != nil {
-		return f(ctx, s)
+		return f(ctx, s, events)
 	}
-	return s.deliver()
+	return s.deliver(events)
 }
 
-// deliver takes one batch, records it and commits.
-func (s *testSink) deliver() (sluice.Status, error) {
-	tx := s.ch.Begin()
-	events, err := tx.Take(s.cfg.BatchSize)
-	if err != nil {
-		_ = tx.Rollback()
-		return sluice.Backoff, err
-	}
-	if err := tx.Commit(); err != nil {
-		_ = tx.Rollback()
-		return sluice.Backoff, err
-	}
-	if len(events) == 0 {
-		return sluice.Backoff, nil
-	}
+// deliver records the batch.
+func (s *testSink) deliver(events []*sluice.Event) error {
 	s.h.mu.Lock()
 	for _, e := range events {
 		s.h.delivered[s.name] = append(s.h.delivered[s.name], string(e.Body))
 	}
 	s.h.mu.Unlock()
-	return sluice.Ready, nil
+	return nil
 }
 
-// fail takes one batch and rolls it back, as a sink whose downstream is down.
-func (s *testSink) fail() (sluice.Status, error) {
-	tx := s.ch.Begin()
-	if _, err := tx.Take(s.cfg.BatchSize); err != nil {
-		_ = tx.Rollback()
-		return sluice.Backoff, err
-	}
-	_ = tx.Rollback()
-	return sluice.Backoff, errors.New("downstream unavailable")
+// fail refuses the batch, as a sink whose downstream is down.
+func (s *testSink) fail() error {
+	return errors.New("downstream unavailable")
 }
 
 // testInterceptor appends its name to the "trail" header.

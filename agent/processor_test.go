@@ -10,12 +10,13 @@ import (
 	"testing"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/handoff"
 	"github.com/sluiceio/sluice/sluicetest"
 )
 
 // processorFor builds an agent whose source r1 (never started) writes to
 // test channels, and returns the source's channel processor.
-func processorFor(t *testing.T, lines ...string) (*Agent, *channelProcessor, *hook) {
+func processorFor(t *testing.T, lines ...string) (*Agent, *handoff.Processor, *hook) {
 	t.Helper()
 	h, name := newHook(t)
 	var all []string
@@ -57,13 +58,13 @@ func testChan(t *testing.T, a *Agent, name string) *testChannel {
 	return c
 }
 
-func counts(p *channelProcessor) (received, accepted, writeFail int64) {
-	return p.counters.EventReceived.Load(), p.counters.EventAccepted.Load(), p.counters.ChannelWriteFail.Load()
+func counts(p *handoff.Processor) (received, accepted, writeFail int64) {
+	return p.Counters().EventReceived.Load(), p.Counters().EventAccepted.Load(), p.Counters().ChannelWriteFail.Load()
 }
 
 func TestProcessorReplicates(t *testing.T) {
 	_, p, h := processorFor(t, testChannelsConf...)
-	if err := p.Process(context.Background(), events("a", "b", "c")); err != nil {
+	if err := p.Process(context.Background(), events("a", "b", "c"), sluice.CallAppendBatch); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"commit c1 a b c", "commit c2 a b c", "commit c3 a b c"}
@@ -92,7 +93,7 @@ func TestProcessorMultiplexingSplitsInSelectorOrder(t *testing.T) {
 			e.SetHeader("dc", "west")
 		}
 	}
-	if err := p.Process(context.Background(), batch); err != nil {
+	if err := p.Process(context.Background(), batch, sluice.CallAppendBatch); err != nil {
 		t.Fatal(err)
 	}
 	// The first event goes to c3, yet c1 and c2 commit first: the
@@ -114,7 +115,7 @@ func TestProcessorMultiplexingSplitsInSelectorOrder(t *testing.T) {
 	for _, e := range batch {
 		e.SetHeader("dc", "west")
 	}
-	if err := p.Process(context.Background(), batch); err != nil {
+	if err := p.Process(context.Background(), batch, sluice.CallAppendBatch); err != nil {
 		t.Fatal(err)
 	}
 	want = []string{"commit c2 w3 w4", "commit c3 w3 w4"}
@@ -142,7 +143,7 @@ func TestProcessorOptionalChannelFailureDoesNotFailTheBatch(t *testing.T) {
 			for _, e := range batch {
 				e.SetHeader("flume.selector.header", "v")
 			}
-			if err := p.Process(context.Background(), batch); err != nil {
+			if err := p.Process(context.Background(), batch, sluice.CallAppendBatch); err != nil {
 				t.Fatalf("optional channel failure failed the batch: %v", err)
 			}
 			want := []string{"commit c1 a b", "commit c3 a b", "refuse c2 a b"}
@@ -159,7 +160,7 @@ func TestProcessorOptionalChannelFailureDoesNotFailTheBatch(t *testing.T) {
 func TestProcessorRequiredChannelFailureFailsTheBatch(t *testing.T) {
 	a, p, h := processorFor(t, testChannelsConf...)
 	testChan(t, a, "c2").fail.Store(true)
-	err := p.Process(context.Background(), events("a", "b", "c"))
+	err := p.Process(context.Background(), events("a", "b", "c"), sluice.CallAppendBatch)
 	if !errors.Is(err, sluice.ErrChannelFull) {
 		t.Fatalf("Process = %v, want a channel-full error", err)
 	}
@@ -186,7 +187,7 @@ func TestProcessorInterceptorsRunInListOrder(t *testing.T) {
 		"a1.sources.r1.interceptors.m.type = test-agent-interceptor",
 		"a1.sources.r1.interceptors.z.type = test-agent-interceptor",
 	)...)
-	if err := p.Process(context.Background(), events("a")); err != nil {
+	if err := p.Process(context.Background(), events("a"), sluice.CallAppendBatch); err != nil {
 		t.Fatal(err)
 	}
 	tx := testChan(t, a, "c1").Begin()
@@ -205,7 +206,7 @@ func TestProcessorFilterDroppingEverythingIsSuccess(t *testing.T) {
 		"a1.sources.r1.interceptors.t.type = test-agent-interceptor",
 	)...)
 	testChan(t, a, "c1").fail.Store(true) // would fail the batch if anything reached it
-	if err := p.Process(context.Background(), events("drop1", "drop2")); err != nil {
+	if err := p.Process(context.Background(), events("drop1", "drop2"), sluice.CallAppendBatch); err != nil {
 		t.Fatalf("an empty batch after filtering must be a success: %v", err)
 	}
 	if got := h.Log(); len(got) != 0 {
@@ -216,7 +217,7 @@ func TestProcessorFilterDroppingEverythingIsSuccess(t *testing.T) {
 	}
 	// A partly filtered batch counts what the source handed in.
 	testChan(t, a, "c1").fail.Store(false)
-	if err := p.Process(context.Background(), events("drop", "keep")); err != nil {
+	if err := p.Process(context.Background(), events("drop", "keep"), sluice.CallAppendBatch); err != nil {
 		t.Fatal(err)
 	}
 	if r, acc, f := counts(p); r != 4 || acc != 4 || f != 0 {
@@ -242,7 +243,7 @@ var memoryConf = []string{
 func TestProcessorSplitsBatchesLargerThanTransactionCapacity(t *testing.T) {
 	a, p, _ := processorFor(t, memoryConf...)
 	batch := numbered(0, 35)
-	if err := p.Process(context.Background(), batch); err != nil {
+	if err := p.Process(context.Background(), batch, sluice.CallAppendBatch); err != nil {
 		t.Fatalf("a 35-event batch into channels of transactionCapacity 10 and 7: %v", err)
 	}
 	var want []string
@@ -294,7 +295,7 @@ func TestProcessorConcurrentCallsLoseNothing(t *testing.T) {
 								e.SetHeader("h", "one")
 							}
 						}
-						if err := p.Process(context.Background(), batch); err != nil {
+						if err := p.Process(context.Background(), batch, sluice.CallAppendBatch); err != nil {
 							errs <- err
 							return
 						}
@@ -344,7 +345,7 @@ func TestProcessorStopsOnCancelledContext(t *testing.T) {
 	a, p, _ := processorFor(t, memoryConf...)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := p.Process(ctx, numbered(0, 5))
+	err := p.Process(ctx, numbered(0, 5), sluice.CallAppendBatch)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Process = %v, want context.Canceled", err)
 	}
@@ -379,8 +380,7 @@ func TestProcessorAsksAFixedSelectorOncePerBatch(t *testing.T) {
 				all:   []sluice.Channel{c1, c2, c3},
 				fixed: fixed,
 			}
-			p := &channelProcessor{source: "r1", selector: sel, counters: sluice.NewSourceCounters(), log: sluicetest.Logger()}
-			p.prepare()
+			p := handoff.New("r1", sel, nil, sluice.NewSourceCounters(), sluicetest.Logger())
 			const batches, size = 2, 5
 			var want []string
 			for b := range batches {
@@ -388,7 +388,7 @@ func TestProcessorAsksAFixedSelectorOncePerBatch(t *testing.T) {
 				for _, e := range batch {
 					want = append(want, string(e.Body))
 				}
-				if err := p.Process(context.Background(), batch); err != nil {
+				if err := p.Process(context.Background(), batch, sluice.CallAppendBatch); err != nil {
 					t.Fatal(err)
 				}
 			}

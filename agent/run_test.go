@@ -170,7 +170,7 @@ var memSinkConf = []string{
 
 func put(t *testing.T, a *Agent, from, n int) {
 	t.Helper()
-	if err := sourceNamed(a, "r1").processor.Process(context.Background(), numbered(from, n)); err != nil {
+	if err := sourceNamed(a, "r1").processor.Process(context.Background(), numbered(from, n), sluice.CallAppendBatch); err != nil {
 		t.Fatalf("put: %v", err)
 	}
 }
@@ -186,10 +186,10 @@ func upTo(n int) []string {
 func TestStopDrainsChannelsThroughSlowSink(t *testing.T) {
 	a, h := agentFor(t, memSinkConf...)
 	gate := make(chan struct{})
-	h.setSinkFn("k1", func(ctx context.Context, s *testSink) (sluice.Status, error) {
+	h.setSinkFn("k1", func(ctx context.Context, s *testSink, events []*sluice.Event) error {
 		<-gate
 		time.Sleep(time.Millisecond) // a slow downstream
-		return s.deliver()
+		return s.deliver(events)
 	})
 	start(t, a, Options{DrainTimeout: 10 * time.Second})
 	put(t, a, 0, 200)
@@ -208,7 +208,7 @@ func TestStopDrainsChannelsThroughSlowSink(t *testing.T) {
 func TestStopGivesUpDrainingAfterTimeout(t *testing.T) {
 	a, h := agentFor(t, memSinkConf...)
 	var calls atomic.Int64
-	h.setSinkFn("k1", func(ctx context.Context, s *testSink) (sluice.Status, error) {
+	h.setSinkFn("k1", func(ctx context.Context, s *testSink, events []*sluice.Event) error {
 		calls.Add(1)
 		return s.fail()
 	})
@@ -233,16 +233,13 @@ func TestStopGivesUpDrainingAfterTimeout(t *testing.T) {
 func TestStopCancelsAHungSink(t *testing.T) {
 	a, h := agentFor(t, memSinkConf...)
 	entered := make(chan struct{}, 1)
-	h.setSinkFn("k1", func(ctx context.Context, s *testSink) (sluice.Status, error) {
-		tx := s.ch.Begin()
-		_, _ = tx.Take(s.cfg.BatchSize)
+	h.setSinkFn("k1", func(ctx context.Context, s *testSink, events []*sluice.Event) error {
 		select {
 		case entered <- struct{}{}:
 		default:
 		}
 		<-ctx.Done()
-		_ = tx.Rollback()
-		return sluice.Backoff, ctx.Err()
+		return ctx.Err()
 	})
 	start(t, a, Options{DrainTimeout: 50 * time.Millisecond, StopTimeout: 50 * time.Millisecond})
 	put(t, a, 0, 20)
@@ -259,19 +256,19 @@ func TestFailingSinkIsRetriedWithBackoffAndLosesNothing(t *testing.T) {
 	a, h := agentFor(t, memSinkConf...)
 	var mu sync.Mutex
 	var failedAt, calledAt []time.Time
-	h.setSinkFn("k1", func(ctx context.Context, s *testSink) (sluice.Status, error) {
+	h.setSinkFn("k1", func(ctx context.Context, s *testSink, events []*sluice.Event) error {
 		mu.Lock()
 		calledAt = append(calledAt, time.Now())
 		n := len(calledAt)
 		mu.Unlock()
 		if n <= 3 {
-			st, err := s.fail()
+			err := s.fail()
 			mu.Lock()
 			failedAt = append(failedAt, time.Now())
 			mu.Unlock()
-			return st, err
+			return err
 		}
-		return s.deliver()
+		return s.deliver(events)
 	})
 	put(t, a, 0, 35) // before Start, so the first calls fail with events taken
 	start(t, a, Options{})
@@ -300,24 +297,13 @@ func TestFailingSinkIsRetriedWithBackoffAndLosesNothing(t *testing.T) {
 func TestPanickingSinkDoesNotCrashTheAgent(t *testing.T) {
 	a, h := agentFor(t, memSinkConf...)
 	var panics atomic.Int64
-	h.setSinkFn("k1", func(ctx context.Context, s *testSink) (sluice.Status, error) {
+	h.setSinkFn("k1", func(ctx context.Context, s *testSink, events []*sluice.Event) error {
 		if panics.Load() < 2 {
-			tx := s.ch.Begin()
-			committed := false
-			defer func() {
-				if !committed {
-					_ = tx.Rollback()
-				}
-			}()
-			if got, _ := tx.Take(s.cfg.BatchSize); len(got) > 0 {
-				panics.Add(1)
-				var m map[string]int
-				m["boom"]++ // a nil-map write: a real runtime panic
-			}
-			committed = tx.Commit() == nil
-			return sluice.Backoff, nil
+			panics.Add(1)
+			var m map[string]int
+			m["boom"]++ // a nil-map write: a real runtime panic
 		}
-		return s.deliver()
+		return s.deliver(events)
 	})
 	start(t, a, Options{})
 	put(t, a, 0, 25)
@@ -346,7 +332,7 @@ func TestFailoverGroupRunsThroughTheProcessor(t *testing.T) {
 		t.Fatalf("want one group runner, got %d runners", len(a.runners))
 	}
 	var k1Calls atomic.Int64
-	h.setSinkFn("k1", func(ctx context.Context, s *testSink) (sluice.Status, error) {
+	h.setSinkFn("k1", func(ctx context.Context, s *testSink, events []*sluice.Event) error {
 		k1Calls.Add(1)
 		return s.fail()
 	})

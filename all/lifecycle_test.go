@@ -116,7 +116,7 @@ func TestEveryComponentLifecycle(t *testing.T) {
 			env.Channel, env.ChannelName = ch, "c1"
 			env.Processor = sluicetest.NewProcessor()
 			env.Channels = []sluice.NamedChannel{{Name: "c1", Channel: ch}, {Name: "c2", Channel: sluicetest.NewChannel()}}
-			env.Sinks = []sluice.NamedSink{{Name: "k1", Sink: nopSink{}}, {Name: "k2", Sink: nopSink{}}}
+			env.Sinks = []sluice.NamedSink{{Name: "k1", Sink: nopSink{}, Drain: nopSink{}}, {Name: "k2", Sink: nopSink{}, Drain: nopSink{}}}
 			if s.Kind == sluice.KindSinkProcessor && s.Name == "default" {
 				env.Sinks = env.Sinks[:1] // the default processor runs exactly one sink
 			}
@@ -169,3 +169,4 @@ type nopSink struct{}
 func (nopSink) Start(context.Context) error                    { return nil }
 func (nopSink) Stop(context.Context) error                     { return nil }
 func (nopSink) Process(context.Context) (sluice.Status, error) { return sluice.Backoff, nil }
+func (nopSink) Deliver(context.Context, []*sluice.Event) error { return nil }

@@ -12,9 +12,13 @@ import (
 // countingProc accepts every batch and only counts it.
 type countingProc struct{ n atomic.Int64 }
 
-func (p *countingProc) Process(_ context.Context, events []*sluice.Event) error {
+func (p *countingProc) Process(_ context.Context, events []*sluice.Event, _ sluice.Call) error {
 	p.n.Add(int64(len(events)))
 	return nil
+}
+
+func (p *countingProc) ProcessRetry(ctx context.Context, events []*sluice.Event, c sluice.Call, _ sluice.Retry) error {
+	return p.Process(ctx, events, c)
 }
 
 // BenchmarkRoundTrip measures events per second from a sink's channel

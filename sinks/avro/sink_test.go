@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/internal/sinkloop"
 	"github.com/sluiceio/sluice/sluicetest"
 	avrosource "github.com/sluiceio/sluice/sources/avro"
 )
@@ -69,7 +70,14 @@ func startSource(t testing.TB, proc sluice.ChannelProcessor, port int, props map
 	return src
 }
 
-func newSink(t testing.TB, ch sluice.Channel, addr string, props map[string]string) (*Sink, sluice.Env) {
+// testSink is a sink with the core's transaction loop over it: Process runs
+// one transaction, as the agent's runner does.
+type testSink struct {
+	*Sink
+	*sinkloop.Loop
+}
+
+func newSink(t testing.TB, ch sluice.Channel, addr string, props map[string]string) (*testSink, sluice.Env) {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
 	all := map[string]string{"hostname": host, "port": port}
@@ -87,7 +95,7 @@ func newSink(t testing.TB, ch sluice.Channel, addr string, props map[string]stri
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Stop(context.Background()) })
-	return s, env
+	return &testSink{Sink: s, Loop: sluicetest.SinkLoop(env, s)}, env
 }
 
 // randomEvents makes events with random headers (including non-ASCII and
@@ -147,7 +155,7 @@ func sameEvents(t *testing.T, got, want []*sluice.Event) {
 
 // drain calls Process until the channel is empty, allowing up to maxErrs
 // failed calls (each rolled back), and returns the errors seen.
-func drain(t *testing.T, s *Sink, ch *sluicetest.Channel, maxErrs int) []error {
+func drain(t *testing.T, s *testSink, ch *sluicetest.Channel, maxErrs int) []error {
 	t.Helper()
 	var errs []error
 	for ch.Len() > 0 {
@@ -209,7 +217,7 @@ type failingProc struct {
 	fail int
 }
 
-func (p *failingProc) Process(ctx context.Context, events []*sluice.Event) error {
+func (p *failingProc) Process(ctx context.Context, events []*sluice.Event, call sluice.Call) error {
 	p.mu.Lock()
 	if p.fail > 0 {
 		p.fail--
@@ -217,7 +225,7 @@ func (p *failingProc) Process(ctx context.Context, events []*sluice.Event) error
 		return sluicetest.ErrFull
 	}
 	p.mu.Unlock()
-	return p.Processor.Process(ctx, events)
+	return p.Processor.Process(ctx, events, call)
 }
 
 func TestFailedStatusRetriedUntilAccepted(t *testing.T) {

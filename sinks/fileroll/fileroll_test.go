@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/internal/sinkloop"
 	"github.com/sluiceio/sluice/sinks/serializer"
 	"github.com/sluiceio/sluice/sluicetest"
 )
@@ -28,11 +29,12 @@ func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 var t0 = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 
 type fixture struct {
-	s   *Sink
-	env sluice.Env
-	ch  *sluicetest.Channel
-	clk *clock
-	dir string
+	s    *Sink
+	loop *sinkloop.Loop
+	env  sluice.Env
+	ch   *sluicetest.Channel
+	clk  *clock
+	dir  string
 }
 
 // newFixture builds a file_roll sink from properties, the way the loader
@@ -68,7 +70,7 @@ func newFixture(t *testing.T, ch sluice.Channel, kv ...string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Stop(context.Background()) })
-	f := &fixture{s: s, env: env, clk: clk, dir: dir}
+	f := &fixture{s: s, loop: sluicetest.SinkLoop(env, s), env: env, clk: clk, dir: dir}
 	if sc, ok := ch.(*sluicetest.Channel); ok {
 		f.ch = sc
 	}
@@ -77,7 +79,7 @@ func newFixture(t *testing.T, ch sluice.Channel, kv ...string) *fixture {
 
 func (f *fixture) process(t *testing.T) sluice.Status {
 	t.Helper()
-	st, err := f.s.Process(context.Background())
+	st, err := f.loop.Process(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +351,7 @@ func TestDirectoryReplacedByFileRollsBack(t *testing.T) {
 	if err := os.WriteFile(f.dir, []byte("not a directory"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st, err := f.s.Process(context.Background())
+	st, err := f.loop.Process(context.Background())
 	if err == nil || st != sluice.Backoff {
 		t.Fatalf("got (%v, %v), want BACKOFF and an error", st, err)
 	}
@@ -411,7 +413,7 @@ func TestSerializerFailureCutsBatchOff(t *testing.T) {
 	f := newFixture(t, ch, "sink.serializer", "test_flaky", "sink.batchSize", "10")
 	f.process(t) // e000-e009 committed
 	failOn.Store("e015")
-	st, err := f.s.Process(context.Background())
+	st, err := f.loop.Process(context.Background())
 	if err == nil || st != sluice.Backoff || !strings.Contains(err.Error(), "serializer refused e015") {
 		t.Fatalf("got (%v, %v)", st, err)
 	}
@@ -444,7 +446,7 @@ func TestFailedBatchReachingTheFileIsTruncated(t *testing.T) {
 	// failure, as a full buffer would.
 	f.s.file.bw = bufioSize(f.s.file, 8)
 	failOn.Store("e019")
-	if _, err := f.s.Process(context.Background()); err == nil {
+	if _, err := f.loop.Process(context.Background()); err == nil {
 		t.Fatal("no error")
 	}
 	_, bodies := f.files(t)
@@ -477,7 +479,7 @@ func TestCommitFailureTakesBatchOutOfFile(t *testing.T) {
 	f := newFixture(t, ch, "sink.batchSize", "2")
 	f.process(t)
 	ch.fail.Store(true)
-	if _, err := f.s.Process(context.Background()); err == nil || !strings.Contains(err.Error(), "commit refused") {
+	if _, err := f.loop.Process(context.Background()); err == nil || !strings.Contains(err.Error(), "commit refused") {
 		t.Fatalf("error %v", err)
 	}
 	if ch.Len() != 2 || f.env.SinkCounters.ChannelReadFail.Load() != 1 {
@@ -495,7 +497,7 @@ func TestFirstBatchFailureLeavesNoFile(t *testing.T) {
 	ch := &commitFails{Channel: sluicetest.NewChannel(numbered(0, 2)...)}
 	ch.fail.Store(true)
 	f := newFixture(t, ch)
-	if _, err := f.s.Process(context.Background()); err == nil {
+	if _, err := f.loop.Process(context.Background()); err == nil {
 		t.Fatal("no error")
 	}
 	if names, _ := f.files(t); len(names) != 0 {
@@ -520,7 +522,7 @@ func TestStopFlushesAndCloses(t *testing.T) {
 		t.Errorf("second stop: %v", err)
 	}
 	ch.Add(numbered(3, 4)...)
-	if _, err := f.s.Process(context.Background()); !errors.Is(err, sluice.ErrClosed) {
+	if _, err := f.loop.Process(context.Background()); !errors.Is(err, sluice.ErrClosed) {
 		t.Errorf("Process after Stop: %v, want ErrClosed", err)
 	}
 	if ch.Len() != 1 {
@@ -556,7 +558,7 @@ func TestStartFailsWhenDirectoryCannotBeCreated(t *testing.T) {
 	env.Channel = sluicetest.NewChannel()
 	cfg := defaults()
 	cfg.Directory = filepath.Join(file, "sub")
-	s, err := New(env, *cfg)
+	s, err := New(env, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/internal/sinkloop"
 	"github.com/sluiceio/sluice/sluicetest"
 )
 
@@ -40,7 +41,13 @@ func (r *recorder) messages() []string {
 	return out
 }
 
-func build(t *testing.T, ch sluice.Channel, rec *recorder, props ...conf.Prop) (*Sink, sluice.Env) {
+// testSink is a sink with the core's transaction loop over it.
+type testSink struct {
+	*Sink
+	*sinkloop.Loop
+}
+
+func build(t *testing.T, ch sluice.Channel, rec *recorder, props ...conf.Prop) (*testSink, sluice.Env) {
 	t.Helper()
 	sp, ok := sluice.Lookup(sluice.KindSink, "org.apache.flume.sink.LoggerSink")
 	if !ok {
@@ -61,7 +68,7 @@ func build(t *testing.T, ch sluice.Channel, rec *recorder, props ...conf.Prop) (
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return s, env
+	return &testSink{Sink: s, Loop: sluicetest.SinkLoop(env, s)}, env
 }
 
 func event(body []byte, kv ...string) *sluice.Event {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/internal/sinkloop"
 	"github.com/sluiceio/sluice/sluicetest"
 )
 
@@ -22,7 +23,9 @@ func events(n int) []*sluice.Event {
 	return out
 }
 
-func build(t *testing.T, ch sluice.Channel, props ...conf.Prop) (*Sink, sluice.Env) {
+// build decodes props as the agent does and returns the sink and the
+// core's transaction loop over it.
+func build(t *testing.T, ch sluice.Channel, props ...conf.Prop) (*sinkloop.Loop, *Sink, sluice.Env) {
 	t.Helper()
 	sp, ok := sluice.Lookup(sluice.KindSink, "org.apache.flume.sink.NullSink")
 	if !ok {
@@ -38,19 +41,19 @@ func build(t *testing.T, ch sluice.Channel, props ...conf.Prop) (*Sink, sluice.E
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v.(*Sink), env
+	return sluicetest.SinkLoop(env, v.(*Sink)), v.(*Sink), env
 }
 
 func TestDrainsInBatches(t *testing.T) {
 	ch := sluicetest.NewChannel(events(250)...)
-	s, env := build(t, ch)
+	l, s, env := build(t, ch)
 	ctx := context.Background()
 	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var statuses []sluice.Status
 	for range 4 {
-		st, err := s.Process(ctx)
+		st, err := l.Process(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,8 +86,8 @@ func TestDrainsInBatches(t *testing.T) {
 
 func TestBatchSizeIsHonoured(t *testing.T) {
 	ch := sluicetest.NewChannel(events(10)...)
-	s, _ := build(t, ch, conf.Prop{Key: "batchSize", Value: "3"})
-	if _, err := s.Process(context.Background()); err != nil {
+	l, _, _ := build(t, ch, conf.Prop{Key: "batchSize", Value: "3"})
+	if _, err := l.Process(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if ch.Len() != 7 {
@@ -132,8 +135,8 @@ func TestChannelFailuresRollBack(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ch := &failChannel{Channel: sluicetest.NewChannel(events(5)...), failTake: tc.failTake, failCommit: tc.failCm}
-			s, env := build(t, ch)
-			st, err := s.Process(context.Background())
+			l, _, env := build(t, ch)
+			st, err := l.Process(context.Background())
 			if err == nil || st != sluice.Backoff {
 				t.Fatalf("got (%v, %v), want BACKOFF and an error", st, err)
 			}
@@ -154,10 +157,10 @@ func TestChannelFailuresRollBack(t *testing.T) {
 func TestLogsEveryNEvents(t *testing.T) {
 	var buf bytes.Buffer
 	ch := sluicetest.NewChannel(events(25)...)
-	s, _ := build(t, ch, conf.Prop{Key: "logEveryNEvents", Value: "10"}, conf.Prop{Key: "batchSize", Value: "4"})
+	l, s, _ := build(t, ch, conf.Prop{Key: "logEveryNEvents", Value: "10"}, conf.Prop{Key: "batchSize", Value: "4"})
 	s.log = slog.New(slog.NewTextHandler(&buf, nil))
 	for ch.Len() > 0 {
-		if _, err := s.Process(context.Background()); err != nil {
+		if _, err := l.Process(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -182,30 +185,18 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestStartWithoutChannelFails(t *testing.T) {
-	s, err := New(sluicetest.Env("k1"), Config{BatchSize: 1, LogEveryNEvents: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err == nil {
-		t.Error("Start without a channel succeeded")
-	}
-	if err := s.Stop(context.Background()); err != nil {
-		t.Error(err)
-	}
-}
-
 func BenchmarkProcess(b *testing.B) {
 	ch := sluicetest.NewChannel(events(b.N)...)
 	env := sluicetest.Env("k1")
 	env.Channel = ch
-	s, err := New(env, Config{BatchSize: 1000, LogEveryNEvents: 1 << 40})
+	s, err := New(env, &Config{BatchSize: 1000, LogEveryNEvents: 1 << 40})
 	if err != nil {
 		b.Fatal(err)
 	}
+	l := sluicetest.SinkLoop(env, s)
 	b.ResetTimer()
 	for ch.Len() > 0 {
-		if _, err := s.Process(context.Background()); err != nil {
+		if _, err := l.Process(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}

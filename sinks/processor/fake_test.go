@@ -72,6 +72,10 @@ func (s *fakeSink) Stop(context.Context) error {
 	return nil
 }
 
+// Deliver is never called: the processors drive a sink through its Drain
+// (here the fake itself, standing for the core loop over a real sink).
+func (s *fakeSink) Deliver(context.Context, []*sluice.Event) error { return nil }
+
 func (s *fakeSink) Process(context.Context) (sluice.Status, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -163,7 +167,7 @@ func build(t *testing.T, typ string, props map[string]string, logs *bytes.Buffer
 		env.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	for _, s := range sinks {
-		env.Sinks = append(env.Sinks, sluice.NamedSink{Name: s.name, Sink: s})
+		env.Sinks = append(env.Sinks, sluice.NamedSink{Name: s.name, Sink: s, Drain: s})
 	}
 	return spec.New(env, cfg)
 }
