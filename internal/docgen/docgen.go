@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/internal/deadletter"
 )
 
 // Dir is the docs sub-directory of each kind.
@@ -76,25 +77,13 @@ func Page(s *sluice.Spec) []byte {
 	if len(fields) == 0 {
 		b.WriteString("None besides `type`.\n\n")
 	} else {
-		b.WriteString("| Property | Default | Type | Description |\n|---|---|---|---|\n")
-		for _, f := range fields {
-			name := "`" + f.Key + "`"
-			if f.Prefix {
-				name = "`" + f.Key + "*`"
-			}
-			if f.Required {
-				name = "**" + name + "** (required)"
-			}
-			for _, a := range f.Aliases {
-				name += " / `" + a + "`"
-			}
-			def := "–"
-			if f.Default != "" && !f.Required {
-				def = "`" + f.Default + "`"
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", name, def, f.Type, escape(f.Doc))
-		}
-		b.WriteString("\n")
+		writeFields(&b, fields)
+	}
+	if s.Kind == sluice.KindSink {
+		b.WriteString("Every sink also takes the core's dead-letter properties (Sluice extension; see " +
+			"[writing-a-component.md](../writing-a-component.md#rejected-events)): events the downstream rejects for " +
+			"good roll the batch back, as in Flume, unless one of these is set.\n\n")
+		writeFields(&b, conf.Fields(deadletter.Defaults()))
 	}
 	if s.Example != "" {
 		fmt.Fprintf(&b, "## Example\n\n```properties\n%s\n```\n\n", strings.TrimSpace(s.Example))
@@ -103,6 +92,28 @@ func Page(s *sluice.Spec) []byte {
 		fmt.Fprintf(&b, "## Differences from Flume\n\n%s\n", strings.TrimSpace(s.Notes))
 	}
 	return b.Bytes()
+}
+
+func writeFields(b *bytes.Buffer, fields []conf.Field) {
+	b.WriteString("| Property | Default | Type | Description |\n|---|---|---|---|\n")
+	for _, f := range fields {
+		name := "`" + f.Key + "`"
+		if f.Prefix {
+			name = "`" + f.Key + "*`"
+		}
+		if f.Required {
+			name = "**" + name + "** (required)"
+		}
+		for _, a := range f.Aliases {
+			name += " / `" + a + "`"
+		}
+		def := "–"
+		if f.Default != "" && !f.Required {
+			def = "`" + f.Default + "`"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", name, def, f.Type, escape(f.Doc))
+	}
+	b.WriteString("\n")
 }
 
 func index(specs []*sluice.Spec) []byte {
