@@ -20,7 +20,10 @@ const FlumeReadyLog = "Component type: SOURCE, name: "
 // FlumeOptions configure one Flume agent.
 type FlumeOptions struct {
 	Agent string // agent name (-n); "a1" if empty
-	Conf  string // the properties file's text, written to Dir()/flume.conf
+	// Peer is the lib dir the agent runs with: "flume" if empty, or
+	// "flume-kafka" for Flume with its Kafka source, sink and channel.
+	Peer string
+	Conf string // the properties file's text, written to Dir()/flume.conf
 
 	Heap     string   // -Xmx value; DefaultHeap ("256m") if empty
 	JVMFlags []string // extra JVM flags, e.g. FastStartFlags, -Dflume.monitoring.type=http
@@ -105,10 +108,14 @@ func flumeSpec(opts FlumeOptions) (JavaSpec, error) {
 	if ready == (Ready{}) {
 		ready.Log = FlumeReadyLog
 	}
+	peer := opts.Peer
+	if peer == "" {
+		peer = "flume"
+	}
 	flags := append([]string{"-Duser.home=" + opts.Dir}, opts.JVMFlags...)
 	args := append([]string{"-n", agentName(opts), "-f", conf, "--no-reload-conf"}, opts.Args...)
 	return JavaSpec{
-		Peer:         "flume",
+		Peer:         peer,
 		Main:         "org.apache.flume.node.Application",
 		Args:         args,
 		Heap:         opts.Heap,
