@@ -158,6 +158,9 @@ func (b *builder) lookup(kind sluice.Kind, typ string, key string, at conf.Prop)
 	if spec, ok := sluice.Lookup(kind, typ); ok {
 		return spec
 	}
+	if strings.TrimSpace(typ) == "" {
+		return nil // the graph reported the missing type, at its line
+	}
 	msg := fmt.Sprintf("unknown %s type %q", kindWord(kind), typ)
 	if s := conf.Suggest(typ, sluice.Names(kind)); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)

@@ -251,3 +251,16 @@ func TestBuildRelativeKeyLikeAgentName(t *testing.T) {
 		t.Errorf("got  %+v\nwant %+v", *errs[0], want)
 	}
 }
+
+func TestMissingSinkTypeIsOneError(t *testing.T) {
+	_, problems := Build(parse(
+		"a1.channels = c1",
+		"a1.sinks = k1",
+		"a1.channels.c1.type = memory",
+		"a1.sinks.k1.channel = c1",
+	), sluicetest.Logger())
+	errs := errorsOf(problems)
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), `sink "k1" has no type`) || strings.Contains(errs[0].Error(), "command line") {
+		t.Errorf("want one error at the sink's line, got %v", errs)
+	}
+}
