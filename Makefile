@@ -32,7 +32,7 @@ run-example: build
 
 # Real peer servers' jars (Flume...) into .peers/<name>/lib; see docs/peers.md.
 peers:
-	scripts/peers.sh fetch flume kafka flume-kafka
+	scripts/peers.sh fetch flume kafka flume-kafka hdfs
 
 clean:
 	rm -rf bin
