@@ -67,6 +67,14 @@ type Spec struct {
 	Example string
 }
 
+// ConfigFilter supplies the values of ${name['key']} references in a
+// configuration (Flume's config filters: env, external). Filter returns the
+// value of key; ok false leaves the reference as written. Notes are shown
+// as warnings by `sluice check`; an error is a configuration error.
+type ConfigFilter interface {
+	Filter(key string) (value string, ok bool, notes []string, err error)
+}
+
 // Factory is how a component type is made: a function returning its config
 // struct with the defaults, and its constructor. Make one with MakeFactory.
 type Factory struct {
@@ -116,6 +124,8 @@ type Env struct {
 	Channels []NamedChannel
 	// Sink processors: the group's sinks, in configuration order.
 	Sinks []NamedSink
+	// Config filters: the environment the configuration is read in.
+	Getenv func(string) (string, bool)
 	// Sub holds the raw sub-properties of a nested component (a serializer's
 	// own keys), for components that build nested parts themselves.
 	Sub map[string]string

@@ -254,7 +254,7 @@ func TestFilterSetupProblems(t *testing.T) {
 			{true, "a1.configfilters.f1", "flume.conf:9", `config filter "f1" has keys but there is no a1.configfilters list`},
 		}},
 		{"external without command", "a1.configfilters = f1\na1.configfilters.f1.type = external\n", []problem{
-			{false, "a1.configfilters.f1.command", "flume.conf:9", `config filter "f1" of type external needs a command`},
+			{false, "a1.configfilters.f1.command", "flume.conf:9", `required property "command" is missing`},
 		}},
 		{"bad charset", "a1.configfilters = f1\na1.configfilters.f1.type = external\na1.configfilters.f1.command = /bin/echo\na1.configfilters.f1.charset = EBCDIC\n", []problem{
 			{false, "a1.configfilters.f1.charset", "flume.conf:12", `unsupported charset "EBCDIC"`},

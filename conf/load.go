@@ -308,7 +308,7 @@ func (l *loader) build() {
 	for _, c := range l.components(secFilters, false) {
 		l.wireSimple(c, secFilters.list)
 		cfg.ConfigFilters = append(cfg.ConfigFilters, c)
-		f, errs := newFilter(c, l.r.env)
+		f, errs := newFilter(c, l.agent, l.r.env)
 		cfg.Errors = append(cfg.Errors, errs...)
 		l.r.filters[c.Name] = f
 	}
