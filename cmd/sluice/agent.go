@@ -44,7 +44,7 @@ func load(a *agentArgs, log *slog.Logger, stderr io.Writer) (*agent.Agent, *conf
 		fmt.Fprintf(stderr, "sluice: %v\n", err)
 		return nil, nil, false
 	}
-	ag, nerr := buildAgent(a, cfg, log, nil, func(warning bool, msg string) {
+	ag, nerr := agent.BuildReported(cfg, log, nil, a.strict, func(warning bool, msg string) {
 		kind := "error"
 		if warning {
 			kind = "warning"
@@ -66,25 +66,10 @@ func readConf(a *agentArgs) (*conf.AgentConfig, error) {
 	return conf.Load(a.files, a.name, a.system, os.LookupEnv)
 }
 
-// buildAgent builds cfg's agent, reporting every problem; it returns the
-// number of errors (warnings count only with --strict).
-func buildAgent(a *agentArgs, cfg *conf.AgentConfig, log *slog.Logger, prev *agent.Agent, report func(warning bool, msg string)) (*agent.Agent, int) {
-	ag, problems := agent.BuildNext(cfg, log, prev)
-	nerr := 0
-	for _, p := range problems {
-		warning := p.Warning && !a.strict
-		if !warning {
-			nerr++
-		}
-		report(warning, p.Error())
-	}
-	return ag, nerr
-}
-
 func cmdAgent(args []string, stdout, stderr io.Writer) int {
 	a, err := parseAgentArgs(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "sluice agent: %v\n\n%s", err, usage)
+		fmt.Fprintf(stderr, "sluice agent: %v\n\n%s", err, agentUsage)
 		return 2
 	}
 	log := newLogger(a.system, stderr)
@@ -96,10 +81,15 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sluice agent: %v\n", err)
 		return 2
 	}
-	var watcher *confWatcher
-	if interval > 0 {
-		watcher = newConfWatcher(a.files, log) // before reading: a change made meanwhile is seen
-	}
+	// Before the files are read: a change made meanwhile is seen.
+	sv := agent.NewSupervisor(agent.SupervisorConfig{
+		Files:    a.files,
+		Interval: interval,
+		Read:     func() (*conf.AgentConfig, error) { return readConf(a) },
+		Strict:   a.strict,
+		Log:      log,
+		Stderr:   stderr,
+	})
 	ag, cfg, ok := load(a, log, stderr)
 	if !ok {
 		return 1
@@ -119,6 +109,12 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "sluice: %v\n", err)
 			return 1
 		}
+		sv.SetMonitor(mon)
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = mon.Stop(stopCtx)
+		}()
 	}
 	// The collector's pacing: see internal/gctune (GOGC or GOMEMLIMIT in
 	// the environment turn it off).
@@ -136,48 +132,7 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 	// After the first signal a second one kills the process the default
 	// way, also while a reload is under way.
 	go func() { <-ctx.Done(); stop() }()
-	if err := startAgent(ctx, ag); err != nil {
-		fmt.Fprintf(stderr, "sluice: %v\n", err)
-		if mon != nil {
-			_ = mon.Stop(context.Background())
-		}
-		return 1
-	}
-	r := &reloader{a: a, log: log, stderr: stderr, mon: mon, cur: ag, cfg: cfg}
-	var tick <-chan time.Time
-	if watcher != nil {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		tick = t.C
-		log.Debug("watching the configuration for changes", "files", strings.Join(a.files, ","), "interval", interval)
-	}
-	for ctx.Err() == nil {
-		select {
-		case <-ctx.Done():
-		case <-tick:
-			if !watcher.changed() {
-				continue
-			}
-			if code, exit := r.reload(ctx); exit {
-				if mon != nil {
-					_ = mon.Stop(context.Background())
-				}
-				return code
-			}
-		}
-	}
-	log.Info("shutting down")
-	code := 0
-	if err := stopAgent(r.cur); err != nil {
-		log.Error("stop", "err", err)
-		code = 1
-	}
-	if mon != nil {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = mon.Stop(stopCtx)
-	}
-	return code
+	return sv.Run(ctx, ag, cfg)
 }
 
 // startCPUProfile writes a CPU profile of the whole run (read it with `go
@@ -213,7 +168,7 @@ func startCPUProfile(system map[string]string, stderr io.Writer) (stop func(), o
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	a, err := parseAgentArgs(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "sluice check: %v\n\n%s", err, usage)
+		fmt.Fprintf(stderr, "sluice check: %v\n\n%s", err, checkUsage)
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

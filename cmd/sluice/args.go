@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/sluiceio/sluice/agent"
 )
 
 // agentArgs are the options of `flume-ng agent` that Sluice honours.
@@ -100,4 +103,27 @@ func parseAgentArgs(args []string) (*agentArgs, error) {
 		return nil, fmt.Errorf("missing configuration file: -f <file> (or --conf-file)")
 	}
 	return a, nil
+}
+
+// pollIntervalProperty is a Sluice-only -D property taking a Go duration
+// ("200ms"), finer than Flume's whole seconds; tests use it.
+const pollIntervalProperty = "sluice.conf.pollInterval"
+
+// pollInterval is how often the configuration files are checked; zero means
+// never (--no-reload-conf).
+func pollInterval(a *agentArgs) (time.Duration, error) {
+	if a.noReload {
+		return 0, nil
+	}
+	if v, ok := a.system[pollIntervalProperty]; ok {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			return 0, fmt.Errorf("-D%s: %q is not a positive duration (e.g. 500ms, 10s)", pollIntervalProperty, v)
+		}
+		return d, nil
+	}
+	if a.pollSeconds > 0 {
+		return time.Duration(a.pollSeconds) * time.Second, nil
+	}
+	return agent.DefaultPollInterval, nil // Flume: 0 or absent means the default
 }

@@ -15,7 +15,7 @@ func cmdDocs(args []string, stdout, stderr io.Writer) int {
 			i++
 			continue
 		}
-		fmt.Fprintf(stderr, "sluice docs: unknown option %q\n", args[i])
+		fmt.Fprintf(stderr, "sluice docs: unknown option %q\n\n%s", args[i], docsUsage)
 		return 2
 	}
 	if err := docgen.Write(dir); err != nil {

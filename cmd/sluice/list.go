@@ -9,7 +9,10 @@ import (
 	"github.com/sluiceio/sluice"
 )
 
-func cmdList(stdout io.Writer) int {
+func cmdList(args []string, stdout, stderr io.Writer) int {
+	if code, done := noArgs("list", args, stderr); done {
+		return code
+	}
 	w := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "KIND\tTYPE\tSTABILITY\tALIASES")
 	for _, s := range sluice.Specs() {

@@ -1,7 +1,8 @@
-package main
+package agent
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluiceio/sluice/conf"
 )
 
 // lockedBuffer collects log output.
@@ -156,32 +159,95 @@ func TestConfWatcherMissingFile(t *testing.T) {
 	}
 }
 
-func TestPollInterval(t *testing.T) {
-	cases := []struct {
-		args    []string
-		want    time.Duration
-		wantErr bool
-	}{
-		{nil, 30 * time.Second, false},
-		{[]string{"--no-reload-conf"}, 0, false},
-		{[]string{"--no-reload-conf", "-i", "5"}, 0, false},
-		{[]string{"-i", "5"}, 5 * time.Second, false},
-		{[]string{"--poll-interval=7"}, 7 * time.Second, false},
-		{[]string{"-i", "0"}, 30 * time.Second, false},
-		{[]string{"-Dsluice.conf.pollInterval=200ms", "-i", "5"}, 200 * time.Millisecond, false},
-		{[]string{"-Dsluice.conf.pollInterval=0s"}, 0, true},
-		{[]string{"-Dsluice.conf.pollInterval=soon"}, 0, true},
-		{[]string{"-i", "-1"}, 0, true},
-		{[]string{"-i", "ten"}, 0, true},
+// The supervisor's three reload outcomes, in one run: a broken file keeps
+// the running agent, a valid one replaces it (the old sources stopped
+// before the new ones start), and one that cannot start brings the
+// previous configuration back. Cancelling the context stops what runs.
+func TestSupervisorReloads(t *testing.T) {
+	h, hook := newHook(t)
+	t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "agent.conf")
+	confFor := func(src string, extra ...string) string {
+		return strings.Join(append([]string{
+			"a1.sources = " + src,
+			"a1.channels = c1",
+			"a1.sinks = k1",
+			"a1.sources." + src + ".type = test-agent-source",
+			"a1.sources." + src + ".hook = " + hook,
+			"a1.sources." + src + ".channels = c1",
+			"a1.channels.c1.type = memory",
+			"a1.sinks.k1.type = null",
+			"a1.sinks.k1.channel = c1",
+		}, extra...), "\n") + "\n"
 	}
-	for _, c := range cases {
-		a, err := parseAgentArgs(append([]string{"-n", "a1", "-f", "x.conf"}, c.args...))
-		var got time.Duration
-		if err == nil {
-			got, err = pollInterval(a)
+	writeFile(t, path, confFor("r1"), t0)
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	var stderr lockedBuffer
+	s := NewSupervisor(SupervisorConfig{
+		Files:    []string{path},
+		Interval: 5 * time.Millisecond,
+		Read: func() (*conf.AgentConfig, error) {
+			return conf.Load([]string{path}, "a1", nil, func(string) (string, bool) { return "", false })
+		},
+		Log:    log,
+		Stderr: &stderr,
+	})
+	cfg, err := conf.Load([]string{path}, "a1", nil, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag, nerr := BuildReported(cfg, log, nil, false, func(warning bool, msg string) { t.Logf("problem: %s", msg) })
+	if nerr > 0 {
+		t.Fatalf("%d errors in the first configuration", nerr)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() { done <- s.Run(ctx, ag, cfg) }()
+	sources := func() []string {
+		var out []string
+		for _, l := range h.Log() {
+			if strings.Contains(l, " source ") {
+				out = append(out, l)
+			}
 		}
-		if (err != nil) != c.wantErr || got != c.want {
-			t.Errorf("%q: %v, %v; want %v (error %v)", c.args, got, err, c.want, c.wantErr)
+		return out
+	}
+	has := func(want ...string) func() bool {
+		return func() bool { return strings.Join(sources(), ",") == strings.Join(want, ",") }
+	}
+	waitUntil(t, "r1 to start", has("start source r1"))
+
+	writeFile(t, path, strings.Replace(confFor("r9"), "type = memory", "type = memroy", 1), t0.Add(time.Second))
+	waitUntil(t, "the broken file to be refused", func() bool {
+		return strings.Contains(logs.String(), "configuration reload failed; the running agent is kept")
+	})
+	if !strings.Contains(logs.String(), `memroy`) {
+		t.Errorf("the refused reload does not name the problem:\n%s", logs.String())
+	}
+
+	writeFile(t, path, confFor("r2"), t0.Add(2*time.Second))
+	waitUntil(t, "r2 to replace r1", has("start source r1", "stop source r1", "start source r2"))
+	waitUntil(t, "the reload to be logged", func() bool { return strings.Contains(logs.String(), "msg=reloaded") })
+
+	writeFile(t, path, confFor("r3", "a1.sources.r3.failStart = true"), t0.Add(3*time.Second))
+	waitUntil(t, "r2 to be started again after r3 failed", has("start source r1", "stop source r1", "start source r2",
+		"stop source r2", "refuse source r3", "start source r2"))
+	waitUntil(t, "the fallback to be logged", func() bool {
+		return strings.Contains(logs.String(), "running the previous configuration again")
+	})
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("Run returned %d after a clean shutdown, want 0; stderr %q", code, stderr.String())
 		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	if got := sources(); got[len(got)-1] != "stop source r2" {
+		t.Errorf("the running agent was not stopped at shutdown: %q", got)
 	}
 }
