@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"strings"
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
@@ -79,7 +78,12 @@ func BuildNext(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent) (*Agent, []
 	if log == nil {
 		log = slog.Default()
 	}
-	b := &builder{cfg: cfg, log: log, errs: append([]*conf.Error(nil), cfg.Errors...)}
+	// One pass decodes and validates the whole file; building only wires
+	// what it produced.
+	res, errs := conf.Resolve(cfg, map[sluice.Kind]conf.CoreProps{
+		sluice.KindSink: {Prefix: "deadLetter.", Defaults: func() any { return deadletter.Defaults() }},
+	})
+	b := &builder{cfg: cfg, log: log, res: res, errs: append(append([]*conf.Error(nil), cfg.Errors...), errs...)}
 	if prev != nil {
 		b.prev = map[string]*builtChannel{}
 		for _, c := range prev.channels {
@@ -139,6 +143,7 @@ func BuildNext(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent) (*Agent, []
 
 type builder struct {
 	cfg  *conf.AgentConfig
+	res  *conf.Resolved
 	log  *slog.Logger
 	errs []*conf.Error
 	prev map[string]*builtChannel // the replaced agent's channels, by name
@@ -146,113 +151,23 @@ type builder struct {
 
 func (b *builder) add(e *conf.Error) { b.errs = append(b.errs, e) }
 
-// prefix is the full key of a component: a1.sources.r1.
-func (b *builder) prefix(c *conf.Component) string {
-	kind := map[sluice.Kind]string{sluice.KindSource: "sources", sluice.KindChannel: "channels",
-		sluice.KindSink: "sinks", sluice.KindSinkProcessor: "sinkgroups"}[c.Kind]
-	return b.cfg.Agent + "." + kind + "." + c.Name + "."
-}
-
-// lookup finds a type in the registry, or records an error with a suggestion.
-func (b *builder) lookup(kind sluice.Kind, typ string, key string, at conf.Prop) *sluice.Spec {
-	if spec, ok := sluice.Lookup(kind, typ); ok {
-		return spec
+// make runs a decoded part's constructor; nil (with the errors recorded)
+// when the part did not decode or its constructor failed.
+func (b *builder) make(p *conf.Part, env sluice.Env) any {
+	if p == nil || !p.OK {
+		return nil
 	}
-	if strings.TrimSpace(typ) == "" {
-		return nil // the graph reported the missing type, at its line
-	}
-	msg := fmt.Sprintf("unknown %s type %q", kindWord(kind), typ)
-	if s := conf.Suggest(typ, sluice.Names(kind)); s != "" {
-		msg += fmt.Sprintf(" (did you mean %q?)", s)
-	} else if names := shortNames(kind); len(names) > 0 {
-		msg += fmt.Sprintf(" (known: %s)", strings.Join(names, ", "))
-	}
-	b.add(&conf.Error{Key: key, File: at.File, Line: at.Line, Msg: msg})
-	return nil
-}
-
-func kindWord(k sluice.Kind) string {
-	switch k {
-	case sluice.KindSinkProcessor:
-		return "sink processor"
-	case sluice.KindSelector:
-		return "channel selector"
-	}
-	return string(k)
-}
-
-func shortNames(kind sluice.Kind) []string {
-	var out []string
-	for _, s := range sluice.Specs() {
-		if s.Kind == kind {
-			out = append(out, s.Name)
-		}
-	}
-	return out
-}
-
-// decode builds a component's config from its properties, positioning every
-// error at the full key and file:line.
-func (b *builder) decode(spec *sluice.Spec, props []conf.Prop, prefix string, at conf.Prop) (any, bool) {
-	if spec.Config == nil {
-		for _, p := range props {
-			b.add(&conf.Error{Key: p.FullKey, File: p.File, Line: p.Line, Warning: true,
-				Msg: fmt.Sprintf("unknown property %q: type %s takes no properties", p.Key, spec.Name)})
-		}
-		return nil, true
-	}
-	cfg := spec.Config()
-	ok := true
-	for _, e := range conf.Decode(cfg, props) {
-		if e.File == "" && !isFullKey(e.Key, props) {
-			// Relative (a missing key), or no key at all: a problem of the
-			// component as a whole, shown at its type line.
-			if e.Key == "" {
-				e.Key = "type"
-			}
-			e.Key = prefix + e.Key
-			e.File, e.Line = at.File, at.Line
-		}
-		if !e.Warning {
-			ok = false
-		}
-		b.add(e)
-	}
-	return cfg, ok
-}
-
-// isFullKey reports whether key is the full key of one of props (an error
-// already positioned at a property set without a file, such as an override).
-// Testing the agent-name prefix instead would misread relative keys that
-// begin like the agent's name (agent "sink", key "sink.directory").
-func isFullKey(key string, props []conf.Prop) bool {
-	for _, p := range props {
-		if key != "" && p.FullKey == key {
-			return true
-		}
-	}
-	return false
-}
-
-func (b *builder) newComponent(spec *sluice.Spec, env sluice.Env, cfg any, key string, at conf.Prop, props []conf.Prop) any {
-	v, err := spec.New(env, cfg)
+	v, err := p.Spec.New(env, p.Config)
 	if err != nil {
-		// Errors that name a property point at it; others at the type line.
-		prefix := strings.TrimSuffix(key, "type")
-		for _, e := range conf.Position(err, props) {
-			if e.File == "" && !isFullKey(e.Key, props) {
-				if e.Key != "" {
-					e.Key = prefix + e.Key
-				} else {
-					e.Key = key
-				}
-				e.File, e.Line = at.File, at.Line
-			}
-			b.add(e)
-		}
+		b.errs = append(b.errs, p.BuildErrors(err)...)
 		return nil
 	}
 	return v
+}
+
+// wrongKind records that a registered type does not implement its kind.
+func (b *builder) wrongKind(p *conf.Part, what string) {
+	b.add(&conf.Error{Key: p.Key, File: p.At.File, Line: p.At.Line, Msg: fmt.Sprintf("type %q is not %s", p.Type, what)})
 }
 
 func (b *builder) logger(kind, name string) *slog.Logger {
@@ -260,16 +175,11 @@ func (b *builder) logger(kind, name string) *slog.Logger {
 }
 
 func (b *builder) channel(c *conf.Component) *builtChannel {
-	key := b.prefix(c) + "type"
-	spec := b.lookup(sluice.KindChannel, c.Type, key, c.TypeProp)
-	if spec == nil {
+	p := b.res.Of(c)
+	if p == nil || !p.OK {
 		return nil
 	}
-	cfg, ok := b.decode(spec, c.Props, b.prefix(c), c.TypeProp)
-	if !ok {
-		return nil
-	}
-	if old := b.prev[c.Name]; old != nil && old.typ == spec.Name && reflect.DeepEqual(old.cfg, cfg) {
+	if old := b.prev[c.Name]; old != nil && old.typ == p.Spec.Name && reflect.DeepEqual(old.cfg, p.Config) {
 		if k, ok := old.ch.(sluice.Keeper); ok && k.KeepOnReload() {
 			b.log.Info("channel unchanged by the reload: kept with its events", "channel", c.Name)
 			return old
@@ -277,24 +187,22 @@ func (b *builder) channel(c *conf.Component) *builtChannel {
 	}
 	counters := sluice.NewChannelCounters()
 	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: b.logger("channel", c.Name), ChannelCounters: counters}
-	v := b.newComponent(spec, env, cfg, key, c.TypeProp, c.Props)
+	v := b.make(p, env)
 	if v == nil {
 		return nil
 	}
 	ch, isCh := v.(sluice.Channel)
 	if !isCh {
-		b.add(&conf.Error{Key: key, File: c.TypeProp.File, Line: c.TypeProp.Line, Msg: fmt.Sprintf("type %q is not a channel", c.Type)})
+		b.wrongKind(p, "a channel")
 		return nil
 	}
-	return &builtChannel{name: c.Name, ch: ch, counters: counters, typ: spec.Name, cfg: cfg}
+	return &builtChannel{name: c.Name, ch: ch, counters: counters, typ: p.Spec.Name, cfg: p.Config}
 }
 
 // source builds a source in the order its parts depend on each other: the
 // channels it names, its selector, its interceptors, the hand-off that ties
 // them together, then the source itself.
 func (b *builder) source(c *conf.Component, chans map[string]*builtChannel) *builtSource {
-	key := b.prefix(c) + "type"
-	spec := b.lookup(sluice.KindSource, c.Type, key, c.TypeProp)
 	var named []sluice.NamedChannel
 	for _, n := range c.Channels {
 		if bc := chans[n]; bc != nil {
@@ -305,49 +213,33 @@ func (b *builder) source(c *conf.Component, chans map[string]*builtChannel) *bui
 	log := b.logger("source", c.Name)
 	sel := b.selector(c, named, log)
 	interceptors := b.interceptors(c, log)
-	if spec == nil {
-		return nil
-	}
-	cfg, ok := b.decode(spec, c.Props, b.prefix(c), c.TypeProp)
-	if !ok {
+	p := b.res.Of(c)
+	if p == nil || !p.OK {
 		return nil
 	}
 	proc := handoff.New(c.Name, sel, interceptors, counters, log)
 	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: log, Processor: proc, SourceCounters: counters, Channels: named}
-	v := b.newComponent(spec, env, cfg, key, c.TypeProp, c.Props)
+	v := b.make(p, env)
 	if v == nil {
 		return nil
 	}
 	src, isSrc := v.(sluice.Source)
 	if !isSrc {
-		b.add(&conf.Error{Key: key, File: c.TypeProp.File, Line: c.TypeProp.Line, Msg: fmt.Sprintf("type %q is not a source", c.Type)})
+		b.wrongKind(p, "a source")
 		return nil
 	}
 	return &builtSource{name: c.Name, src: src, counters: counters, processor: proc}
 }
 
-// selector builds a source's channel selector: replicating unless
-// configured. Nil when it cannot be built (the error is recorded).
+// selector builds a source's channel selector (replicating unless
+// configured); nil when it cannot be built (the error is recorded).
 func (b *builder) selector(c *conf.Component, named []sluice.NamedChannel, log *slog.Logger) sluice.ChannelSelector {
-	selType, selAt := "replicating", c.TypeProp
-	var selProps []conf.Prop
-	if c.Selector != nil {
-		if c.Selector.Type != "" {
-			selType, selAt = c.Selector.Type, c.Selector.TypeProp
-		}
-		selProps = c.Selector.Props
+	if len(named) != len(c.Channels) || len(named) == 0 {
+		return nil // the graph reported the missing channels
 	}
-	sspec := b.lookup(sluice.KindSelector, selType, b.prefix(c)+"selector.type", selAt)
-	if sspec == nil || len(named) != len(c.Channels) || len(named) == 0 {
-		return nil
-	}
-	scfg, ok := b.decode(sspec, selProps, b.prefix(c)+"selector.", selAt)
-	if !ok {
-		return nil
-	}
+	p := b.res.Selector(c)
 	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: log, Channels: named}
-	v := b.newComponent(sspec, env, scfg, b.prefix(c)+"selector.type", selAt, selProps)
-	sel, _ := v.(sluice.ChannelSelector)
+	sel, _ := b.make(p, env).(sluice.ChannelSelector)
 	return sel
 }
 
@@ -355,23 +247,15 @@ func (b *builder) selector(c *conf.Component, named []sluice.NamedChannel, log *
 func (b *builder) interceptors(c *conf.Component, log *slog.Logger) []sluice.Interceptor {
 	var out []sluice.Interceptor
 	for _, ic := range c.Interceptors {
-		ikey := b.prefix(c) + "interceptors." + ic.Name + "."
-		ispec := b.lookup(sluice.KindInterceptor, ic.Type, ikey+"type", ic.TypeProp)
-		if ispec == nil {
-			continue
-		}
-		icfg, ok := b.decode(ispec, ic.Props, ikey, ic.TypeProp)
-		if !ok {
-			continue
-		}
+		p := b.res.OfSub(ic)
 		env := sluice.Env{Agent: b.cfg.Agent, Name: ic.Name, Logger: log.With("interceptor", ic.Name)}
-		v := b.newComponent(ispec, env, icfg, ikey+"type", ic.TypeProp, ic.Props)
+		v := b.make(p, env)
 		if v == nil {
 			continue
 		}
 		in, isIn := v.(sluice.Interceptor)
 		if !isIn {
-			b.add(&conf.Error{Key: ikey + "type", File: ic.TypeProp.File, Line: ic.TypeProp.Line, Msg: fmt.Sprintf("type %q is not an interceptor", ic.Type)})
+			b.wrongKind(p, "an interceptor")
 			continue
 		}
 		out = append(out, in)
@@ -379,42 +263,32 @@ func (b *builder) interceptors(c *conf.Component, log *slog.Logger) []sluice.Int
 	return out
 }
 
-// sink builds a sink and the core's transaction loop over it. The
-// deadLetter.* properties belong to the loop, not to the sink.
+// sink builds a sink and the core's transaction loop over it, with the
+// dead letter its deadLetter.* properties set.
 func (b *builder) sink(c *conf.Component, chans map[string]*builtChannel) *builtSink {
-	key := b.prefix(c) + "type"
-	spec := b.lookup(sluice.KindSink, c.Type, key, c.TypeProp)
-	if spec == nil {
-		return nil
-	}
-	var own, dlProps []conf.Prop
-	for _, p := range c.Props {
-		if strings.HasPrefix(p.Key, "deadLetter.") {
-			dlProps = append(dlProps, p)
-		} else {
-			own = append(own, p)
-		}
-	}
-	dl, dlOK := b.deadLetter(c, dlProps, chans)
-	cfg, ok := b.decode(spec, own, b.prefix(c), c.TypeProp)
-	if !ok || !dlOK {
+	p := b.res.Of(c)
+	if p == nil || !p.OK {
 		return nil
 	}
 	bc := chans[c.Channel]
 	if bc == nil {
 		return nil // the graph already reported the missing channel
 	}
+	dl, dlOK := b.deadLetter(c, p, chans)
+	if !dlOK {
+		return nil
+	}
 	counters := sluice.NewSinkCounters()
 	log := b.logger("sink", c.Name)
 	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: log,
 		Channel: bc.ch, ChannelName: c.Channel, SinkCounters: counters}
-	v := b.newComponent(spec, env, cfg, key, c.TypeProp, own)
+	v := b.make(p, env)
 	if v == nil {
 		return nil
 	}
 	sk, isSink := v.(sluice.Sink)
 	if !isSink {
-		b.add(&conf.Error{Key: key, File: c.TypeProp.File, Line: c.TypeProp.Line, Msg: fmt.Sprintf("type %q is not a sink", c.Type)})
+		b.wrongKind(p, "a sink")
 		return nil
 	}
 	opts := sinkloop.Options{Name: c.Name, Sink: sk, Channel: bc.ch, ChannelName: c.Channel, Counters: counters, Log: log}
@@ -428,7 +302,7 @@ func (b *builder) sink(c *conf.Component, chans map[string]*builtChannel) *built
 	bk.loop = sinkloop.New(opts)
 	if tc, isT := bc.ch.(sluice.TxnCapacitor); isT && bk.loop.BatchSize() > tc.TransactionCapacity() {
 		// Flume drops such a sink at start-up; we refuse to start instead.
-		b.add(&conf.Error{Key: b.prefix(c) + "type", File: c.TypeProp.File, Line: c.TypeProp.Line,
+		b.add(&conf.Error{Key: p.Key, File: p.At.File, Line: p.At.Line,
 			Msg: fmt.Sprintf("batch size %d is larger than channel %s's transactionCapacity %d: raise the channel's transactionCapacity or lower the sink's batch size",
 				bk.loop.BatchSize(), c.Channel, tc.TransactionCapacity())})
 		return nil
@@ -436,65 +310,42 @@ func (b *builder) sink(c *conf.Component, chans map[string]*builtChannel) *built
 	return bk
 }
 
-// deadLetter decodes a sink's deadLetter.* properties. The result is nil
-// when none is configured.
-func (b *builder) deadLetter(c *conf.Component, props []conf.Prop, chans map[string]*builtChannel) (any, bool) {
-	if len(props) == 0 {
+// deadLetter makes the dead letter a sink's decoded deadLetter.* properties
+// ask for; nil when none.
+func (b *builder) deadLetter(c *conf.Component, p *conf.Part, chans map[string]*builtChannel) (any, bool) {
+	cfg, _ := p.Core.(*deadletter.Config)
+	if cfg == nil {
 		return nil, true
 	}
-	cfg := deadletter.Defaults()
-	ok := true
-	for _, e := range conf.Decode(cfg, props) {
-		if e.File == "" && !isFullKey(e.Key, props) {
-			e.Key = b.prefix(c) + strings.TrimPrefix(e.Key, b.prefix(c))
-			e.File, e.Line = props[0].File, props[0].Line
+	at := func(key string) conf.Prop {
+		for _, q := range c.Props {
+			if q.Key == key {
+				return q
+			}
 		}
-		if !e.Warning {
-			ok = false
-		}
-		b.add(e)
-	}
-	if !ok {
-		return nil, false
+		return p.At
 	}
 	switch {
 	case cfg.Directory != "":
 		return &deadletter.Dir{Path: cfg.Directory, Sink: c.Name, MaxFileSize: cfg.MaxFileSize}, true
 	case cfg.Channel != "":
-		bc := chans[cfg.Channel]
-		if bc == nil {
-			p := props[0]
-			for _, q := range props {
-				if q.Key == "deadLetter.channel" {
-					p = q
-				}
-			}
-			b.add(&conf.Error{Key: p.FullKey, File: p.File, Line: p.Line,
+		q := at("deadLetter.channel")
+		if chans[cfg.Channel] == nil {
+			b.add(&conf.Error{Key: q.FullKey, File: q.File, Line: q.Line,
 				Msg: fmt.Sprintf("dead-letter channel %q is not a channel of agent %s", cfg.Channel, b.cfg.Agent)})
 			return nil, false
 		}
 		if cfg.Channel == c.Channel {
-			p := props[0]
-			b.add(&conf.Error{Key: p.FullKey, File: p.File, Line: p.Line,
+			b.add(&conf.Error{Key: q.FullKey, File: q.File, Line: q.Line,
 				Msg: fmt.Sprintf("dead-letter channel %q is the channel the sink drains: rejected events would come straight back", cfg.Channel)})
 			return nil, false
 		}
-		return &deadletter.Channel{Name: cfg.Channel, Channel: bc.ch, Sink: c.Name}, true
+		return &deadletter.Channel{Name: cfg.Channel, Channel: chans[cfg.Channel].ch, Sink: c.Name}, true
 	}
 	return nil, true
 }
 
 func (b *builder) group(g *conf.Component, sinks map[string]*builtSink, chans map[string]*builtChannel) *builtRunner {
-	typ, at := "default", g.Declared
-	var props []conf.Prop
-	if g.Processor != nil {
-		if g.Processor.Type != "" {
-			typ, at = g.Processor.Type, g.Processor.TypeProp
-		}
-		props = g.Processor.Props
-	}
-	key := b.prefix(g) + "processor.type"
-	spec := b.lookup(sluice.KindSinkProcessor, typ, key, at)
 	var members []sluice.NamedSink
 	r := &builtRunner{name: g.Name, group: true}
 	for _, n := range g.Sinks {
@@ -508,23 +359,17 @@ func (b *builder) group(g *conf.Component, sinks map[string]*builtSink, chans ma
 			r.channels = append(r.channels, bc.ch)
 		}
 	}
-	if spec == nil {
-		return nil
-	}
-	cfg, ok := b.decode(spec, props, b.prefix(g)+"processor.", at)
-	if !ok {
-		return nil
-	}
+	p := b.res.Of(g)
 	env := sluice.Env{Agent: b.cfg.Agent, Name: g.Name, Logger: b.logger("sinkgroup", g.Name), Sinks: members}
-	v := b.newComponent(spec, env, cfg, key, at, props)
+	v := b.make(p, env)
 	if v == nil {
 		return nil
 	}
-	p, isP := v.(sluice.SinkProcessor)
+	proc, isP := v.(sluice.SinkProcessor)
 	if !isP {
-		b.add(&conf.Error{Key: key, File: at.File, Line: at.Line, Msg: fmt.Sprintf("type %q is not a sink processor", typ)})
+		b.wrongKind(p, "a sink processor")
 		return nil
 	}
-	r.proc = p
+	r.proc = proc
 	return r
 }
