@@ -16,7 +16,7 @@ type Default struct {
 
 var _ sluice.SinkProcessor = (*Default)(nil)
 
-func newDefault(env sluice.Env, _ any) (any, error) {
+func newDefault(env sluice.Env, _ *struct{}) (*Default, error) {
 	if err := checkSinks(env.Sinks); err != nil {
 		return nil, err
 	}

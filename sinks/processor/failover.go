@@ -22,7 +22,7 @@ type FailoverConfig struct {
 	MaxPenalty time.Duration     `flume:"maxpenalty" unit:"ms" doc:"upper limit of the time a failed sink is benched before it is tried again"`
 }
 
-func failoverConfig() any {
+func failoverConfig() *FailoverConfig {
 	return &FailoverConfig{MaxPenalty: 30000 * time.Millisecond}
 }
 
@@ -83,8 +83,7 @@ type member struct {
 	err      error     // latest failure
 }
 
-func newFailover(env sluice.Env, c any) (any, error) {
-	cfg := c.(*FailoverConfig)
+func newFailover(env sluice.Env, cfg *FailoverConfig) (*Failover, error) {
 	if err := checkSinks(env.Sinks); err != nil {
 		return nil, err
 	}
@@ -99,9 +98,6 @@ func newFailover(env sluice.Env, c any) (any, error) {
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		}
 		errs = append(errs, conf.Invalid("priority."+k, "%s", msg))
-	}
-	if err := cfg.Validate(); err != nil {
-		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

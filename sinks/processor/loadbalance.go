@@ -22,7 +22,7 @@ type LoadBalanceConfig struct {
 
 const defaultMaxTimeOut = 30000 * time.Millisecond
 
-func loadBalanceConfig() any {
+func loadBalanceConfig() *LoadBalanceConfig {
 	return &LoadBalanceConfig{Selector: "round_robin", MaxTimeOut: defaultMaxTimeOut}
 }
 
@@ -59,12 +59,8 @@ type LoadBalance struct {
 
 var _ sluice.SinkProcessor = (*LoadBalance)(nil)
 
-func newLoadBalance(env sluice.Env, c any) (any, error) {
-	cfg := c.(*LoadBalanceConfig)
+func newLoadBalance(env sluice.Env, cfg *LoadBalanceConfig) (*LoadBalance, error) {
 	if err := checkSinks(env.Sinks); err != nil {
-		return nil, err
-	}
-	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if len(env.Sinks) < 2 {

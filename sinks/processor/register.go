@@ -10,7 +10,7 @@ func init() {
 		Stability: sluice.Stable,
 		Doc: "Runs a single sink and passes its results through. Sinks that belong to no sink group " +
 			"run through it; a group of type default must have exactly one sink.",
-		New: newDefault,
+		Factory: sluice.MakeFactory(nil, newDefault),
 		Notes: "- As in Flume, a `default` group with more than one sink is a configuration error.\n" +
 			"- The processor starts and stops its sink.\n",
 		Example: "a1.sinkgroups = g1\n" +
@@ -26,8 +26,7 @@ func init() {
 			"for 1s·2^n (n = consecutive failures, so 2 s at first) up to maxpenalty, and the next sink by " +
 			"priority takes over within the same call. Once a benched sink's penalty has run out it is tried " +
 			"first, and it rejoins the live sinks as soon as it delivers (returns READY).",
-		Config: failoverConfig,
-		New:    newFailover,
+		Factory: sluice.MakeFactory(failoverConfig, newFailover),
 		Notes: "- Like Flume, a sink without `priority.<sink>` gets -1, -2, ... in the iteration order of a Java " +
 			"HashMap of the sink names (not list order), and a sink whose priority duplicates another's is " +
 			"never used. Sluice reproduces both, so the same sink is active as under Flume, and logs a warning " +
@@ -56,8 +55,7 @@ func init() {
 			"(round_robin or random) until one does not fail, and returns that sink's status. With backoff, " +
 			"a failed sink is left out for min(selector.maxTimeOut, 1s·2^n), n growing while failures recur " +
 			"within an hour (up to 16).",
-		Config: loadBalanceConfig,
-		New:    newLoadBalance,
+		Factory: sluice.MakeFactory(loadBalanceConfig, newLoadBalance),
 		Notes: "- Custom selector classes (a class name in `selector`) are not supported; an unknown selector is " +
 			"an error with a did-you-mean suggestion.\n" +
 			"- As in Flume, a group with a single sink is an error, a sink that returns BACKOFF ends the call " +
