@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/sluiceio/sluice"
@@ -52,8 +53,9 @@ const notes = `Differences from Flume's RollingFileSink:
 - **Existing files are never overwritten.** If the next name is taken, the number is increased until
   a free name is found. Flume truncates such a file (possible with ROLLTIME after a quick restart).
 - **The directory is created at start** if it does not exist; start fails if it cannot be. Flume
-  fails every batch until someone creates it. If the directory disappears later, batches fail with
-  an error naming the path and stay in the channel.
+  fails every batch until someone creates it. If the file or its directory is deleted while the
+  sink writes (an unlinked file still takes writes, and they would vanish), the batch fails before
+  its commit and stays in the channel, and the directory is created again for the next file.
 - **A failed batch is cut off.** On a write, flush or commit failure the file is truncated back to
   the end of the last committed batch and closed, and the retry goes to a new file, so the file
   does not hold a partial or duplicated batch (Flume leaves the partial write in place).
@@ -192,8 +194,29 @@ func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 		s.abandon()
 		return fmt.Errorf("file_roll sink %s: write %s: %w", s.name, f.path, err)
 	}
+	// A file whose directory was deleted under us still takes writes, and
+	// they vanish with it: check it is still there before the commit.
+	if gone, err := unlinked(f.f); gone || err != nil {
+		s.abandon()
+		if err != nil {
+			return fmt.Errorf("file_roll sink %s: stat %s: %w", s.name, f.path, err)
+		}
+		return fmt.Errorf("file_roll sink %s: %s was deleted (or its directory) while being written; the batch stays in the channel and goes to a new file", s.name, f.path)
+	}
 	s.pending = int64(len(events))
 	return nil
+}
+
+// unlinked reports whether an open file has no name left on disk.
+func unlinked(f *os.File) (bool, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Nlink == 0, nil
+	}
+	return false, nil
 }
 
 // Settled records a committed batch as part of the file, or takes a batch
@@ -272,6 +295,12 @@ func (s *Sink) openFile() error {
 		fh   *os.File
 		err  error
 	)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("file_roll sink %s: sink.directory %q is gone and cannot be created again: %w", s.name, dir, err)
+		}
+		s.log.Warn("file_roll sink: sink.directory had disappeared; created it again", "directory", dir)
+	}
 	for try := 0; ; try++ {
 		path = filepath.Join(dir, s.paths.next(now))
 		// O_EXCL: never truncate a file written before (Flume would).

@@ -611,3 +611,27 @@ func TestConfig(t *testing.T) {
 		}
 	}
 }
+
+// Deleting the directory under a running sink must not lose the batch
+// being written: the open file still takes writes, so the sink checks it
+// is still linked before the commit, and recreates the directory.
+func TestDirectoryDeletedWhileWritingKeepsTheBatch(t *testing.T) {
+	ch := sluicetest.NewChannel(numbered(0, 5)...)
+	f := newFixture(t, ch, "sink.batchSize", "5")
+	f.process(t) // 0..4 written and committed; the file stays open
+	if err := os.RemoveAll(f.dir); err != nil {
+		t.Fatal(err)
+	}
+	ch.Add(numbered(5, 10)...)
+	st, err := f.loop.Process(context.Background())
+	if err == nil || st != sluice.Backoff || !strings.Contains(err.Error(), "deleted") {
+		t.Fatalf("got (%v, %v), want BACKOFF and an error saying the file was deleted", st, err)
+	}
+	if ch.Len() != 5 {
+		t.Fatalf("%d events in the channel, want the batch of 5 kept", ch.Len())
+	}
+	f.process(t) // the directory is created again, the batch goes to a new file
+	if _, bodies := f.files(t); len(bodies) != 1 || bodies[0] != lines(5, 10) {
+		t.Errorf("files hold %q, want 5..9", bodies)
+	}
+}
