@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"sync"
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
@@ -22,6 +23,11 @@ type builtChannel struct {
 	counters *sluice.ChannelCounters
 	typ      string // the registered type (aliases resolved)
 	cfg      any    // the decoded properties
+
+	// carry holds in-memory channels of earlier configurations, changed
+	// by a reload, whose events move into ch while the agent runs.
+	carryMu sync.Mutex
+	carry   []sluice.Channel
 }
 
 type builtSource struct {
@@ -134,6 +140,18 @@ func BuildNext(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent) (*Agent, []
 		}
 		a.runners = append(a.runners, r)
 	}
+	for name, old := range b.prev {
+		if chans[name] != nil {
+			continue
+		}
+		for _, ch := range append(old.pending(), old.ch) {
+			if s, ok := ch.(sluice.Sized); ok && s.Size() > 0 {
+				if _, mem := ch.(sluice.Keeper); mem {
+					log.Error("a channel the reload removes holds events: what its sinks do not drain before the old configuration stops is dropped", "channel", name, "events", s.Size())
+				}
+			}
+		}
+	}
 	if len(cfg.Sources) == 0 && len(cfg.Sinks) == 0 && len(b.errs) == 0 {
 		b.errs = append(b.errs, &conf.Error{Key: cfg.Agent, Msg: "the agent has no sources and no sinks: nothing would run"})
 	}
@@ -179,7 +197,8 @@ func (b *builder) channel(c *conf.Component) *builtChannel {
 	if p == nil || !p.OK {
 		return nil
 	}
-	if old := b.prev[c.Name]; old != nil && old.typ == p.Spec.Name && reflect.DeepEqual(old.cfg, p.Config) {
+	old := b.prev[c.Name]
+	if old != nil && old.typ == p.Spec.Name && reflect.DeepEqual(old.cfg, p.Config) {
 		if k, ok := old.ch.(sluice.Keeper); ok && k.KeepOnReload() {
 			b.log.Info("channel unchanged by the reload: kept with its events", "channel", c.Name)
 			return old
@@ -196,7 +215,29 @@ func (b *builder) channel(c *conf.Component) *builtChannel {
 		b.wrongKind(p, "a channel")
 		return nil
 	}
-	return &builtChannel{name: c.Name, ch: ch, counters: counters, typ: p.Spec.Name, cfg: p.Config}
+	bc := &builtChannel{name: c.Name, ch: ch, counters: counters, typ: p.Spec.Name, cfg: p.Config}
+	if old != nil {
+		// A changed in-memory channel hands its events to the new one
+		// (Flume resizes the instance; a new instance must take them).
+		bc.carry = old.pending()
+		if k, ok := old.ch.(sluice.Keeper); ok && k.KeepOnReload() {
+			bc.carry = append(bc.carry, old.ch)
+		}
+	}
+	return bc
+}
+
+// pending is what of the carried channels still holds events.
+func (c *builtChannel) pending() []sluice.Channel {
+	c.carryMu.Lock()
+	defer c.carryMu.Unlock()
+	var out []sluice.Channel
+	for _, ch := range c.carry {
+		if s, ok := ch.(sluice.Sized); !ok || s.Size() > 0 {
+			out = append(out, ch)
+		}
+	}
+	return out
 }
 
 // source builds a source in the order its parts depend on each other: the

@@ -2,7 +2,11 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluiceio/sluice"
 	_ "github.com/sluiceio/sluice/channels/memory"
@@ -73,5 +77,43 @@ func failOnErrors(t *testing.T, problems []*conf.Error) {
 		if !p.Warning {
 			t.Fatal(p)
 		}
+	}
+}
+
+// A reload that changes a memory channel while its sink's downstream is
+// down must not lose what the channel held: the new channel takes the
+// events over, as room allows (here it is smaller than what is carried).
+func TestReloadCarriesAChangedMemoryChannelsEvents(t *testing.T) {
+	first, h := agentFor(t, memSinkConf...)
+	h.setSinkFn("k1", func(context.Context, *testSink, []*sluice.Event) error { return errors.New("downstream down") })
+	start(t, first, Options{DrainTimeout: 10 * time.Millisecond})
+	put(t, first, 0, 500)
+	if err := stopAgent(t, first); err != nil {
+		t.Fatal(err)
+	}
+	if n := channelNamed(first, "c1").(sluice.Sized).Size(); n != 500 {
+		t.Fatalf("old channel holds %d, want 500", n)
+	}
+	changed := append(slices.Clone(memSinkConf), "a1.channels.c1.capacity = 100")
+	for i, l := range changed {
+		changed[i] = strings.ReplaceAll(l, "HOOK", strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
+	}
+	next, problems := BuildNext(parse(changed...), sluicetest.Logger(), first)
+	failOnErrors(t, problems)
+	if channelNamed(next, "c1") == channelNamed(first, "c1") {
+		t.Fatal("the changed channel was kept")
+	}
+	h.setSinkFn("k1", nil)
+	start(t, next, Options{})
+	waitUntil(t, "500 events delivered after the reload", func() bool { return len(h.Delivered("k1")) >= 500 })
+	if err := stopAgent(t, next); err != nil {
+		t.Fatal(err)
+	}
+	got := h.Delivered("k1")
+	slices.Sort(got)
+	want := upTo(500)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("delivered %d events, want each of the 500 once", len(got))
 	}
 }

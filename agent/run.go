@@ -69,6 +69,15 @@ func (a *Agent) Start(ctx context.Context, opts Options) error {
 		c.counters.Started()
 		r.startedCh = append(r.startedCh, c)
 	}
+	for _, c := range a.channels {
+		if len(c.pending()) > 0 {
+			r.sinkWG.Add(1)
+			go func() {
+				defer r.sinkWG.Done()
+				a.carryOver(r.sinkCtx, c)
+			}()
+		}
+	}
 	grouped := map[string]bool{}
 	for _, rn := range a.runners {
 		if rn.group {
@@ -348,6 +357,57 @@ func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) {
 	case <-ctx.Done():
 	case <-t.C:
 	case <-wake:
+	}
+}
+
+// carryOver moves the events of channels that a reload replaced into the
+// channel that replaced them, as room allows, until they are empty or the
+// agent stops (what is left then is carried by the next configuration).
+func (a *Agent) carryOver(ctx context.Context, c *builtChannel) {
+	chunk := 1000
+	if tc, ok := c.ch.(sluice.TxnCapacitor); ok && tc.TransactionCapacity() > 0 {
+		chunk = min(chunk, tc.TransactionCapacity())
+	}
+	moved := 0
+	for _, old := range c.pending() {
+		if s, ok := old.(sluice.Sized); ok {
+			a.log.Info("channel changed by the reload: moving the events the old one held into the new one",
+				"channel", c.name, "events", s.Size())
+		}
+		n := chunk
+		if tc, ok := old.(sluice.TxnCapacitor); ok && tc.TransactionCapacity() > 0 {
+			n = min(n, tc.TransactionCapacity())
+		}
+		for ctx.Err() == nil {
+			tx := old.Begin()
+			events, err := tx.Take(n)
+			if err != nil || len(events) == 0 {
+				_ = tx.Rollback()
+				break
+			}
+			put := c.ch.Begin()
+			if err := put.Put(events); err == nil {
+				err = put.Commit()
+			}
+			if err != nil {
+				// No room yet: the events stay in the old channel and the
+				// sinks make room.
+				_ = put.Rollback()
+				_ = tx.Rollback()
+				sleep(ctx, 100*time.Millisecond, nil)
+				continue
+			}
+			if err := tx.Commit(); err != nil {
+				a.log.Warn("carrying events across a reload: the old channel's commit failed; they may be delivered twice", "channel", c.name, "err", err)
+			}
+			moved += len(events)
+		}
+	}
+	if ctx.Err() == nil {
+		a.log.Info("the events of the channel the reload replaced are all in the new one", "channel", c.name, "events", moved)
+		c.carryMu.Lock()
+		c.carry = nil
+		c.carryMu.Unlock()
 	}
 }
 
