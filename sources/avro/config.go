@@ -122,8 +122,7 @@ func init() {
 			"See the [Avro RPC guide](../avro.md).",
 		Notes:   notes,
 		Example: example,
-		Config:  func() any { return defaults() },
-		New:     func(env sluice.Env, cfg any) (any, error) { return New(env, cfg.(*Config)) },
+		Factory: sluice.MakeFactory(defaults, New),
 	})
 }
 

@@ -86,6 +86,9 @@ func start(t testing.TB, proc sluice.ChannelProcessor, props map[string]string) 
 		t.Fatalf("config: %v", e)
 	}
 	env := sluicetest.Env("r1")
+	if p, ok := proc.(*sluicetest.Processor); ok {
+		env = sluicetest.SourceEnv("r1", p)
+	}
 	lb := &logBuf{}
 	env.Logger = slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	env.Processor = proc

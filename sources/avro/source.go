@@ -40,27 +40,14 @@ type Source struct {
 
 // New builds the source without touching the network or the key store.
 func New(env sluice.Env, cfg *Config) (*Source, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("avro source %s: %w", env.Name, err)
-	}
-	if env.Processor == nil {
-		return nil, fmt.Errorf("avro source %s: no channel processor", env.Name)
-	}
+	// Validate accepted both; New only keeps what they parse to.
 	deflate, _ := compression(cfg.CompressionType)
 	var rules []ipRule
 	if cfg.IPFilter {
 		rules, _ = parseRules(cfg.IPFilterRules)
 	}
-	log := env.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	counters := env.SourceCounters
-	if counters == nil {
-		counters = sluice.NewSourceCounters()
-	}
 	return &Source{cfg: *cfg, name: env.Name, deflate: deflate, rules: rules,
-		log: log, proc: env.Processor, counters: counters}, nil
+		log: env.Logger, proc: env.Processor, counters: env.SourceCounters}, nil
 }
 
 // Addr is the address the source listens on, or nil before Start.
@@ -99,7 +86,6 @@ func (s *Source) Start(ctx context.Context) error {
 	s.protocols = &avroipc.ServerProtocols{}
 	s.stopping.Store(false)
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
-	s.counters.Started()
 	s.log.Info("avro source listening", "addr", ln.Addr().String(), "compression", s.cfg.CompressionType, "ssl", s.cfg.SSL)
 	s.srv = tcpserver.Server{What: "avro source", Log: s.log, Counters: s.counters, Serve: s.serve,
 		// A connection waiting for its next request stops at once; one
@@ -125,7 +111,6 @@ func (s *Source) Stop(ctx context.Context) error {
 		err = fmt.Errorf("avro source %s: %d connection(s) still busy at the stop deadline were closed: %w", s.name, closed, ctx.Err())
 	}
 	s.cancelRun()
-	s.counters.Stopped()
 	s.log.Info("avro source stopped", "addr", addr.String())
 	return err
 }

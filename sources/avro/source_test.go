@@ -52,6 +52,9 @@ func TestAppendBatchAndAppend(t *testing.T) {
 			t.Errorf("%s = %d, want 1", name, want)
 		}
 	}
+	if sc.EventReceived.Load() != 12 || sc.EventAccepted.Load() != 12 || sc.ChannelWriteFail.Load() != 0 {
+		t.Errorf("counters: %v", sc.Snapshot())
+	}
 }
 
 func TestChannelFailureAnswersFailed(t *testing.T) {
@@ -74,7 +77,9 @@ func TestChannelFailureAnswersFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc := f.env.SourceCounters
-	if sc.AppendBatchReceived.Load() != 2 || sc.AppendBatchAccepted.Load() != 1 || sc.AppendReceived.Load() != 1 || sc.AppendAccepted.Load() != 0 {
+	// As Flume's: one ChannelWriteFail per refused request.
+	if sc.AppendBatchReceived.Load() != 2 || sc.AppendBatchAccepted.Load() != 1 || sc.AppendReceived.Load() != 1 || sc.AppendAccepted.Load() != 0 ||
+		sc.ChannelWriteFail.Load() != 2 || sc.EventReceived.Load() != 11 || sc.EventAccepted.Load() != 5 {
 		t.Errorf("counters: %v", sc.Snapshot())
 	}
 	f.log.waitLog(t, "answered FAILED", "remote=127.0.0.1:")

@@ -69,6 +69,15 @@ func knownCharset(name string) bool {
 	return false
 }
 
+func defaults() *Config {
+	return &Config{
+		RestartThrottle: 10 * time.Second,
+		BatchSize:       20,
+		BatchTimeout:    3 * time.Second,
+		Charset:         "UTF-8",
+	}
+}
+
 func init() {
 	sluice.Register(sluice.Spec{
 		Kind:      sluice.KindSource,
@@ -101,14 +110,6 @@ func init() {
 			"a1.sources.r1.command = tail -F /var/log/secure\n" +
 			"a1.sources.r1.restart = true\n" +
 			"a1.sources.r1.channels = c1\n",
-		Config: func() any {
-			return &Config{
-				RestartThrottle: 10 * time.Second,
-				BatchSize:       20,
-				BatchTimeout:    3 * time.Second,
-				Charset:         "UTF-8",
-			}
-		},
-		New: func(env sluice.Env, cfg any) (any, error) { return New(env, cfg.(*Config)) },
+		Factory: sluice.MakeFactory(defaults, New),
 	})
 }

@@ -38,22 +38,8 @@ type Source struct {
 
 // New builds the source; nothing is started until Start.
 func New(env sluice.Env, cfg *Config) (*Source, error) {
-	if env.Processor == nil {
-		return nil, fmt.Errorf("exec source %s: no channel processor", env.Name)
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("exec source %s: %w", env.Name, err)
-	}
-	log := env.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	counters := env.SourceCounters
-	if counters == nil {
-		counters = sluice.NewSourceCounters()
-	}
-	return &Source{cfg: *cfg, argv: cfg.argv(), log: log.With("command", cfg.Command),
-		proc: env.Processor, counters: counters}, nil
+	return &Source{cfg: *cfg, argv: cfg.argv(), log: env.Logger.With("command", cfg.Command),
+		proc: env.Processor, counters: env.SourceCounters}, nil
 }
 
 // BatchSize is the configured batch size.
@@ -75,7 +61,6 @@ func (s *Source) Start(context.Context) error {
 	s.running, s.cur = true, c
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
-	s.counters.Started()
 	go s.run(c)
 	return nil
 }
@@ -187,6 +172,5 @@ func (s *Source) Stop(ctx context.Context) error {
 		err = fmt.Errorf("exec source: stop deadline passed before the command's output ended and its lines were delivered: %w", ctx.Err())
 	}
 	s.cancelRun()
-	s.counters.Stopped()
 	return err
 }

@@ -12,7 +12,10 @@ import (
 
 type discard struct{}
 
-func (discard) Process(context.Context, []*sluice.Event) error { return nil }
+func (discard) Process(context.Context, []*sluice.Event, sluice.Call) error { return nil }
+func (discard) ProcessRetry(context.Context, []*sluice.Event, sluice.Call, sluice.Retry) error {
+	return nil
+}
 
 // BenchmarkOneConnection measures lines per second through one acked
 // connection into a processor that accepts everything.

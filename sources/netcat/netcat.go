@@ -20,6 +20,10 @@ type Config struct {
 	Encoding      string `flume:"encoding" doc:"character set of the input: utf-8, us-ascii or iso-8859-1"`
 }
 
+func defaults() *Config {
+	return &Config{MaxLineLength: 512, AckEveryEvent: true, Encoding: "utf-8"}
+}
+
 // Validate checks ranges and the encoding.
 func (c *Config) Validate() error {
 	var errs []error
@@ -69,9 +73,6 @@ func init() {
 			"a1.sources.r1.bind = 0.0.0.0\n" +
 			"a1.sources.r1.port = 6666\n" +
 			"a1.sources.r1.channels = c1\n",
-		Config: func() any {
-			return &Config{MaxLineLength: 512, AckEveryEvent: true, Encoding: "utf-8"}
-		},
-		New: func(env sluice.Env, cfg any) (any, error) { return New(env, cfg.(*Config)) },
+		Factory: sluice.MakeFactory(defaults, New),
 	})
 }

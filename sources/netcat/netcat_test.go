@@ -33,6 +33,9 @@ func start(t testing.TB, proc sluice.ChannelProcessor, mod func(*Config)) *Sourc
 		mod(cfg)
 	}
 	env := sluicetest.Env("r1")
+	if p, ok := proc.(*sluicetest.Processor); ok {
+		env = sluicetest.SourceEnv("r1", p)
+	}
 	env.Processor = proc
 	c, err := spec.New(env, cfg)
 	if err != nil {
@@ -112,6 +115,11 @@ func TestLinesBecomeEventsAndAreAcked(t *testing.T) {
 			t.Fatalf("headers %v, want none", e.Headers)
 		}
 	}
+	// netcat moves only the event counters, not the Append ones.
+	sc := s.counters
+	if sc.EventReceived.Load() != 4 || sc.EventAccepted.Load() != 4 || sc.AppendBatchReceived.Load() != 0 || sc.AppendReceived.Load() != 0 {
+		t.Fatalf("counters %v", sc.Snapshot())
+	}
 }
 
 // gateProc blocks in Process until released and records whether the batch
@@ -122,7 +130,11 @@ type gateProc struct {
 	committed atomic.Int32
 }
 
-func (g *gateProc) Process(ctx context.Context, evs []*sluice.Event) error {
+func (g *gateProc) ProcessRetry(ctx context.Context, evs []*sluice.Event, call sluice.Call, _ sluice.Retry) error {
+	return g.Process(ctx, evs, call)
+}
+
+func (g *gateProc) Process(ctx context.Context, evs []*sluice.Event, _ sluice.Call) error {
 	g.entered <- struct{}{}
 	select {
 	case <-g.release:
@@ -177,6 +189,15 @@ func TestFailedReplyKeepsConnection(t *testing.T) {
 	}
 	if got := bodies(p.Events()); fmt.Sprint(got) != "[c]" {
 		t.Fatalf("committed %q", got)
+	}
+	// The core counts the hand-off: three lines received, one accepted,
+	// and one ChannelWriteFail per refused batch.
+	sc := s.counters
+	if sc.EventReceived.Load() != 3 || sc.EventAccepted.Load() != 1 {
+		t.Fatalf("EventReceived %d, EventAccepted %d; want 3, 1", sc.EventReceived.Load(), sc.EventAccepted.Load())
+	}
+	if n := sc.ChannelWriteFail.Load(); n < 1 || n > 2 {
+		t.Fatalf("ChannelWriteFail %d, want 1 or 2 (one per refused batch)", n)
 	}
 }
 
@@ -403,8 +424,7 @@ func TestStopDeadlineCancelsStuckBatch(t *testing.T) {
 
 func TestStopWithoutStart(t *testing.T) {
 	spec, _ := sluice.Lookup(sluice.KindSource, "netcat")
-	env := sluicetest.Env("r1")
-	env.Processor = sluicetest.NewProcessor()
+	env := sluicetest.SourceEnv("r1", sluicetest.NewProcessor())
 	c, err := spec.New(env, &Config{Bind: "127.0.0.1", MaxLineLength: 512, Encoding: "utf-8"})
 	if err != nil {
 		t.Fatal(err)
@@ -421,8 +441,7 @@ func TestStartFailsOnTakenPort(t *testing.T) {
 	s := start(t, sluicetest.NewProcessor(), nil)
 	port := s.Addr().(*net.TCPAddr).Port
 	spec, _ := sluice.Lookup(sluice.KindSource, "netcat")
-	env := sluicetest.Env("r2")
-	env.Processor = sluicetest.NewProcessor()
+	env := sluicetest.SourceEnv("r2", sluicetest.NewProcessor())
 	c, _ := spec.New(env, &Config{Bind: "127.0.0.1", Port: port, MaxLineLength: 512, Encoding: "utf-8"})
 	err := c.(*Source).Start(context.Background())
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprint(port)) {

@@ -34,22 +34,8 @@ type Source struct {
 
 // New builds the source without touching the network.
 func New(env sluice.Env, cfg *Config) (*Source, error) {
-	enc, ok := lookupEncoding(cfg.Encoding)
-	if !ok {
-		return nil, fmt.Errorf("netcat source %s: encoding %q is not supported", env.Name, cfg.Encoding)
-	}
-	if env.Processor == nil {
-		return nil, fmt.Errorf("netcat source %s: no channel processor", env.Name)
-	}
-	log := env.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	counters := env.SourceCounters
-	if counters == nil {
-		counters = sluice.NewSourceCounters()
-	}
-	return &Source{cfg: *cfg, enc: enc, log: log, proc: env.Processor, counters: counters}, nil
+	enc, _ := lookupEncoding(cfg.Encoding) // Validate accepted it
+	return &Source{cfg: *cfg, enc: enc, log: env.Logger, proc: env.Processor, counters: env.SourceCounters}, nil
 }
 
 // BatchSize is the most lines of one connection put in one Process call.
@@ -73,7 +59,6 @@ func (s *Source) Start(ctx context.Context) error {
 		return fmt.Errorf("netcat source: listen on %s: %w", addr, err)
 	}
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
-	s.counters.Started()
 	s.log.Info("netcat source listening", "addr", ln.Addr().String())
 	s.srv = tcpserver.Server{What: "netcat source", Log: s.log, Counters: s.counters, Serve: s.serve,
 		// Closing the read side lets the lines already received be
@@ -104,7 +89,6 @@ func (s *Source) Stop(ctx context.Context) error {
 		err = fmt.Errorf("netcat source: %d connection(s) still busy at the stop deadline were closed: %w", closed, ctx.Err())
 	}
 	s.cancelRun()
-	s.counters.Stopped()
 	s.log.Info("netcat source stopped", "addr", addr.String())
 	return err
 }

@@ -54,7 +54,7 @@ func init() {
   ` + "`/ip:port`" + ` (IPv6 as ` + "`/[a:b:c:d:e:f:g:h]:port`" + `). When neither is set, Flume
   stores the address under a null header name; Sluice sets no header.
 - UDP has no back-pressure: when the channels refuse a batch its datagrams are lost, as in Flume.
-  Sluice counts them in ` + "`ChannelWriteFail`" + ` and logs a rate-limited warning instead of an
+  Sluice counts each refused batch in ` + "`ChannelWriteFail`" + ` and logs a rate-limited warning instead of an
   error per datagram. Datagrams already read are queued (up to 1024) while a channel is slow, and
   are handed over in batches of up to 100.`),
 		Example: "a1.sources = r1\na1.channels = c1\n" +
@@ -63,7 +63,6 @@ func init() {
 			"a1.sources.r1.port = 6667\n" +
 			"a1.sources.r1.remoteAddressHeader = remote\n" +
 			"a1.sources.r1.channels = c1\n",
-		Config: func() any { return &Config{} },
-		New:    func(env sluice.Env, cfg any) (any, error) { return New(env, cfg.(*Config)) },
+		Factory: sluice.MakeFactory(func() *Config { return &Config{} }, New),
 	})
 }

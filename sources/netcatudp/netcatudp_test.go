@@ -37,7 +37,7 @@ func (s *syncBuf) String() string {
 	return s.b.String()
 }
 
-func start(t *testing.T, p sluice.ChannelProcessor, header string, logs *syncBuf) *Source {
+func start(t *testing.T, p *sluicetest.Processor, header string, logs *syncBuf) *Source {
 	t.Helper()
 	spec, ok := sluice.Lookup(sluice.KindSource, "org.apache.flume.source.NetcatUdpSource")
 	if !ok {
@@ -45,8 +45,7 @@ func start(t *testing.T, p sluice.ChannelProcessor, header string, logs *syncBuf
 	}
 	cfg := spec.Config().(*Config)
 	cfg.Bind, cfg.RemoteAddressHeader = "127.0.0.1", header
-	env := sluicetest.Env("r1")
-	env.Processor = p
+	env := sluicetest.SourceEnv("r1", p)
 	if logs != nil {
 		env.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	}
@@ -152,6 +151,11 @@ func TestRefusedDatagramsAreLostAndLogged(t *testing.T) {
 	if l := logs.String(); !strings.Contains(l, "level=WARN") || !strings.Contains(l, "they are lost") {
 		t.Fatalf("no warning about lost datagrams in %q", l)
 	}
+	// The refused batch is counted once, by the core's hand-off.
+	sc := s.counters
+	if sc.ChannelWriteFail.Load() != 1 || sc.EventReceived.Load() != 2 || sc.EventAccepted.Load() != 1 {
+		t.Fatalf("counters %v", sc.Snapshot())
+	}
 }
 
 func TestBurstArrivesCompleteInOrder(t *testing.T) {
@@ -190,8 +194,7 @@ func TestStop(t *testing.T) {
 	}
 	pc.Close()
 
-	env := sluicetest.Env("r2")
-	env.Processor = p
+	env := sluicetest.SourceEnv("r2", p)
 	never, _ := New(env, &Config{Bind: "127.0.0.1"})
 	if err := never.Stop(context.Background()); err != nil {
 		t.Fatalf("Stop without Start: %v", err)

@@ -36,18 +36,7 @@ type Source struct {
 
 // New builds the source without touching the network.
 func New(env sluice.Env, cfg *Config) (*Source, error) {
-	if env.Processor == nil {
-		return nil, fmt.Errorf("netcatudp source %s: no channel processor", env.Name)
-	}
-	log := env.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	counters := env.SourceCounters
-	if counters == nil {
-		counters = sluice.NewSourceCounters()
-	}
-	return &Source{cfg: *cfg, log: log, proc: env.Processor, counters: counters}, nil
+	return &Source{cfg: *cfg, log: env.Logger, proc: env.Processor, counters: env.SourceCounters}, nil
 }
 
 // BatchSize is the most datagrams handed to the channels in one call.
@@ -82,7 +71,6 @@ func (s *Source) Start(ctx context.Context) error {
 	s.queue = make(chan *sluice.Event, queueLen)
 	s.done = make(chan struct{})
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
-	s.counters.Started()
 	s.log.Info("netcatudp source listening", "addr", s.conn.LocalAddr().String())
 	go s.read(s.conn, s.queue)
 	go s.deliver(s.queue, s.done)
@@ -184,7 +172,6 @@ func (s *Source) Stop(ctx context.Context) error {
 		err = fmt.Errorf("netcatudp source: queued datagrams not delivered by the stop deadline: %w", ctx.Err())
 	}
 	s.cancelRun()
-	s.counters.Stopped()
 	s.log.Info("netcatudp source stopped", "addr", conn.LocalAddr().String())
 	return err
 }

@@ -35,6 +35,10 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+func defaults() *Config {
+	return &Config{BatchSize: 1, TotalEvents: math.MaxInt64}
+}
+
 func init() {
 	sluice.Register(sluice.Spec{
 		Kind:      sluice.KindSource,
@@ -55,8 +59,7 @@ func init() {
 			"a1.sources.r1.batchSize = 100\n" +
 			"a1.sources.r1.totalEvents = 1000000\n" +
 			"a1.sources.r1.channels = c1\n",
-		Config: func() any { return &Config{BatchSize: 1, TotalEvents: math.MaxInt64} },
-		New:    func(env sluice.Env, cfg any) (any, error) { return New(env, cfg.(*Config)) },
+		Factory: sluice.MakeFactory(defaults, New),
 	})
 }
 
@@ -83,21 +86,7 @@ type Source struct {
 
 // New builds the source; nothing runs until Start.
 func New(env sluice.Env, cfg *Config) (*Source, error) {
-	if env.Processor == nil {
-		return nil, fmt.Errorf("seq source %s: no channel processor", env.Name)
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("seq source %s: %w", env.Name, err)
-	}
-	log := env.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	counters := env.SourceCounters
-	if counters == nil {
-		counters = sluice.NewSourceCounters()
-	}
-	return &Source{cfg: *cfg, log: log, proc: env.Processor, counters: counters}, nil
+	return &Source{cfg: *cfg, log: env.Logger, proc: env.Processor, counters: env.SourceCounters}, nil
 }
 
 // BatchSize is the configured batch size.
@@ -113,7 +102,6 @@ func (s *Source) Start(context.Context) error {
 	s.running = true
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
-	s.counters.Started()
 	go s.generate()
 	return nil
 }
@@ -181,6 +169,5 @@ func (s *Source) Stop(ctx context.Context) error {
 		err = fmt.Errorf("seq source: batch still in flight at the stop deadline was cancelled: %w", ctx.Err())
 	}
 	s.cancelRun()
-	s.counters.Stopped()
 	return err
 }

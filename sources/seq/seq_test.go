@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 
 const wait = 10 * time.Second
 
-func start(t *testing.T, p sluice.ChannelProcessor, batch int, total int64) *Source {
+func start(t *testing.T, p *sluicetest.Processor, batch int, total int64) *Source {
 	t.Helper()
 	spec, ok := sluice.Lookup(sluice.KindSource, "org.apache.flume.source.SequenceGeneratorSource")
 	if !ok {
@@ -25,8 +24,7 @@ func start(t *testing.T, p sluice.ChannelProcessor, batch int, total int64) *Sou
 	}
 	cfg := spec.Config().(*Config)
 	cfg.BatchSize, cfg.TotalEvents = batch, total
-	env := sluicetest.Env("r1")
-	env.Processor = p
+	env := sluicetest.SourceEnv("r1", p)
 	c, err := spec.New(env, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -83,40 +81,40 @@ func TestCountsAndTotal(t *testing.T) {
 			if got := s.counters.AppendBatchAccepted.Load(); got != tc.batchCounts {
 				t.Fatalf("AppendBatchAcceptedCount %d, want %d", got, tc.batchCounts)
 			}
+			sc := s.counters
+			if sc.AppendBatchReceived.Load() != tc.batchCounts || sc.EventReceived.Load() != tc.total || sc.EventAccepted.Load() != tc.total {
+				t.Fatalf("counters %v", sc.Snapshot())
+			}
 		})
 	}
 }
 
-// flaky refuses the calls whose numbers (1-based) it is given.
-type flaky struct {
-	mu     sync.Mutex
-	calls  int
-	refuse map[int]bool
-	inner  *sluicetest.Processor
-}
-
-func (f *flaky) Process(ctx context.Context, evs []*sluice.Event) error {
-	f.mu.Lock()
-	f.calls++
-	refuse := f.refuse[f.calls]
-	f.mu.Unlock()
-	if refuse {
-		// An interceptor-like change that must not leak into the retry.
-		for _, e := range evs {
-			e.Body = append(e.Body, 'X')
-		}
-		return sluicetest.ErrFull
-	}
-	return f.inner.Process(ctx, evs)
-}
-
+// A refused batch is retried by the core with the same numbers: no gap, no
+// duplicate, and each refusal counted once.
 func TestRetryWithoutGaps(t *testing.T) {
-	f := &flaky{refuse: map[int]bool{2: true, 3: true, 5: true}, inner: sluicetest.NewProcessor()}
-	s := start(t, f, 2, 7)
+	p := sluicetest.NewProcessor()
+	p.SetFail(sluicetest.ErrFull)
+	s := start(t, p, 2, 7)
+	waitFor(t, func() bool { return p.Calls() >= 2 }, "two refused attempts")
+	p.SetFail(nil)
 	finished(t, s)
-	checkSequence(t, f.inner.Events(), 7)
-	if f.calls != 4+3 {
-		t.Fatalf("%d calls, want 7 (4 batches + 3 refusals)", f.calls)
+	checkSequence(t, p.Events(), 7)
+	refused := int64(p.Calls() - 4) // 4 batches were taken
+	sc := s.counters
+	if refused < 2 || sc.ChannelWriteFail.Load() != refused ||
+		sc.AppendBatchReceived.Load()-sc.AppendBatchAccepted.Load() != refused || sc.AppendBatchAccepted.Load() != 4 {
+		t.Fatalf("counters %v after %d refusals", sc.Snapshot(), refused)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -141,13 +139,7 @@ func TestStopDuringBackoff(t *testing.T) {
 	p := sluicetest.NewProcessor()
 	p.SetFail(sluicetest.ErrFull)
 	s := start(t, p, 1, 10)
-	deadline := time.Now().Add(wait)
-	for p.Calls() < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("no retry")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, func() bool { return p.Calls() >= 2 }, "a retry")
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if err := s.Stop(ctx); err != nil {
@@ -160,8 +152,7 @@ func TestStopDuringBackoff(t *testing.T) {
 }
 
 func TestStopWithoutStart(t *testing.T) {
-	env := sluicetest.Env("r1")
-	env.Processor = sluicetest.NewProcessor()
+	env := sluicetest.SourceEnv("r1", sluicetest.NewProcessor())
 	s, err := New(env, &Config{BatchSize: 1, TotalEvents: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,21 @@ import (
 	"time"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/sluicetest"
 )
+
+// countProc is a channel processor that only looks at the batches.
+type countProc func([]*sluice.Event)
+
+func (f countProc) Process(_ context.Context, ev []*sluice.Event, _ sluice.Call) error {
+	f(ev)
+	return nil
+}
+
+func (f countProc) ProcessRetry(_ context.Context, ev []*sluice.Event, _ sluice.Call, _ sluice.Retry) error {
+	f(ev)
+	return nil
+}
 
 // BenchmarkSpoolLines measures the source alone (a channel processor that
 // only counts) on a file of 100-byte lines.
@@ -41,12 +55,12 @@ func BenchmarkSpoolLines(b *testing.B) {
 		cfg, _ := decodeConfig(b, map[string]string{"spoolDir": dir, "batchSize": "1000", "deletePolicy": "immediate"})
 		var n atomic.Int64
 		done := make(chan struct{})
-		env := sluice.Env{Name: "r1", Processor: processorFunc(func(_ context.Context, ev []*sluice.Event) error {
+		env := sluicetest.Env("r1")
+		env.Processor = countProc(func(ev []*sluice.Event) {
 			if n.Add(int64(len(ev))) == lines {
 				close(done)
 			}
-			return nil
-		})}
+		})
 		s, err := New(env, cfg)
 		if err != nil {
 			b.Fatal(err)

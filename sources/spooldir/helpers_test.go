@@ -3,6 +3,7 @@ package spooldir
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/internal/handoff"
 	"github.com/sluiceio/sluice/sluicetest"
 )
 
@@ -86,9 +88,9 @@ func newHarness(t *testing.T, props map[string]string) *harness {
 	}
 	h := &harness{t: t, dir: p["spoolDir"], rec: sluicetest.NewProcessor(), logs: &logBuf{}}
 	h.proc = h.rec
-	h.env = sluicetest.Env("r1")
+	h.env = sluicetest.SourceEnv("r1", h.rec)
 	h.env.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.env.Processor = processorFunc(func(ctx context.Context, ev []*sluice.Event) error { return h.proc.Process(ctx, ev) })
+	h.env.Processor = switchProc{h}
 	src, err := New(h.env, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -103,9 +105,84 @@ func newHarness(t *testing.T, props map[string]string) *harness {
 	return h
 }
 
-type processorFunc func(context.Context, []*sluice.Event) error
+// switchProc hands off to whatever h.proc is now, so a test can put a gate
+// behind the source it built.
+type switchProc struct{ h *harness }
 
-func (f processorFunc) Process(ctx context.Context, ev []*sluice.Event) error { return f(ctx, ev) }
+func (s switchProc) Process(ctx context.Context, ev []*sluice.Event, call sluice.Call) error {
+	return s.h.proc.Process(ctx, ev, call)
+}
+
+func (s switchProc) ProcessRetry(ctx context.Context, ev []*sluice.Event, call sluice.Call, r sluice.Retry) error {
+	return s.h.proc.ProcessRetry(ctx, ev, call, r)
+}
+
+// useGate puts the core's real hand-off over g behind the source, counting
+// into the source's counters as in an agent.
+func (h *harness) useGate(g *gate) {
+	h.proc = handoff.New("r1", gateSelector{g}, nil, h.env.SourceCounters, sluicetest.Logger())
+}
+
+// gate is a channel that commits a number of batches and then refuses
+// them (a full channel) until opened again.
+type gate struct {
+	mu     sync.Mutex
+	allow  int
+	calls  int
+	events []*sluice.Event
+}
+
+func (g *gate) open(n int) {
+	g.mu.Lock()
+	g.allow = n
+	g.mu.Unlock()
+}
+
+// state is how many commits were tried and what was committed.
+func (g *gate) state() (calls int, events []*sluice.Event) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.calls, append([]*sluice.Event(nil), g.events...)
+}
+
+func (g *gate) Start(context.Context) error { return nil }
+func (g *gate) Stop(context.Context) error  { return nil }
+func (g *gate) Begin() sluice.Transaction   { return &gateTxn{g: g} }
+
+type gateTxn struct {
+	g    *gate
+	puts []*sluice.Event
+}
+
+func (t *gateTxn) Put(ev []*sluice.Event) error {
+	for _, e := range ev {
+		t.puts = append(t.puts, e.Clone())
+	}
+	return nil
+}
+
+func (t *gateTxn) Take(int) ([]*sluice.Event, error) { return nil, errors.New("put-only") }
+func (t *gateTxn) Rollback() error                   { t.puts = nil; return nil }
+
+func (t *gateTxn) Commit() error {
+	g := t.g
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls++
+	if g.allow == 0 {
+		return sluicetest.ErrFull
+	}
+	g.allow--
+	g.events = append(g.events, t.puts...)
+	t.puts = nil
+	return nil
+}
+
+type gateSelector struct{ g *gate }
+
+func (s gateSelector) Required(*sluice.Event) []sluice.Channel { return []sluice.Channel{s.g} }
+func (s gateSelector) Optional(*sluice.Event) []sluice.Channel { return nil }
+func (s gateSelector) All() []sluice.Channel                   { return []sluice.Channel{s.g} }
 
 func (h *harness) start() {
 	h.t.Helper()

@@ -12,6 +12,27 @@ import (
 	"github.com/sluiceio/sluice"
 )
 
+func defaults() *Config {
+	return &Config{
+		FileSuffix:        ".COMPLETED",
+		DeletePolicy:      "never",
+		TrackingPolicy:    "rename",
+		TrackerDir:        ".flumespool",
+		FileHeaderKey:     "file",
+		BasenameHeaderKey: "basename",
+		IncludePattern:    "^.*$",
+		IgnorePattern:     "^$",
+		ConsumeOrder:      "oldest",
+		PollDelay:         500 * time.Millisecond,
+		MaxBackoff:        4000 * time.Millisecond,
+		BatchSize:         100,
+		InputCharset:      "UTF-8",
+		DecodeErrorPolicy: "FAIL",
+		Deserializer:      "LINE",
+		BufferMaxLines:    100,
+	}
+}
+
 func init() {
 	sluice.Register(sluice.Spec{
 		Kind:      sluice.KindSource,
@@ -67,26 +88,6 @@ func init() {
 			"a1.sources.r1.spoolDir = /var/spool/sluice\n" +
 			"a1.sources.r1.fileHeader = true\n" +
 			"a1.sources.r1.channels = c1\n",
-		Config: func() any {
-			return &Config{
-				FileSuffix:        ".COMPLETED",
-				DeletePolicy:      "never",
-				TrackingPolicy:    "rename",
-				TrackerDir:        ".flumespool",
-				FileHeaderKey:     "file",
-				BasenameHeaderKey: "basename",
-				IncludePattern:    "^.*$",
-				IgnorePattern:     "^$",
-				ConsumeOrder:      "oldest",
-				PollDelay:         500 * time.Millisecond,
-				MaxBackoff:        4000 * time.Millisecond,
-				BatchSize:         100,
-				InputCharset:      "UTF-8",
-				DecodeErrorPolicy: "FAIL",
-				Deserializer:      "LINE",
-				BufferMaxLines:    100,
-			}
-		},
-		New: func(env sluice.Env, cfg any) (any, error) { return New(env, cfg.(*Config)) },
+		Factory: sluice.MakeFactory(defaults, New),
 	})
 }

@@ -76,20 +76,8 @@ type seenFile struct {
 
 // New builds the source; nothing is touched until Start.
 func New(env sluice.Env, cfg *Config) (*Source, error) {
-	if env.Processor == nil {
-		return nil, fmt.Errorf("spooldir source %s: no channel processor", env.Name)
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("spooldir source %s: %w", env.Name, err)
-	}
 	log := env.Logger
-	if log == nil {
-		log = slog.Default()
-	}
 	counters := env.SourceCounters
-	if counters == nil {
-		counters = sluice.NewSourceCounters()
-	}
 	opts, warns, _ := cfg.options()
 	for _, w := range warns {
 		log.Warn(w)
@@ -151,7 +139,6 @@ func (s *Source) setup() error {
 			"position_file", s.metaPath, "err", err)
 		os.Remove(s.metaPath)
 	}
-	s.counters.Started()
 	s.log.Info("spooldir source started", "spoolDir", s.dir, "trackerDir", s.trackerDir)
 	return nil
 }
@@ -235,7 +222,6 @@ func (s *Source) Stop(ctx context.Context) error {
 		s.watcher.Close()
 		s.watcher = nil
 	}
-	s.counters.Stopped()
 	s.log.Info("spooldir source stopped")
 	return err
 }

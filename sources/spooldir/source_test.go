@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -177,47 +176,12 @@ func TestRecursiveDirectorySearch(t *testing.T) {
 	}
 }
 
-// gate is a channel processor that accepts a number of batches and then
-// refuses until opened.
-type gate struct {
-	mu     sync.Mutex
-	allow  int
-	calls  int
-	events []*sluice.Event
-}
-
-func (g *gate) Process(_ context.Context, ev []*sluice.Event) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.calls++
-	if g.allow == 0 {
-		return sluicetest.ErrFull
-	}
-	g.allow--
-	for _, e := range ev {
-		g.events = append(g.events, e.Clone())
-	}
-	return nil
-}
-
-func (g *gate) open(n int) {
-	g.mu.Lock()
-	g.allow = n
-	g.mu.Unlock()
-}
-
-func (g *gate) state() (calls int, events []*sluice.Event) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.calls, append([]*sluice.Event(nil), g.events...)
-}
-
 func TestRestartResumesAfterTheLastCommittedBatch(t *testing.T) {
 	dir := t.TempDir()
 	props := map[string]string{"spoolDir": dir, "batchSize": "100"}
 	h := newHarness(t, props)
 	g := &gate{allow: 3}
-	h.proc = g
+	h.useGate(g)
 	drop(t, dir, "big.txt", numbered("l", 0, 1000), time.Hour)
 	h.start()
 	// Three batches accepted, the fourth refused (and retried).
@@ -245,7 +209,7 @@ func TestRestartResumesAfterTheLastCommittedBatch(t *testing.T) {
 func TestRefusedBatchIsRetriedNotReread(t *testing.T) {
 	h := newHarness(t, map[string]string{"maxBackoff": "40"})
 	g := &gate{}
-	h.proc = g
+	h.useGate(g)
 	drop(t, h.dir, "f", "a\nb\n", time.Hour)
 	h.start()
 	waitFor(t, "three refusals", func() bool { c, _ := g.state(); return c >= 3 })
@@ -255,8 +219,46 @@ func TestRefusedBatchIsRetriedNotReread(t *testing.T) {
 	if _, ev := g.state(); len(ev) != 2 {
 		t.Fatalf("%d events delivered", len(ev))
 	}
-	if n := h.src.counters.ChannelWriteFail.Load(); n < 3 {
-		t.Errorf("ChannelWriteFail = %d", n)
+	sc := h.src.counters
+	if calls, _ := g.state(); sc.ChannelWriteFail.Load() != int64(calls-1) {
+		t.Errorf("ChannelWriteFail = %d after %d attempts of one batch, want one per refusal", sc.ChannelWriteFail.Load(), calls)
+	}
+}
+
+// A source feeding a full channel: the core counts each refused batch once
+// (Flume's ChannelWriteFail, AppendBatchReceived and AppendBatchAccepted
+// agree), and once the channel takes batches again every line arrives
+// exactly once, in order. (Before the core hand-off, spooldir counted a
+// refusal twice.)
+func TestFullChannelCountedOnceNothingLost(t *testing.T) {
+	h := newHarness(t, map[string]string{"batchSize": "10", "maxBackoff": "20"})
+	h.rec.SetFail(sluicetest.ErrFull)
+	drop(t, h.dir, "a.log", numbered("a", 0, 95), 2*time.Hour)
+	drop(t, h.dir, "b.log", numbered("b", 0, 5), time.Hour)
+	h.start()
+	waitFor(t, "five refusals", func() bool { return h.rec.Calls() >= 5 })
+	h.rec.SetFail(nil)
+	got := h.bodies(100)
+	waitFor(t, "both files completed", func() bool {
+		return exists(filepath.Join(h.dir, "a.log.COMPLETED")) && exists(filepath.Join(h.dir, "b.log.COMPLETED"))
+	})
+	want := append(numberedList("a", 0, 95), numberedList("b", 0, 5)...)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %d events %q..., want a000000..a000094, b000000..b000004 once each", len(got), got[:3])
+	}
+	if n := len(h.rec.Events()); n != 100 {
+		t.Fatalf("%d events committed, want 100 (a duplicate?)", n)
+	}
+	sc := h.src.counters
+	recv, acc, fail := sc.AppendBatchReceived.Load(), sc.AppendBatchAccepted.Load(), sc.ChannelWriteFail.Load()
+	if fail < 5 || fail != recv-acc {
+		t.Fatalf("ChannelWriteFail %d, AppendBatchReceived %d, AppendBatchAccepted %d: want ChannelWriteFail = received - accepted", fail, recv, acc)
+	}
+	if acc != 11 || fail != int64(h.rec.Calls())-acc { // 10 batches of a, 1 of b
+		t.Fatalf("AppendBatchAccepted %d, ChannelWriteFail %d after %d attempts", acc, fail, h.rec.Calls())
+	}
+	if sc.EventAccepted.Load() != 100 {
+		t.Fatalf("EventAccepted %d, want 100", sc.EventAccepted.Load())
 	}
 }
 
@@ -287,7 +289,7 @@ func TestFileChangedAfterPickupIsQuarantined(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, map[string]string{"batchSize": "10", "maxBackoff": "20"})
 			g := &gate{allow: 1}
-			h.proc = g
+			h.useGate(g)
 			a := drop(t, h.dir, "a.log", numbered("a", 0, 30), 2*time.Hour)
 			h.start()
 			waitFor(t, "a held mid-file", func() bool { c, _ := g.state(); return c >= 2 })
@@ -342,7 +344,7 @@ func TestReplacedWhileStoppedIsQuarantined(t *testing.T) {
 	props := map[string]string{"spoolDir": dir, "batchSize": "10"}
 	h := newHarness(t, props)
 	g := &gate{allow: 1}
-	h.proc = g
+	h.useGate(g)
 	a := drop(t, dir, "a.log", numbered("a", 0, 30), time.Hour)
 	h.start()
 	waitFor(t, "held", func() bool { c, _ := g.state(); return c >= 2 })
@@ -471,13 +473,12 @@ func TestCustomSuffixTrackerDirAndBlobs(t *testing.T) {
 	h := newHarness(t, map[string]string{"fileSuffix": ".done", "trackerDir": tracker,
 		"deserializer":               "org.apache.flume.sink.solr.morphline.BlobDeserializer$Builder",
 		"deserializer.maxBlobLength": "4"})
-	h.proc = processorFunc(func(ctx context.Context, ev []*sluice.Event) error {
+	h.proc = checkProc{ChannelProcessor: h.rec, check: func() {
 		// The position file lives in the configured tracker directory.
 		if !exists(filepath.Join(tracker, metaFileName)) {
 			t.Error("no position file in trackerDir while reading")
 		}
-		return h.rec.Process(ctx, ev)
-	})
+	}}
 	f := drop(t, h.dir, "img.bin", "\x00\x01\x02\x03\x04\x05", time.Hour)
 	h.start()
 	if got := h.bodies(2); got[0] != "\x00\x01\x02\x03" || got[1] != "\x04\x05" {
@@ -487,4 +488,15 @@ func TestCustomSuffixTrackerDirAndBlobs(t *testing.T) {
 	if exists(filepath.Join(h.dir, ".flumespool")) {
 		t.Error("default tracker directory created although trackerDir is set")
 	}
+}
+
+// checkProc runs check before each hand-off.
+type checkProc struct {
+	sluice.ChannelProcessor
+	check func()
+}
+
+func (c checkProc) ProcessRetry(ctx context.Context, ev []*sluice.Event, call sluice.Call, r sluice.Retry) error {
+	c.check()
+	return c.ChannelProcessor.ProcessRetry(ctx, ev, call, r)
 }

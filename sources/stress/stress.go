@@ -38,6 +38,15 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+func defaults() *Config {
+	return &Config{Size: 500, BatchSize: 1, MaxTotalEvents: -1, MaxSuccessfulEvents: -1}
+}
+
+// New builds the source; the agent's runner drives it after Start.
+func New(env sluice.Env, cfg *Config) (*Source, error) {
+	return &Source{env: env, cfg: *cfg}, nil
+}
+
 func init() {
 	sluice.Register(sluice.Spec{
 		Kind:      sluice.KindSource,
@@ -51,12 +60,7 @@ func init() {
 			"- Events of one batch share one read-only body buffer, so generation costs no copying.",
 		Example: "a1.sources.r1.type = org.apache.flume.source.StressSource\na1.sources.r1.size = 100\n" +
 			"a1.sources.r1.batchSize = 1000\na1.sources.r1.maxTotalEvents = 1000000\na1.sources.r1.channels = c1",
-		Config: func() any {
-			return &Config{Size: 500, BatchSize: 1, MaxTotalEvents: -1, MaxSuccessfulEvents: -1}
-		},
-		New: func(env sluice.Env, cfg any) (any, error) {
-			return &Source{env: env, cfg: *cfg.(*Config)}, nil
-		},
+		Factory: sluice.MakeFactory(defaults, New),
 	})
 }
 

@@ -3,6 +3,7 @@ package taildir
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/internal/handoff"
+	"github.com/sluiceio/sluice/sluicetest"
 )
 
 type logBuf struct {
@@ -58,8 +61,9 @@ func decodeConfig(t testing.TB, props map[string]string) (*Config, error) {
 	return cfg, nil
 }
 
-// recorder is a channel processor that keeps what it accepted and can be
-// told to refuse.
+// recorder is a channel that keeps what it committed and can be told to
+// refuse (a full channel); the source writes to it through the core's real
+// hand-off, so its counters are as in an agent.
 type recorder struct {
 	mu     sync.Mutex
 	events []*sluice.Event
@@ -68,7 +72,28 @@ type recorder struct {
 	calls  int
 }
 
-func (r *recorder) Process(_ context.Context, ev []*sluice.Event) error {
+func (r *recorder) Start(context.Context) error { return nil }
+func (r *recorder) Stop(context.Context) error  { return nil }
+func (r *recorder) Begin() sluice.Transaction   { return &recTxn{r: r} }
+
+type recTxn struct {
+	r    *recorder
+	puts []*sluice.Event
+}
+
+func (t *recTxn) Put(ev []*sluice.Event) error {
+	for _, e := range ev {
+		t.puts = append(t.puts, e.Clone())
+	}
+	return nil
+}
+
+func (t *recTxn) Take(int) ([]*sluice.Event, error) { return nil, errors.New("put-only") }
+func (t *recTxn) Rollback() error                   { t.puts = nil; return nil }
+
+// Commit is one hand-off attempt.
+func (t *recTxn) Commit() error {
+	r := t.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls++
@@ -78,11 +103,16 @@ func (r *recorder) Process(_ context.Context, ev []*sluice.Event) error {
 	if r.refuse {
 		return sluice.ChannelFullError("test", "refusing")
 	}
-	for _, e := range ev {
-		r.events = append(r.events, e.Clone())
-	}
+	r.events = append(r.events, t.puts...)
+	t.puts = nil
 	return nil
 }
+
+type recSelector struct{ r *recorder }
+
+func (s recSelector) Required(*sluice.Event) []sluice.Channel { return []sluice.Channel{s.r} }
+func (s recSelector) Optional(*sluice.Event) []sluice.Channel { return nil }
+func (s recSelector) All() []sluice.Channel                   { return []sluice.Channel{s.r} }
 
 func (r *recorder) setRefuse(v bool) {
 	r.mu.Lock()
@@ -135,8 +165,9 @@ func newHarness(t *testing.T, dir, pattern string, props map[string]string) *har
 		t.Fatal(err)
 	}
 	h := &harness{t: t, dir: dir, pos: pos, rec: &recorder{}, logs: &logBuf{}}
-	env := sluice.Env{Name: "r1", Processor: h.rec, SourceCounters: sluice.NewSourceCounters(),
-		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	env := sluicetest.Env("r1")
+	env.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	env.Processor = handoff.New("r1", recSelector{h.rec}, nil, env.SourceCounters, sluicetest.Logger())
 	if h.src, err = New(env, cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,20 @@ import (
 	"github.com/sluiceio/sluice"
 )
 
+func defaults() *Config {
+	return &Config{
+		PositionFile:          "~/.flume/taildir_position.json",
+		IdleTimeout:           120000 * time.Millisecond,
+		WritePosInterval:      3000 * time.Millisecond,
+		BatchSize:             100,
+		MaxBatchCount:         math.MaxInt64,
+		BackoffSleepIncrement: 1000 * time.Millisecond,
+		MaxBackoffSleep:       5000 * time.Millisecond,
+		CachePatternMatching:  true,
+		FileHeaderKey:         "file",
+	}
+}
+
 func init() {
 	sluice.Register(sluice.Spec{
 		Kind:      sluice.KindSource,
@@ -61,19 +75,6 @@ func init() {
 			"a1.sources.r1.headers.f2.headerKey1 = value2\n" +
 			"a1.sources.r1.fileHeader = true\n" +
 			"a1.sources.r1.channels = c1\n",
-		Config: func() any {
-			return &Config{
-				PositionFile:          "~/.flume/taildir_position.json",
-				IdleTimeout:           120000 * time.Millisecond,
-				WritePosInterval:      3000 * time.Millisecond,
-				BatchSize:             100,
-				MaxBatchCount:         math.MaxInt64,
-				BackoffSleepIncrement: 1000 * time.Millisecond,
-				MaxBackoffSleep:       5000 * time.Millisecond,
-				CachePatternMatching:  true,
-				FileHeaderKey:         "file",
-			}
-		},
-		New: func(env sluice.Env, cfg any) (any, error) { return New(env, cfg.(*Config)) },
+		Factory: sluice.MakeFactory(defaults, New),
 	})
 }

@@ -61,20 +61,8 @@ type listing struct {
 
 // New builds the source; nothing is touched until Start.
 func New(env sluice.Env, cfg *Config) (*Source, error) {
-	if env.Processor == nil {
-		return nil, fmt.Errorf("taildir source %s: no channel processor", env.Name)
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("taildir source %s: %w", env.Name, err)
-	}
 	log := env.Logger
-	if log == nil {
-		log = slog.Default()
-	}
 	counters := env.SourceCounters
-	if counters == nil {
-		counters = sluice.NewSourceCounters()
-	}
 	groups, _ := cfg.groups()
 	posPath, err := cfg.positionPath()
 	if err != nil {
@@ -137,7 +125,6 @@ func (s *Source) setup() error {
 				"group", g.name, "dir", g.dir)
 		}
 	}
-	s.counters.Started()
 	s.log.Info("taildir source started", "groups", len(s.groups), "position_file", s.posPath)
 	return nil
 }
@@ -188,7 +175,6 @@ func (s *Source) Stop(ctx context.Context) error {
 		s.watcher.Close()
 		s.watcher = nil
 	}
-	s.counters.Stopped()
 	s.log.Info("taildir source stopped")
 	return err
 }

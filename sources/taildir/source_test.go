@@ -138,6 +138,49 @@ func TestPositionsAreWrittenDuringAStall(t *testing.T) {
 	}
 }
 
+// A source feeding a full channel: each refused batch is counted once, by
+// the core (ChannelWriteFail = AppendBatchReceived - AppendBatchAccepted),
+// and once the channel takes batches again every line arrives exactly once.
+func TestFullChannelCountedOnceNothingLost(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	appendTo(t, a, numbered("a", 0, 45))
+	appendTo(t, b, numbered("b", 0, 5))
+	h := newHarness(t, dir, `.*\.log`, map[string]string{"batchSize": "10"})
+	h.rec.accept = 2
+	h.start()
+	waitFor(t, "five refusals", func() bool { _, c := h.rec.snapshot(); return c >= 2+5 })
+	h.rec.mu.Lock()
+	h.rec.accept, h.rec.refuse = 0, false
+	h.rec.mu.Unlock()
+	got := h.waitBodies(50)
+	h.stop()
+	if got = h.rec.bodies(); len(got) != 50 {
+		t.Fatalf("%d events, want 50 (a duplicate?)", len(got))
+	}
+	var gotA, gotB []string
+	for _, l := range got {
+		if strings.HasPrefix(l, "a") {
+			gotA = append(gotA, l)
+		} else {
+			gotB = append(gotB, l)
+		}
+	}
+	if !reflect.DeepEqual(gotA, numberedList("a", 0, 45)) || !reflect.DeepEqual(gotB, numberedList("b", 0, 5)) {
+		t.Fatalf("lines lost, repeated or out of order: %q", got)
+	}
+	sc := h.src.counters
+	_, calls := h.rec.snapshot()
+	recv, acc, fail := sc.AppendBatchReceived.Load(), sc.AppendBatchAccepted.Load(), sc.ChannelWriteFail.Load()
+	if fail < 5 || fail != recv-acc || recv != int64(calls) {
+		t.Fatalf("ChannelWriteFail %d, AppendBatchReceived %d, AppendBatchAccepted %d after %d attempts: want ChannelWriteFail = received - accepted",
+			fail, recv, acc, calls)
+	}
+	if sc.EventAccepted.Load() != 50 {
+		t.Fatalf("EventAccepted %d, want 50", sc.EventAccepted.Load())
+	}
+}
+
 func TestResumeFromAFlumePositionFile(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
