@@ -5,9 +5,9 @@ go 1.24.0
 require (
 	github.com/fsnotify/fsnotify v1.10.1
 	github.com/hamba/avro/v2 v2.31.0
-	github.com/klauspost/compress v1.18.2
+	github.com/klauspost/compress v1.18.4
 	github.com/pavlo-v-chernykh/keystore-go/v4 v4.5.0
-	golang.org/x/sys v0.38.0
+	golang.org/x/sys v0.41.0
 	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
 
@@ -17,5 +17,9 @@ require (
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
-	golang.org/x/crypto v0.45.0 // indirect
+	github.com/pierrec/lz4/v4 v4.1.25 // indirect
+	github.com/twmb/franz-go v1.20.7 // indirect
+	github.com/twmb/franz-go/pkg/kadm v1.17.2 // indirect
+	github.com/twmb/franz-go/pkg/kmsg v1.12.0 // indirect
+	golang.org/x/crypto v0.48.0 // indirect
 )

@@ -109,7 +109,7 @@ func TestSpoolPositionFileHandedBetweenFlumeAndSluice(t *testing.T) {
 		os.Mkdir(spool, 0o755)
 		f := spoolDrop(t, spool, "data.txt", all, time.Hour)
 		p := startAgent(t, dir, writeConf(t, dir, stallConf(spool, freePort(t))))
-		p.waitLog("spooldir: the channels refused a batch", 30*time.Second)
+		p.waitLog("the channels refused a batch", 30*time.Second)
 		waitMeta(t, spool, f)
 		if err := p.stop(); err != nil {
 			t.Fatalf("sluice stop: %v", err)

@@ -144,7 +144,7 @@ a1.sinks.k1.channel = c1
 	os.RemoveAll(out)
 	os.WriteFile(out, []byte("not a directory"), 0o644)
 	a := spoolDrop(t, spool, "a.log", lines("a", 200), 2*time.Hour)
-	p.waitLog("spooldir: the channels refused a batch", 20*time.Second)
+	p.waitLog("the channels refused a batch", 20*time.Second)
 	// The file changes while it is being read.
 	fa, err := os.OpenFile(a, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
