@@ -2,7 +2,6 @@ package interceptors
 
 import (
 	"errors"
-	"github.com/sluiceio/sluice/internal/javaregex"
 	"log/slog"
 	"regexp"
 	"sort"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/internal/javaregex"
+	"github.com/sluiceio/sluice/internal/jodatime"
 )
 
 // Serializer type names, as Flume spells them.
@@ -74,7 +75,7 @@ func (c *RegexExtractorConfig) build(log *slog.Logger) (*RegexExtractor, error) 
 				errs = append(errs, conf.Invalid(key+"pattern", "is required by the millis serializer (a Joda-Time pattern such as \"yyyy-MM-dd HH:mm\")"))
 				break
 			}
-			l, err := compileJoda(pat, loc, now())
+			l, err := jodatime.Compile(pat, loc, now())
 			if err != nil {
 				errs = append(errs, conf.Invalid(key+"pattern", "%q %v", pat, err))
 			}
@@ -158,7 +159,7 @@ warning. Bytes that are not valid UTF-8 become U+FFFD in header values, as in Fl
 
 type extractorSerializer struct {
 	header string
-	millis *jodaLayout // nil: pass through
+	millis *jodatime.Layout // nil: pass through
 }
 
 // RegexExtractor copies regex groups into headers.
@@ -189,7 +190,7 @@ func (x *RegexExtractor) Intercept(events []*sluice.Event) []*sluice.Event {
 			}
 			s := x.ser[g-1]
 			if s.millis != nil {
-				t, err := s.millis.parse(v)
+				t, err := s.millis.Parse(v)
 				if err != nil {
 					failures++
 					if firstErr == nil {

@@ -1,4 +1,4 @@
-package interceptors
+package jodatime
 
 import (
 	"strings"
@@ -98,12 +98,12 @@ func TestJodaParseMatchesJoda(t *testing.T) {
 		{"yyyy-MM-dd HH:mm", "2012-11-04 02:30", 1352025000000},
 	}
 	for _, c := range cases {
-		l, err := compileJoda(c.pattern, la, now)
+		l, err := Compile(c.pattern, la, now)
 		if err != nil {
 			t.Errorf("compile %q: %v", c.pattern, err)
 			continue
 		}
-		got, err := l.parse(c.input)
+		got, err := l.Parse(c.input)
 		switch {
 		case c.want == errJoda && err == nil:
 			t.Errorf("%q on %q: got %d (%s), want an error", c.pattern, c.input, got.UnixMilli(), got)
@@ -127,7 +127,7 @@ func TestJodaPatternErrors(t *testing.T) {
 		{"yyyy-MM-dd HH:mm:ssX", `"X"`}, // SimpleDateFormat's ISO offset is not Joda
 	}
 	for _, c := range cases {
-		_, err := compileJoda(c.pattern, time.UTC, time.Now())
+		_, err := Compile(c.pattern, time.UTC, time.Now())
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: got %v, want an error containing %q", c.pattern, err, c.want)
 		}
@@ -135,15 +135,15 @@ func TestJodaPatternErrors(t *testing.T) {
 }
 
 func TestJodaParseErrorSaysWhere(t *testing.T) {
-	l, err := compileJoda("yyyy-MM-dd HH:mm", time.UTC, time.Now())
+	l, err := Compile("yyyy-MM-dd HH:mm", time.UTC, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = l.parse("2012-10-18T18:47")
+	_, err = l.Parse("2012-10-18T18:47")
 	if err == nil || !strings.Contains(err.Error(), `expected " " at offset 10`) {
 		t.Fatalf("got %v", err)
 	}
-	_, err = l.parse("2012-02-30 18:47")
+	_, err = l.Parse("2012-02-30 18:47")
 	if err == nil || !strings.Contains(err.Error(), "day of month 30 is not in [1, 29]") {
 		t.Fatalf("got %v", err)
 	}

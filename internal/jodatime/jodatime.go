@@ -1,4 +1,7 @@
-package interceptors
+// Package jodatime reads Joda-Time patterns (DateTimeFormat.forPattern), the
+// date patterns Flume users write in their configuration: the
+// regex_extractor interceptor's millis serializer parses with them.
+package jodatime
 
 import (
 	"errors"
@@ -8,17 +11,17 @@ import (
 	"time"
 )
 
-// jodaLayout parses text the way Joda-Time's DateTimeFormat.forPattern(p)
+// Layout parses text the way Joda-Time's DateTimeFormat.forPattern(p)
 // .parseDateTime does (Flume's RegexExtractorInterceptorMillisSerializer),
 // for the pattern letters Flume users meet in log lines.
-type jodaLayout struct {
+type Layout struct {
 	pattern string
-	steps   []jodaStep
+	steps   []step
 	loc     *time.Location // the JVM default zone's counterpart
 	pivot   int            // two-digit years land in [pivot-50, pivot+49]
 }
 
-type jodaStep struct {
+type step struct {
 	letter   byte   // 0 for a literal
 	lit      string // literal text
 	max      int    // most digits a number may have
@@ -28,19 +31,20 @@ type jodaStep struct {
 	count    int // pattern letters in the token
 }
 
-var jodaLetterNames = map[byte]string{
+var letterNames = map[byte]string{
 	'G': "era", 'C': "century of era", 'x': "week year", 'w': "week of week year", 'z': "time zone name",
 }
 
-// compileJoda reads a Joda pattern. Letters Joda does not know are errors,
+// Compile reads a Joda pattern. Letters Joda does not know are errors,
 // as in Joda; letters Joda knows but this parser does not (era, century,
-// week-based fields, zone names) are errors too, named.
-func compileJoda(pattern string, loc *time.Location, now time.Time) (*jodaLayout, error) {
+// week-based fields, zone names) are errors too, named. loc is the zone of
+// text that names none (Joda's JVM default zone); now places two-digit years.
+func Compile(pattern string, loc *time.Location, now time.Time) (*Layout, error) {
 	if pattern == "" {
 		return nil, errors.New("is empty")
 	}
-	l := &jodaLayout{pattern: pattern, loc: loc, pivot: now.Year() - 30}
-	toks, err := jodaTokens(pattern)
+	l := &Layout{pattern: pattern, loc: loc, pivot: now.Year() - 30}
+	toks, err := tokenize(pattern)
 	if err != nil {
 		return nil, err
 	}
@@ -50,8 +54,8 @@ func compileJoda(pattern string, loc *time.Location, now time.Time) (*jodaLayout
 			continue
 		}
 		c, n := tok.letter, tok.count
-		nextNumeric := i+1 < len(toks) && jodaNumeric(toks[i+1])
-		s := jodaStep{letter: c, count: n}
+		nextNumeric := i+1 < len(toks) && isNumeric(toks[i+1])
+		s := step{letter: c, count: n}
 		switch c {
 		case 'y', 'Y':
 			if n == 2 {
@@ -63,7 +67,7 @@ func compileJoda(pattern string, loc *time.Location, now time.Time) (*jodaLayout
 				}
 			}
 		case 'M':
-			s.max = 2 // text when n >= 3, see parse
+			s.max = 2 // text when n >= 3, see Parse
 		case 'd', 'H', 'k', 'K', 'h', 'm', 's':
 			s.max = 2
 		case 'D':
@@ -76,7 +80,7 @@ func compileJoda(pattern string, loc *time.Location, now time.Time) (*jodaLayout
 		case 'z':
 			return nil, fmt.Errorf("uses %q (time zone name), which Joda-Time cannot parse either; use Z, ZZ or ZZZ", "z")
 		default:
-			if name, ok := jodaLetterNames[c]; ok {
+			if name, ok := letterNames[c]; ok {
 				return nil, fmt.Errorf("uses pattern letter %q (%s), which Sluice does not support (supported: y Y M d D E e a H k K h m s S Z)", string(c), name)
 			}
 			return nil, fmt.Errorf("uses pattern letter %q, which is not a Joda-Time pattern letter (supported: y Y M d D E e a H k K h m s S Z)", string(c))
@@ -86,16 +90,16 @@ func compileJoda(pattern string, loc *time.Location, now time.Time) (*jodaLayout
 	return l, nil
 }
 
-// jodaTokens splits a pattern as Joda's DateTimeFormat does: runs of one
+// tokenize splits a pattern as Joda's DateTimeFormat does: runs of one
 // letter, quoted text (” is a quote), and other characters as literals.
-func jodaTokens(p string) ([]jodaStep, error) {
-	var toks []jodaStep
+func tokenize(p string) ([]step, error) {
+	var toks []step
 	lit := func(s string) {
 		if n := len(toks); n > 0 && toks[n-1].letter == 0 {
 			toks[n-1].lit += s
 			return
 		}
-		toks = append(toks, jodaStep{lit: s})
+		toks = append(toks, step{lit: s})
 	}
 	for i := 0; i < len(p); {
 		c := p[i]
@@ -105,7 +109,7 @@ func jodaTokens(p string) ([]jodaStep, error) {
 			for j < len(p) && p[j] == c {
 				j++
 			}
-			toks = append(toks, jodaStep{letter: c, count: j - i})
+			toks = append(toks, step{letter: c, count: j - i})
 			i = j
 		case c == '\'':
 			if i+1 < len(p) && p[i+1] == '\'' {
@@ -139,8 +143,8 @@ func jodaTokens(p string) ([]jodaStep, error) {
 	return toks, nil
 }
 
-// jodaNumeric is Joda's isNumericToken: the token parses as a number.
-func jodaNumeric(t jodaStep) bool {
+// isNumeric is Joda's isNumericToken: the token parses as a number.
+func isNumeric(t step) bool {
 	switch t.letter {
 	case 'c', 'C', 'x', 'y', 'Y', 'd', 'h', 'H', 'm', 's', 'S', 'e', 'D', 'F', 'w', 'W', 'k', 'K':
 		return true
@@ -151,15 +155,15 @@ func jodaNumeric(t jodaStep) bool {
 }
 
 var (
-	jodaMonths = []string{"january", "february", "march", "april", "may", "june", "july",
+	monthNames = []string{"january", "february", "march", "april", "may", "june", "july",
 		"august", "september", "october", "november", "december"}
-	jodaDays = []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+	dayNames = []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 )
 
-// jodaText matches the longest of names (full or three-letter, any case)
+// matchName matches the longest of names (full or three-letter, any case)
 // at s, as Joda's text parsers do (English locale). It returns the 1-based
 // value and the length consumed.
-func jodaText(s string, names []string) (int, int) {
+func matchName(s string, names []string) (int, int) {
 	best, bestLen := 0, 0
 	for i, n := range names {
 		for _, cand := range []string{n, n[:3]} {
@@ -171,8 +175,8 @@ func jodaText(s string, names []string) (int, int) {
 	return best, bestLen
 }
 
-// jodaDigits reads 1..max ASCII digits.
-func jodaDigits(s string, max int) (int, int) {
+// readDigits reads 1..max ASCII digits.
+func readDigits(s string, max int) (int, int) {
 	v, n := 0, 0
 	for n < max && n < len(s) && s[n] >= '0' && s[n] <= '9' {
 		v = v*10 + int(s[n]-'0')
@@ -183,7 +187,7 @@ func jodaDigits(s string, max int) (int, int) {
 
 var zoneCache sync.Map // zone id -> *time.Location
 
-type jodaFields struct {
+type fields struct {
 	year, month, dom, doy, dow            int
 	hour, halfHour, minute, second, nanos int
 	pm                                    int // -1 unset
@@ -191,9 +195,9 @@ type jodaFields struct {
 	zone                                  *time.Location
 }
 
-// parse returns the instant text denotes. The whole text must match.
-func (l *jodaLayout) parse(text string) (time.Time, error) {
-	f := jodaFields{pm: -1}
+// Parse returns the instant text denotes. The whole text must match.
+func (l *Layout) Parse(text string) (time.Time, error) {
+	f := fields{pm: -1}
 	set := map[byte]bool{}
 	s := text
 	fail := func(what string) (time.Time, error) {
@@ -223,7 +227,7 @@ func (l *jodaLayout) parse(text string) (time.Time, error) {
 			if st.signed && len(s) > 0 && (s[0] == '-' || s[0] == '+') {
 				neg, s = s[0] == '-', s[1:]
 			}
-			v, n := jodaDigits(s, st.max)
+			v, n := readDigits(s, st.max)
 			if n == 0 {
 				return fail("expected a year")
 			}
@@ -234,16 +238,16 @@ func (l *jodaLayout) parse(text string) (time.Time, error) {
 		case 'M':
 			var v, n int
 			if st.count >= 3 {
-				v, n = jodaText(s, jodaMonths)
+				v, n = matchName(s, monthNames)
 			} else {
-				v, n = jodaDigits(s, st.max)
+				v, n = readDigits(s, st.max)
 			}
 			if n == 0 {
 				return fail("expected a month")
 			}
 			f.month, s = v, s[n:]
 		case 'E':
-			v, n := jodaText(s, jodaDays)
+			v, n := matchName(s, dayNames)
 			if n == 0 {
 				return fail("expected a day of the week")
 			}
@@ -260,7 +264,7 @@ func (l *jodaLayout) parse(text string) (time.Time, error) {
 			s = s[2:]
 		case 'S':
 			// A fraction: "5" is half a second, whatever the letter count.
-			v, n := jodaDigits(s, st.max)
+			v, n := readDigits(s, st.max)
 			if n == 0 {
 				return fail("expected a fraction of a second")
 			}
@@ -275,7 +279,7 @@ func (l *jodaLayout) parse(text string) (time.Time, error) {
 			}
 			s = s[n:]
 		default:
-			v, n := jodaDigits(s, st.max)
+			v, n := readDigits(s, st.max)
 			if n == 0 {
 				return fail("expected a number")
 			}
@@ -304,14 +308,14 @@ func (l *jodaLayout) parse(text string) (time.Time, error) {
 	return l.compute(text, &f, set)
 }
 
-func (l *jodaLayout) twoDigitYear(s string, lenient bool) (int, int, bool) {
+func (l *Layout) twoDigitYear(s string, lenient bool) (int, int, bool) {
 	if lenient {
 		// Anything but exactly two digits is a full year.
 		neg, sign := false, 0
 		if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
 			neg, sign = s[0] == '-', 1
 		}
-		v, n := jodaDigits(s[sign:], 9)
+		v, n := readDigits(s[sign:], 9)
 		if n == 0 {
 			return 0, 0, false
 		}
@@ -322,7 +326,7 @@ func (l *jodaLayout) twoDigitYear(s string, lenient bool) (int, int, bool) {
 			return v, sign + n, true
 		}
 	}
-	v, n := jodaDigits(s, 2)
+	v, n := readDigits(s, 2)
 	if n != 2 {
 		return 0, 0, false
 	}
@@ -342,7 +346,7 @@ func (l *jodaLayout) twoDigitYear(s string, lenient bool) (int, int, bool) {
 // zone reads Z (+0800), ZZ (+08:00) or ZZZ (America/New_York). Joda reads
 // offsets with or without the colon whichever the letter count, and "Z"
 // as UTC.
-func (l *jodaLayout) zone(s string, count int, f *jodaFields) (int, bool) {
+func (l *Layout) zone(s string, count int, f *fields) (int, bool) {
 	if count >= 3 {
 		n := 0
 		for n < len(s) && (s[n] >= 'a' && s[n] <= 'z' || s[n] >= 'A' && s[n] <= 'Z' ||
@@ -382,7 +386,7 @@ func (l *jodaLayout) zone(s string, count int, f *jodaFields) (int, bool) {
 		if i+2 > len(s) {
 			return 0, false
 		}
-		v, n := jodaDigits(s[i:], 2)
+		v, n := readDigits(s[i:], 2)
 		if n != 2 {
 			return 0, false
 		}
@@ -413,7 +417,7 @@ func (l *jodaLayout) zone(s string, count int, f *jodaFields) (int, bool) {
 
 // compute applies the fields in Joda's order (largest first) to 1970-01-01
 // 00:00, with Joda's range checks.
-func (l *jodaLayout) compute(text string, f *jodaFields, set map[byte]bool) (time.Time, error) {
+func (l *Layout) compute(text string, f *fields, set map[byte]bool) (time.Time, error) {
 	bad := func(name string, v, lo, hi int) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q does not match pattern %q: %s %d is not in [%d, %d]", text, l.pattern, name, v, lo, hi)
 	}
