@@ -169,7 +169,7 @@ func (h *conn) deliver() bool {
 			h.reply = append(h.reply, msg...)
 			h.reply = append(h.reply, '\n')
 		}
-		if ok, held := h.s.failLog.allow(); ok {
+		if ok, held := h.s.failLog.Allow(); ok {
 			h.s.log.Warn("netcat source: channels refused events; told the client FAILED",
 				"events", len(h.lines), "remote", h.c.RemoteAddr().String(), "err", err, "similar_warnings_suppressed", held)
 		}

@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sluiceio/sluice/internal/tcpserver"
 	"log/slog"
 	"net"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/ratelog"
+	"github.com/sluiceio/sluice/internal/tcpserver"
 )
 
 // Source is a running netcat source.
@@ -29,7 +29,7 @@ type Source struct {
 	runCtx    context.Context
 	cancelRun context.CancelFunc
 
-	failLog rateLimit
+	failLog ratelog.Limiter // a full channel must not flood the log
 }
 
 // New builds the source without touching the network.
@@ -91,25 +91,4 @@ func (s *Source) Stop(ctx context.Context) error {
 	s.cancelRun()
 	s.log.Info("netcat source stopped", "addr", addr.String())
 	return err
-}
-
-// rateLimit lets one warning through per interval and says how many were
-// held back, so a full channel cannot flood the log.
-type rateLimit struct {
-	mu         sync.Mutex
-	last       time.Time
-	suppressed int
-}
-
-func (r *rateLimit) allow() (bool, int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := time.Now()
-	if !r.last.IsZero() && now.Sub(r.last) < 10*time.Second {
-		r.suppressed++
-		return false, 0
-	}
-	n := r.suppressed
-	r.last, r.suppressed = now, 0
-	return true, n
 }

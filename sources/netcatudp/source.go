@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/ratelog"
 )
 
 // Source is a running UDP netcat source.
@@ -31,7 +32,7 @@ type Source struct {
 	runCtx    context.Context
 	cancelRun context.CancelFunc
 
-	dropLog, truncLog rateLimit
+	dropLog, truncLog ratelog.Limiter // a flood of datagrams must not flood the log
 }
 
 // New builds the source without touching the network.
@@ -97,7 +98,7 @@ func (s *Source) read(conn *net.UDPConn, queue chan<- *sluice.Event) {
 				return
 			}
 			s.counters.EventReadFail.Add(1)
-			if ok, held := s.truncLog.allow(); ok {
+			if ok, held := s.truncLog.Allow(); ok {
 				s.log.Warn("netcatudp source: read failed", "err", err, "similar_warnings_suppressed", held)
 			}
 			time.Sleep(10 * time.Millisecond) // a persistent error must not spin
@@ -106,7 +107,7 @@ func (s *Source) read(conn *net.UDPConn, queue chan<- *sluice.Event) {
 		if n > maxDatagram {
 			n = maxDatagram
 			s.counters.EventReadFail.Add(1)
-			if ok, held := s.truncLog.allow(); ok {
+			if ok, held := s.truncLog.Allow(); ok {
 				s.log.Warn("netcatudp source: datagram longer than 2048 bytes was cut at 2048, as Flume does",
 					"from", from.String(), "similar_warnings_suppressed", held)
 			}
@@ -141,7 +142,7 @@ func (s *Source) deliver(queue <-chan *sluice.Event, done chan<- struct{}) {
 			}
 		}
 		if err := s.proc.Process(s.runCtx, batch, sluice.CallEvents); err != nil {
-			if ok, held := s.dropLog.allow(); ok {
+			if ok, held := s.dropLog.Allow(); ok {
 				s.log.Warn("netcatudp source: channels refused datagrams; they are lost (UDP cannot push back)",
 					"datagrams", len(batch), "err", err, "similar_warnings_suppressed", held)
 			}
@@ -199,25 +200,4 @@ func javaAddr(ap netip.AddrPort) string {
 	}
 	sb.WriteString("]:" + port)
 	return sb.String()
-}
-
-// rateLimit lets one warning through per interval and says how many were
-// held back.
-type rateLimit struct {
-	mu         sync.Mutex
-	last       time.Time
-	suppressed int
-}
-
-func (r *rateLimit) allow() (bool, int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := time.Now()
-	if !r.last.IsZero() && now.Sub(r.last) < 10*time.Second {
-		r.suppressed++
-		return false, 0
-	}
-	n := r.suppressed
-	r.last, r.suppressed = now, 0
-	return true, n
 }
