@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/sluice
 
-.PHONY: build test vet fmt-check docs bench run-example clean peers
+.PHONY: build test test-short vet fmt-check docs bench run-example clean peers
 
 build:
 	# Static, without libc: a smaller idle footprint and one binary that runs anywhere.
@@ -11,6 +11,11 @@ build:
 # Everything CI checks: formatting, vet, generated docs up to date, and all tests.
 test: fmt-check vet peers
 	$(GO) test -count=1 -timeout 20m ./...
+
+# Unit tests only: no Java, Maven or built binary (the packages that need
+# them skip under -short). About a minute.
+test-short:
+	$(GO) test -short -count=1 ./...
 
 vet:
 	$(GO) vet ./...

@@ -13,6 +13,9 @@ import (
 // The harness itself is tested on small counts so it cannot rot: every
 // workload must deliver exactly the events sent, or Run fails.
 func TestWorkloadsDeliverEveryEvent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: builds and runs the real binary; run without -short")
+	}
 	bin, err := peers.BuildSluice(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -25,7 +26,14 @@ import (
 
 var binary string
 
-func TestMain(m *testing.M) { os.Exit(peers.RunWithSluice(m.Run, &binary)) }
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("skipping e2e: integration tests need the real binary and peers; run without -short")
+		os.Exit(0)
+	}
+	os.Exit(peers.RunWithSluice(m.Run, &binary))
+}
 
 func repoRoot() string {
 	root, err := peers.RepoRoot()
@@ -245,15 +253,11 @@ func metrics(t *testing.T, port int) map[string]map[string]string {
 	return m
 }
 
-// freePort asks the kernel for a free TCP port.
+// freePort is a port for a process the test starts later (see
+// peers.FreePort: it stays free until then).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return peers.FreePort(t)
 }
 
 // writeConf writes a config file into dir.

@@ -8,6 +8,7 @@ package interop
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,7 +27,14 @@ import (
 
 var binary string
 
-func TestMain(m *testing.M) { os.Exit(peers.RunWithSluice(m.Run, &binary)) }
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("skipping interop: integration tests need the real binary and peers; run without -short")
+		os.Exit(0)
+	}
+	os.Exit(peers.RunWithSluice(m.Run, &binary))
+}
 
 func repoRoot() string {
 	root, err := peers.RepoRoot()

@@ -18,6 +18,7 @@ import (
 
 // seq → memory → file_roll (TEXT): Flume writes 0..n-1, one per line.
 func TestFlumeSeqToFileRoll(t *testing.T) {
+	SkipIfShort(t)
 	out := t.TempDir()
 	const n = 1000
 	f := StartFlume(t, FlumeOptions{
@@ -64,6 +65,7 @@ a1.sinks.k1.channel = c1
 // avro source ← FlumeSend and avro-client; file_roll with avro_event; the
 // container files decode to exactly what was sent.
 func TestFlumeAvroSourceAvroEventFiles(t *testing.T) {
+	SkipIfShort(t)
 	out := t.TempDir()
 	port := FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -162,6 +164,7 @@ func eventNorm(e Event) Event {
 // The clients report failure: FlumeSend exits non-zero, avro-client exits 0
 // but logs the error (which AvroClientError finds).
 func TestFlumeClientsReportFailure(t *testing.T) {
+	SkipIfShort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t)) // nobody listens
 	out, err := TryFlumeSend(t, FlumeClientProps("default", addr), []Event{{Body: []byte("x")}})
 	var se *SendError
@@ -183,6 +186,7 @@ func TestFlumeClientsReportFailure(t *testing.T) {
 // A killed Flume is gone: its port is closed and its pid no longer exists.
 // Restart brings it back on the same port.
 func TestFlumeKillAndRestart(t *testing.T) {
+	SkipIfShort(t)
 	port := FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	f := StartFlume(t, FlumeOptions{
@@ -226,6 +230,7 @@ a1.sinks.k1.channel = c1
 
 // A JVM that dies before it is ready is an error carrying its output.
 func TestStartFlumeProcessDiesBeforeReady(t *testing.T) {
+	SkipIfShort(t)
 	dir := t.TempDir()
 	f, err := StartFlumeProcess(context.Background(), FlumeOptions{
 		Dir:      dir,

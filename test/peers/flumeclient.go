@@ -65,6 +65,7 @@ func RunJava(ctx context.Context, peer, main string, args ...string) (code int, 
 // AvroClientError. A client that cannot be run at all fails the test.
 func RunFlumeAvroClient(t testing.TB, host string, port int, args ...string) (int, string) {
 	t.Helper()
+	SkipIfShort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), ClientTimeout)
 	defer cancel()
 	argv := append([]string{"-H", host, "-p", strconv.Itoa(port)}, args...)
@@ -110,6 +111,7 @@ func FlumeSend(t testing.TB, props map[string]string, events []Event) string {
 // the harness itself (no java, no jars) still fail the test.
 func TryFlumeSend(t testing.TB, props map[string]string, events []Event) (string, error) {
 	t.Helper()
+	SkipIfShort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), ClientTimeout)
 	defer cancel()
 	out, err := FlumeSendProcess(ctx, t.TempDir(), props, events)

@@ -100,15 +100,6 @@ func StartKafkaProcess(ctx context.Context, opts KafkaOptions) (*Kafka, error) {
 	return k, nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("peers: free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // kafkaSpec writes server.properties, formats the log dir (once: a dir
 // already formatted is kept, so Restart and a second start on the same Dir
 // find their data) and returns the broker's JavaSpec.

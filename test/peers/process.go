@@ -79,6 +79,7 @@ func StartJava(ctx context.Context, spec JavaSpec) (*Proc, error) {
 // process when the test ends (logging its output if the test failed).
 func StartJavaT(t testing.TB, spec JavaSpec) *Proc {
 	t.Helper()
+	SkipIfShort(t)
 	if spec.Dir == "" {
 		spec.Dir = t.TempDir()
 	}
@@ -100,6 +101,16 @@ func StartJavaT(t testing.TB, spec JavaSpec) *Proc {
 		}
 	})
 	return p
+}
+
+// SkipIfShort skips t under `go test -short`, which runs unit tests only and
+// must not need Java or Maven. Every helper that starts a JVM for a test
+// calls it, so a test that forgot to skip itself is skipped there.
+func SkipIfShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration: needs Java peers (Flume, Kafka, HDFS); run without -short")
+	}
 }
 
 func newProc(spec JavaSpec) (*Proc, error) {
