@@ -222,14 +222,8 @@ func Decode(cfg any, props []Prop) []*Error {
 // when a PropError says which, also where the user wrote one of the
 // property's aliases (fields may be nil: exact keys only).
 func validationErrors(err error, props []Prop, fields []Field) []*Error {
-	var list []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	} else {
-		list = []error{err}
-	}
 	var out []*Error
-	for _, e := range list {
+	for _, e := range joined(err, true, nil) {
 		var pe *PropError
 		if errors.As(e, &pe) {
 			found := false
@@ -246,6 +240,31 @@ func validationErrors(err error, props []Prop, fields []Field) []*Error {
 			continue
 		}
 		out = append(out, &Error{Msg: e.Error()})
+	}
+	return out
+}
+
+// joined lists the errors err joins, opening the joins nested in it too (a
+// Validate that joins an embedded config's Validate), so each is positioned
+// on its own. A nested error that adds text of its own around what it wraps
+// (fmt.Errorf with several %w) stays whole.
+func joined(err error, top bool, out []error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return append(out, err)
+	}
+	list := j.Unwrap()
+	if !top {
+		msgs := make([]string, len(list))
+		for i, e := range list {
+			msgs[i] = e.Error()
+		}
+		if err.Error() != strings.Join(msgs, "\n") {
+			return append(out, err)
+		}
+	}
+	for _, e := range list {
+		out = joined(e, false, out)
 	}
 	return out
 }

@@ -265,6 +265,41 @@ func TestDecodeValidatePositionsErrors(t *testing.T) {
 	}
 }
 
+// outer embeds ranged and joins its Validate's errors with its own, as a
+// component embedding a shared config struct does.
+type outer struct {
+	ranged
+	Name string `flume:"name"`
+}
+
+func (o *outer) Validate() error {
+	var errs []error
+	if o.Name == "" {
+		errs = append(errs, Invalid("name", "is empty"))
+	}
+	errs = append(errs, o.ranged.Validate(), fmt.Errorf("wrapped: %w and %w", errors.New("a"), errors.New("b")))
+	return errors.Join(errs...)
+}
+
+func TestDecodeValidatePositionsNestedJoins(t *testing.T) {
+	errs := Decode(&outer{ranged: ranged{Hi: 10}}, props("lo = 50", "level = loud"))
+	want := []Error{
+		{Key: "name", Msg: "is empty"},
+		{Key: "a1.sources.r1.lo", File: "test.conf", Line: 1, Msg: `"50" is above hi 10`},
+		{Key: "a1.sources.r1.level", File: "test.conf", Line: 2, Msg: `"loud" is not a level`},
+		// An error with text of its own around what it wraps stays whole.
+		{Msg: "wrapped: a and b"},
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %v, want %d errors", errs, len(want))
+	}
+	for i := range want {
+		if *errs[i] != want[i] {
+			t.Errorf("error %d:\n got %+v\nwant %+v", i, *errs[i], want[i])
+		}
+	}
+}
+
 func TestDecodeValidateLastWriteWins(t *testing.T) {
 	// Two lines for one key can reach Decode when a later -f file overrides
 	// an earlier one; the error points at the line that took effect.

@@ -30,15 +30,7 @@ type Config struct {
 	CompressionType         string        `flume:"compression-type" doc:"none or deflate; must match the source's compression-type"`
 	CompressionLevel        int           `flume:"compression-level" doc:"deflate level, 0 (none) to 9 (best)"`
 
-	SSL                 bool     `flume:"ssl" doc:"connect with TLS"`
-	TrustAllCerts       bool     `flume:"trust-all-certs" doc:"accept any server certificate (no verification at all)"`
-	Truststore          string   `flume:"truststore" doc:"trust store of the certificates to trust (default: $FLUME_SSL_TRUSTSTORE_PATH, else the system's CAs)"`
-	TruststorePassword  string   `flume:"truststore-password" doc:"password of the trust store (default: $FLUME_SSL_TRUSTSTORE_PASSWORD)"`
-	TruststoreType      string   `flume:"truststore-type" doc:"JKS, PKCS12 or PEM (a Sluice extension: a file of certificates)"`
-	ExcludeProtocols    []string `flume:"exclude-protocols" doc:"space-separated TLS protocols to disable; SSLv3 is always excluded"`
-	IncludeProtocols    []string `flume:"include-protocols" doc:"space-separated TLS protocols to allow (empty: all enabled ones)"`
-	ExcludeCipherSuites []string `flume:"exclude-cipher-suites" doc:"space-separated cipher suites to disable"`
-	IncludeCipherSuites []string `flume:"include-cipher-suites" doc:"space-separated cipher suites to allow (empty: all enabled ones)"`
+	tlsconf.ClientProps
 
 	MaxIoWorkers int `flume:"maxIoWorkers" doc:"accepted and ignored, as in Flume 1.11"`
 }
@@ -50,8 +42,7 @@ func defaults() *Config {
 		RequestTimeout:   defaultTimeout,
 		CompressionType:  "none",
 		CompressionLevel: 6,
-		TruststoreType:   "JKS",
-		ExcludeProtocols: []string{"SSLv3"},
+		ClientProps:      tlsconf.DefaultClientProps(),
 	}
 }
 
@@ -72,17 +63,7 @@ func (c *Config) Validate() error {
 	if deflate && (c.CompressionLevel < -1 || c.CompressionLevel > 9) {
 		errs = append(errs, conf.Invalid("compression-level", "\"%d\" is not a deflate level (0-9)", c.CompressionLevel))
 	}
-	if c.SSL && !c.TrustAllCerts {
-		if err := tlsconf.CheckType(c.tlsParams().TrustStoreType); err != nil {
-			errs = append(errs, conf.Invalid("truststore-type", "%v", err))
-		}
-	}
-	if err := tlsconf.CheckProtocols(c.ExcludeProtocols); err != nil {
-		errs = append(errs, conf.Invalid("exclude-protocols", "%v", err))
-	}
-	if err := tlsconf.CheckProtocols(c.IncludeProtocols); err != nil {
-		errs = append(errs, conf.Invalid("include-protocols", "%v", err))
-	}
+	errs = append(errs, c.ClientProps.Validate())
 	return errors.Join(errs...)
 }
 
@@ -94,16 +75,6 @@ func compression(s string) (bool, error) {
 		return true, nil
 	}
 	return false, errors.New("\"" + s + "\" is not none or deflate")
-}
-
-func (c *Config) tlsParams() tlsconf.Params {
-	p := tlsconf.Params{
-		TrustAll: c.TrustAllCerts, TrustStore: c.Truststore, TrustStorePassword: c.TruststorePassword,
-		TrustStoreType: c.TruststoreType, IncludeProtocols: c.IncludeProtocols, ExcludeProtocols: c.ExcludeProtocols,
-		IncludeCipherSuites: c.IncludeCipherSuites, ExcludeCipherSuites: c.ExcludeCipherSuites,
-	}.FromEnv("JKS")
-	p.ExcludeProtocols = append(p.ExcludeProtocols, "SSLv3")
-	return p
 }
 
 // normalized applies Flume's fallbacks and reports them.

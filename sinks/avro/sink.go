@@ -57,7 +57,7 @@ func (s *Sink) Start(context.Context) error {
 		DeflateLevel:   s.cfg.CompressionLevel,
 	}
 	if s.cfg.SSL {
-		tcfg, warnings, err := tlsconf.Client(s.cfg.tlsParams())
+		tcfg, warnings, err := tlsconf.Client(s.cfg.Params())
 		for _, w := range warnings {
 			s.log.Warn("avro sink: " + w)
 		}

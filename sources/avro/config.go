@@ -21,14 +21,7 @@ type Config struct {
 	Threads         int    `flume:"threads" doc:"accepted for compatibility and ignored: every connection is served by its own goroutine"`
 	CompressionType string `flume:"compression-type" doc:"none or deflate; must match the sender's compression-type"`
 
-	SSL                 bool     `flume:"ssl" doc:"serve TLS"`
-	Keystore            string   `flume:"keystore" doc:"key store with the server's key and certificate (default: $FLUME_SSL_KEYSTORE_PATH)"`
-	KeystorePassword    string   `flume:"keystore-password" doc:"password of the key store and of its key (default: $FLUME_SSL_KEYSTORE_PASSWORD)"`
-	KeystoreType        string   `flume:"keystore-type" doc:"JKS, PKCS12 or PEM (a Sluice extension: certificate chain and unencrypted key in one file)"`
-	ExcludeProtocols    []string `flume:"exclude-protocols" doc:"space-separated TLS protocols to disable; SSLv3 is always excluded"`
-	IncludeProtocols    []string `flume:"include-protocols" doc:"space-separated TLS protocols to allow (empty: all enabled ones)"`
-	ExcludeCipherSuites []string `flume:"exclude-cipher-suites" doc:"space-separated cipher suites to disable"`
-	IncludeCipherSuites []string `flume:"include-cipher-suites" doc:"space-separated cipher suites to allow (empty: all enabled ones)"`
+	tlsconf.ServerProps
 
 	IPFilter      bool   `flume:"ipFilter" doc:"refuse or accept connections by the rules of ipFilterRules"`
 	IPFilterRules string `flume:"ipFilterRules" doc:"comma-separated allow|deny:ip|name:<pattern> rules; the first match decides, no match accepts"`
@@ -40,12 +33,11 @@ type Config struct {
 
 func defaults() *Config {
 	return &Config{
-		CompressionType:  "none",
-		KeystoreType:     "JKS",
-		ExcludeProtocols: []string{"SSLv3"},
-		MaxFrameSize:     avroipc.DefaultMaxFrameSize,
-		IdleTimeout:      10 * time.Minute,
-		ReadTimeout:      30 * time.Second,
+		CompressionType: "none",
+		ServerProps:     tlsconf.DefaultServerProps(),
+		MaxFrameSize:    avroipc.DefaultMaxFrameSize,
+		IdleTimeout:     10 * time.Minute,
+		ReadTimeout:     30 * time.Second,
 	}
 }
 
@@ -58,21 +50,7 @@ func (c *Config) Validate() error {
 	if _, err := compression(c.CompressionType); err != nil {
 		errs = append(errs, conf.Invalid("compression-type", "%v", err))
 	}
-	if c.SSL {
-		p := c.tlsParams()
-		if p.KeyStore == "" {
-			errs = append(errs, conf.Invalid("keystore", "a keystore is required when ssl is true (or set FLUME_SSL_KEYSTORE_PATH)"))
-		}
-		if err := tlsconf.CheckType(p.KeyStoreType); err != nil {
-			errs = append(errs, conf.Invalid("keystore-type", "%v", err))
-		}
-	}
-	if err := tlsconf.CheckProtocols(c.ExcludeProtocols); err != nil {
-		errs = append(errs, conf.Invalid("exclude-protocols", "%v", err))
-	}
-	if err := tlsconf.CheckProtocols(c.IncludeProtocols); err != nil {
-		errs = append(errs, conf.Invalid("include-protocols", "%v", err))
-	}
+	errs = append(errs, c.ServerProps.Validate())
 	if c.IPFilter {
 		if _, err := parseRules(c.IPFilterRules); err != nil {
 			errs = append(errs, conf.Invalid("ipFilterRules", "%v", err))
@@ -96,17 +74,6 @@ func compression(s string) (bool, error) {
 		return true, nil
 	}
 	return false, errors.New("\"" + s + "\" is not none or deflate")
-}
-
-func (c *Config) tlsParams() tlsconf.Params {
-	p := tlsconf.Params{
-		KeyStore: c.Keystore, KeyStorePassword: c.KeystorePassword, KeyStoreType: c.KeystoreType,
-		IncludeProtocols: c.IncludeProtocols, ExcludeProtocols: c.ExcludeProtocols,
-		IncludeCipherSuites: c.IncludeCipherSuites, ExcludeCipherSuites: c.ExcludeCipherSuites,
-	}.FromEnv("JKS")
-	// Flume always excludes SSLv3, whatever the list says.
-	p.ExcludeProtocols = append(p.ExcludeProtocols, "SSLv3")
-	return p
 }
 
 func init() {

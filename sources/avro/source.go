@@ -63,7 +63,7 @@ func (s *Source) Start(ctx context.Context) error {
 	}
 	var tcfg *tls.Config
 	if s.cfg.SSL {
-		cfg, warnings, err := tlsconf.Server(s.cfg.tlsParams())
+		cfg, warnings, err := tlsconf.Server(s.cfg.Params())
 		for _, w := range warnings {
 			s.log.Warn("avro source: " + w)
 		}
