@@ -188,6 +188,22 @@ func (b *builder) wrongKind(p *conf.Part, what string) {
 	b.add(&conf.Error{Key: p.Key, File: p.At.File, Line: p.At.Line, Msg: fmt.Sprintf("type %q is not %s", p.Type, what)})
 }
 
+// construct runs a decoded part's constructor and checks that it made a T;
+// what names T in the error when the registered type is of another kind.
+func construct[T any](b *builder, p *conf.Part, env sluice.Env, what string) (T, bool) {
+	var zero T
+	v := b.make(p, env)
+	if v == nil {
+		return zero, false
+	}
+	t, ok := v.(T)
+	if !ok {
+		b.wrongKind(p, what)
+		return zero, false
+	}
+	return t, true
+}
+
 func (b *builder) logger(kind, name string) *slog.Logger {
 	return b.log.With(kind, name)
 }
@@ -206,13 +222,8 @@ func (b *builder) channel(c *conf.Component) *builtChannel {
 	}
 	counters := sluice.NewChannelCounters()
 	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: b.logger("channel", c.Name), ChannelCounters: counters}
-	v := b.make(p, env)
-	if v == nil {
-		return nil
-	}
-	ch, isCh := v.(sluice.Channel)
-	if !isCh {
-		b.wrongKind(p, "a channel")
+	ch, ok := construct[sluice.Channel](b, p, env, "a channel")
+	if !ok {
 		return nil
 	}
 	bc := &builtChannel{name: c.Name, ch: ch, counters: counters, typ: p.Spec.Name, cfg: p.Config}
@@ -244,32 +255,36 @@ func (c *builtChannel) pending() []sluice.Channel {
 // channels it names, its selector, its interceptors, the hand-off that ties
 // them together, then the source itself.
 func (b *builder) source(c *conf.Component, chans map[string]*builtChannel) *builtSource {
+	p := b.res.Of(c)
+	log := b.logger("source", c.Name)
+	named := sourceChannels(c, chans)
+	sel := b.selector(c, named, log)
+	interceptors := b.interceptors(c, log)
+	// Checked only now, so the selector's and interceptors' constructor
+	// errors are reported too when the source's own properties are wrong.
+	if p == nil || !p.OK {
+		return nil
+	}
+	counters := sluice.NewSourceCounters()
+	proc := handoff.New(c.Name, sel, interceptors, counters, log)
+	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: log, Processor: proc, SourceCounters: counters, Channels: named}
+	src, ok := construct[sluice.Source](b, p, env, "a source")
+	if !ok {
+		return nil
+	}
+	return &builtSource{name: c.Name, src: src, counters: counters, processor: proc}
+}
+
+// sourceChannels are the built channels a source names, in its order; one
+// that failed to build is left out (its error is already recorded).
+func sourceChannels(c *conf.Component, chans map[string]*builtChannel) []sluice.NamedChannel {
 	var named []sluice.NamedChannel
 	for _, n := range c.Channels {
 		if bc := chans[n]; bc != nil {
 			named = append(named, sluice.NamedChannel{Name: n, Channel: bc.ch})
 		}
 	}
-	counters := sluice.NewSourceCounters()
-	log := b.logger("source", c.Name)
-	sel := b.selector(c, named, log)
-	interceptors := b.interceptors(c, log)
-	p := b.res.Of(c)
-	if p == nil || !p.OK {
-		return nil
-	}
-	proc := handoff.New(c.Name, sel, interceptors, counters, log)
-	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: log, Processor: proc, SourceCounters: counters, Channels: named}
-	v := b.make(p, env)
-	if v == nil {
-		return nil
-	}
-	src, isSrc := v.(sluice.Source)
-	if !isSrc {
-		b.wrongKind(p, "a source")
-		return nil
-	}
-	return &builtSource{name: c.Name, src: src, counters: counters, processor: proc}
+	return named
 }
 
 // selector builds a source's channel selector (replicating unless
@@ -290,16 +305,9 @@ func (b *builder) interceptors(c *conf.Component, log *slog.Logger) []sluice.Int
 	for _, ic := range c.Interceptors {
 		p := b.res.OfSub(ic)
 		env := sluice.Env{Agent: b.cfg.Agent, Name: ic.Name, Logger: log.With("interceptor", ic.Name)}
-		v := b.make(p, env)
-		if v == nil {
-			continue
+		if in, ok := construct[sluice.Interceptor](b, p, env, "an interceptor"); ok {
+			out = append(out, in)
 		}
-		in, isIn := v.(sluice.Interceptor)
-		if !isIn {
-			b.wrongKind(p, "an interceptor")
-			continue
-		}
-		out = append(out, in)
 	}
 	return out
 }
@@ -323,13 +331,8 @@ func (b *builder) sink(c *conf.Component, chans map[string]*builtChannel) *built
 	log := b.logger("sink", c.Name)
 	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: log,
 		Channel: bc.ch, ChannelName: c.Channel, SinkCounters: counters}
-	v := b.make(p, env)
-	if v == nil {
-		return nil
-	}
-	sk, isSink := v.(sluice.Sink)
-	if !isSink {
-		b.wrongKind(p, "a sink")
+	sk, ok := construct[sluice.Sink](b, p, env, "a sink")
+	if !ok {
 		return nil
 	}
 	opts := sinkloop.Options{Name: c.Name, Sink: sk, Channel: bc.ch, ChannelName: c.Channel, Counters: counters, Log: log}
@@ -402,13 +405,8 @@ func (b *builder) group(g *conf.Component, sinks map[string]*builtSink, chans ma
 	}
 	p := b.res.Of(g)
 	env := sluice.Env{Agent: b.cfg.Agent, Name: g.Name, Logger: b.logger("sinkgroup", g.Name), Sinks: members}
-	v := b.make(p, env)
-	if v == nil {
-		return nil
-	}
-	proc, isP := v.(sluice.SinkProcessor)
-	if !isP {
-		b.wrongKind(p, "a sink processor")
+	proc, ok := construct[sluice.SinkProcessor](b, p, env, "a sink processor")
+	if !ok {
 		return nil
 	}
 	r.proc = proc
