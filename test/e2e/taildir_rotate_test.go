@@ -104,7 +104,7 @@ func TestTaildirFollowsRotationWithoutLoss(t *testing.T) {
 	app := openAppLog(t, log)
 	app.write(1000)
 	conf := taildirConf(t, dir, "a1.channels.c1.type = memory\na1.channels.c1.capacity = 100000\na1.channels.c1.transactionCapacity = 1000", "")
-	startAgent(t, dir, conf)
+	p := startAgent(t, dir, conf)
 	app.write(1000)
 
 	// Rotation by rename (logrotate's default "create"): the file is
@@ -143,9 +143,38 @@ func TestTaildirFollowsRotationWithoutLoss(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(wantNumbered(6000), "\n") {
 		t.Fatalf("after copytruncate: %d lines, want the 6000 written, each once", len(got))
 	}
-	// Nothing more arrives (no duplicates coming late).
-	time.Sleep(300 * time.Millisecond)
+	// Nothing more arrives (no duplicates coming late): once the position
+	// file says the source read app.log to its end, a graceful stop
+	// delivers whatever else it took, and the output is still 6000 lines.
+	waitReadToEnd(t, filepath.Join(dir, "pos.json"), log, 30*time.Second)
+	if err := p.stop(); err != nil {
+		t.Fatalf("agent exit after SIGTERM: %v", err)
+	}
 	if got := readDirLines(t, out); len(got) != 6000 {
 		t.Fatalf("%d lines in the end, want 6000", len(got))
+	}
+}
+
+// waitReadToEnd polls the position file until its entry for log (same
+// path, same inode) is at the file's size.
+func waitReadToEnd(t *testing.T, pos, log string, timeout time.Duration) {
+	t.Helper()
+	fi, err := os.Stat(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ino := inodeOf(t, log)
+	deadline := time.Now().Add(timeout)
+	for {
+		raw, entries, _ := readTaildirPos(pos)
+		for _, e := range entries {
+			if e.File == log && e.Inode == ino && e.Pos == fi.Size() {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("position file %s never reached the end of %s (%d bytes, inode %d) within %v: %s", pos, log, fi.Size(), ino, timeout, raw)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

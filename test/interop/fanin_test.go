@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluiceio/sluice/test/peers"
 )
 
 // sendNumbered writes n lines "<prefix>-<i>" to a netcat source and
@@ -86,26 +88,42 @@ func fanInOutput(t *testing.T, dir string) (seen map[string]int, torn int) {
 	return seen, torn
 }
 
-// TestFanInExample runs examples/fan-in.conf as it is: the collector (a1:
-// avro source → file channel → file_roll) and three leaves (netcat →
-// memory → avro sink), four processes of the sluice binary in one working
-// directory. Every leaf gets numbered lines at the same time; the collector
+// TestFanInExample runs examples/fan-in.conf as it is but for its ports
+// (fixed ones may be taken on a busy machine; peers.FreePort's are not):
+// the collector (a1: avro source → file channel → file_roll) and three
+// leaves (netcat → memory → avro sink), four processes of the sluice binary
+// in one working directory. Every leaf gets numbered lines at the same time; the collector
 // is killed with SIGKILL mid-stream and started again. In the end every
 // line a leaf acknowledged must be in the collector's output, at least once.
 func TestFanInExample(t *testing.T) {
 	const perLeaf = 30_000
-	leaves := []struct{ name, addr string }{
-		{"leaf1", "127.0.0.1:44461"}, {"leaf2", "127.0.0.1:44462"}, {"leaf3", "127.0.0.1:44463"},
-	}
 	dir := t.TempDir()
-	conf := filepath.Join(repoRoot(), "examples", "fan-in.conf")
+	example, err := os.ReadFile(filepath.Join(repoRoot(), "examples", "fan-in.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(example)
+	var addrs []string
+	for _, fixed := range []string{"44460", "44461", "44462", "44463"} {
+		if !strings.Contains(text, "port = "+fixed) {
+			t.Fatalf("examples/fan-in.conf no longer has port %s; update this test", fixed)
+		}
+		port := peers.FreePort(t)
+		text = strings.ReplaceAll(text, fixed, strconv.Itoa(port))
+		addrs = append(addrs, addr(port))
+	}
+	conf := writeFile(t, filepath.Join(dir, "fan-in.conf"), []byte(text))
+	leaves := []struct {
+		name, addr string
+		p          *proc
+	}{{name: "leaf1", addr: addrs[1]}, {name: "leaf2", addr: addrs[2]}, {name: "leaf3", addr: addrs[3]}}
 	out := filepath.Join(dir, "out", "fan-in")
 
 	collector := startAgent(t, dir, "a1", conf)
-	for _, l := range leaves {
-		startAgent(t, dir, l.name, conf)
+	for i := range leaves {
+		leaves[i].p = startAgent(t, dir, leaves[i].name, conf)
 	}
-	waitPorts(t, "127.0.0.1:44460", leaves[0].addr, leaves[1].addr, leaves[2].addr)
+	waitPorts(t, addrs...)
 
 	start := time.Now()
 	var acked atomic.Int64
@@ -137,9 +155,31 @@ func TestFanInExample(t *testing.T) {
 	}
 	ackedAtKill := acked.Load()
 	seenAtKill, _ := fanInOutput(t, out)
+	const failed = "delivery failed"
+	failedBefore := make([]int, len(leaves))
+	for i, l := range leaves {
+		failedBefore[i] = strings.Count(l.p.out.String(), failed)
+	}
 	collector.kill()
 	t.Logf("collector killed (SIGKILL) with %d events acknowledged by the leaves, %d in its output", ackedAtKill, len(seenAtKill))
-	time.Sleep(500 * time.Millisecond) // the leaves' sinks meet a closed port for a while
+	// Start it again once a leaf's sink met the dead collector (a leaf
+	// still has events to send: the senders were not done at the kill).
+	metDeadCollector := func() bool {
+		for i, l := range leaves {
+			if strings.Count(l.p.out.String(), failed) > failedBefore[i] {
+				t.Logf("%s's sink met the dead collector", l.name)
+				return true
+			}
+		}
+		return false
+	}
+	deadline = time.Now().Add(time.Minute)
+	for !metDeadCollector() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no leaf logged %q within a minute of the collector's kill", failed)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	startAgent(t, dir, "a1", conf)
 
 	<-sendersDone
