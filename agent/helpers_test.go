@@ -47,6 +47,11 @@ func init() {
 		New: func(env sluice.Env, cfg any) (any, error) {
 			return nil, errors.New("not reached")
 		}})
+	// Types whose constructor makes something of another kind.
+	for _, k := range []sluice.Kind{sluice.KindSource, sluice.KindInterceptor} {
+		sluice.Register(sluice.Spec{Kind: k, Name: "test-agent-wrongkind",
+			New: func(env sluice.Env, cfg any) (any, error) { return struct{}{}, nil }})
+	}
 	sluice.Register(sluice.Spec{Kind: sluice.KindInterceptor, Name: "test-agent-interceptor",
 		Config: func() any { return &testConfig{} },
 		New: func(env sluice.Env, cfg any) (any, error) {
