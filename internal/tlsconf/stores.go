@@ -62,6 +62,13 @@ func sniff(data []byte) (format, error) {
 // store is one file holding the certificate chain, leaf first, and an
 // unencrypted private key (PKCS#1, PKCS#8 or SEC 1); password is ignored.
 func LoadKeyStore(path, password, typ string) (tls.Certificate, error) {
+	return LoadKeyStoreKeyPassword(path, password, password, typ)
+}
+
+// LoadKeyStoreKeyPassword is LoadKeyStore for a JKS store whose key has its
+// own password (Kafka's ssl.key.password); keyPassword is ignored for PKCS12
+// and PEM stores.
+func LoadKeyStoreKeyPassword(path, password, keyPassword, typ string) (tls.Certificate, error) {
 	if err := CheckType(typ); err != nil {
 		return tls.Certificate{}, err
 	}
@@ -76,7 +83,7 @@ func LoadKeyStore(path, password, typ string) (tls.Certificate, error) {
 	var cert tls.Certificate
 	switch f {
 	case fmtJKS:
-		cert, err = jksKey(data, password)
+		cert, err = jksKey(data, password, keyPassword)
 	case fmtPKCS12:
 		cert, err = pkcs12Key(data, password)
 	case fmtPEM:
@@ -88,7 +95,7 @@ func LoadKeyStore(path, password, typ string) (tls.Certificate, error) {
 	return cert, nil
 }
 
-func jksKey(data []byte, password string) (tls.Certificate, error) {
+func jksKey(data []byte, password, keyPassword string) (tls.Certificate, error) {
 	ks := keystore.New()
 	if err := ks.Load(bytes.NewReader(data), []byte(password)); err != nil {
 		return tls.Certificate{}, fmt.Errorf("JKS (wrong password?): %w", err)
@@ -97,9 +104,9 @@ func jksKey(data []byte, password string) (tls.Certificate, error) {
 		if !ks.IsPrivateKeyEntry(alias) {
 			continue
 		}
-		e, err := ks.GetPrivateKeyEntry(alias, []byte(password))
+		e, err := ks.GetPrivateKeyEntry(alias, []byte(keyPassword))
 		if err != nil {
-			return tls.Certificate{}, fmt.Errorf("JKS key %q (its password must be the store's, as in Flume): %w", alias, err)
+			return tls.Certificate{}, fmt.Errorf("JKS key %q (wrong key password? Flume's own components use the store's): %w", alias, err)
 		}
 		key, err := x509.ParsePKCS8PrivateKey(e.PrivateKey)
 		if err != nil {
