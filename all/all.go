@@ -16,6 +16,7 @@ import (
 	_ "github.com/sluiceio/sluice/sinks/serializer"
 	_ "github.com/sluiceio/sluice/sources/avro"
 	_ "github.com/sluiceio/sluice/sources/exec"
+	_ "github.com/sluiceio/sluice/sources/http"
 	_ "github.com/sluiceio/sluice/sources/netcat"
 	_ "github.com/sluiceio/sluice/sources/netcatudp"
 	_ "github.com/sluiceio/sluice/sources/seq"
