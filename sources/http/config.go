@@ -38,9 +38,9 @@ var handlerKinds = map[string]string{
 
 // Config is the HTTP source's configuration.
 type Config struct {
-	Bind    string            `flume:"bind" doc:"host name or IP address to listen on"`
-	Port    int               `flume:"port" required:"true" doc:"TCP port to listen on (0 picks a free port)"`
-	Handler string            `flume:"handler" doc:"how a request becomes events: org.apache.flume.source.http.JSONHandler (or json), org.apache.flume.sink.solr.morphline.BlobHandler (or blob), org.apache.flume.source.http.BLOBHandler, or ndjson (a Sluice extension)"`
+	Bind         string            `flume:"bind" doc:"host name or IP address to listen on"`
+	Port         int               `flume:"port" required:"true" doc:"TCP port to listen on (0 picks a free port)"`
+	Handler      string            `flume:"handler" doc:"how a request becomes events: org.apache.flume.source.http.JSONHandler (or json), org.apache.flume.sink.solr.morphline.BlobHandler (or blob), org.apache.flume.source.http.BLOBHandler, or ndjson (a Sluice extension)"`
 	HandlerProps map[string]string `flume:"handler.*" doc:"the handler's properties: handler.maxBlobLength (blob handlers), handler.mandatoryParameters (BLOBHandler)"`
 
 	SSL                 bool     `flume:"ssl" alias:"enableSSL" doc:"serve HTTPS"`
