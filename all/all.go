@@ -5,6 +5,7 @@ package all
 
 import (
 	_ "github.com/sluiceio/sluice/channels/file"
+	_ "github.com/sluiceio/sluice/channels/kafka"
 	_ "github.com/sluiceio/sluice/channels/memory"
 	_ "github.com/sluiceio/sluice/channels/selector"
 	_ "github.com/sluiceio/sluice/interceptors"
