@@ -12,6 +12,7 @@ require (
 )
 
 require (
+	github.com/apache/thrift v0.22.0 // indirect
 	github.com/colinmarc/hdfs/v2 v2.4.0 // indirect
 	github.com/go-viper/mapstructure/v2 v2.4.0 // indirect
 	github.com/golang/snappy v1.0.0 // indirect
