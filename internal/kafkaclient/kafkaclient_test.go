@@ -3,6 +3,7 @@ package kafkaclient
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -141,8 +142,8 @@ func TestProducerErrorsNameProperty(t *testing.T) {
 		{map[string]string{"transactional.id": "t"}, `kafka.producer.transactional.id: "t" is not supported`},
 		{map[string]string{"security.protocol": "SSL", "ssl.truststore.type": "PEMX"}, `kafka.producer.ssl.truststore.type: "PEMX" is not JKS, PKCS12 or PEM`},
 		{map[string]string{"security.protocol": "SSL", "ssl.truststore.location": "/nonexistent/ts.jks"}, `kafka.producer.ssl.truststore.location: `},
-		{map[string]string{"security.protocol": "SASL_PLAINTEXT"}, `kafka.producer.sasl.mechanism is required with SASL`},
-		{map[string]string{"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN"}, `kafka.producer.sasl.jaas.config is required for sasl.mechanism PLAIN`},
+		{map[string]string{"security.protocol": "SASL_PLAINTEXT"}, `kafka.producer.sasl.mechanism: must be set with SASL`},
+		{map[string]string{"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN"}, `kafka.producer.sasl.jaas.config: must be set for sasl.mechanism PLAIN`},
 		{map[string]string{"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "GSSAPI"}, `"GSSAPI" is not supported`},
 	} {
 		_, _, err := ProducerOpts(common, tc.m)
@@ -281,6 +282,23 @@ func TestSASLAndTLSOptions(t *testing.T) {
 	}
 	if v := fmt.Sprint(cl.OptValues(kgo.SASL)); v == "[]" {
 		t.Error("no SASL mechanism")
+	}
+	// Flume's ssl.disableTLSHostnameVerification turns the host check off:
+	// the chain-only verifier of tlsconf is used.
+	opts, _, err = ProducerOpts(common, map[string]string{"security.protocol": "SSL", "ssl.disableTLSHostnameVerification": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl2, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl2.Close()
+	if c, _ := cl2.OptValue(kgo.DialTLSConfig).(*tls.Config); c == nil || !c.InsecureSkipVerify || c.VerifyPeerCertificate == nil {
+		t.Errorf("host check not off: %+v", c)
+	}
+	if c, _ := cl.OptValue(kgo.DialTLSConfig).(*tls.Config); c == nil || c.InsecureSkipVerify || c.RootCAs == nil {
+		t.Errorf("default TLS config does not verify the host against the trust store: %+v", c)
 	}
 	// PLAINTEXT ignores ssl.* with a warning naming the key.
 	_, warn, err = ProducerOpts(common, map[string]string{"ssl.truststore.location": "/x"})

@@ -73,6 +73,9 @@ func (p *props) finish(opts []kgo.Opt) ([]kgo.Opt, []string, error) {
 func ProducerOpts(c *Common, producer map[string]string) ([]kgo.Opt, []string, error) {
 	p := newProps("kafka.producer.", producer)
 	opts := p.common(c)
+	// The Java producer asks brokers to create a missing topic (they do
+	// when auto.create.topics.enable is on); franz-go only when told.
+	opts = append(opts, kgo.AllowAutoTopicCreation())
 
 	acks := p.oneOf("acks", "all", strings.ToLower, "all", "-1", "1", "0")
 	idem, idemSet := p.bool("enable.idempotence")

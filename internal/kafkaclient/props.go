@@ -8,6 +8,7 @@ package kafkaclient
 
 import (
 	"fmt"
+	"github.com/sluiceio/sluice/conf"
 	"slices"
 	"sort"
 	"strconv"
@@ -36,15 +37,15 @@ func (c *Common) Seeds() []string {
 func (c *Common) Validate() error {
 	seeds := c.Seeds()
 	if len(seeds) == 0 {
-		return fmt.Errorf("kafka.bootstrap.servers: %q holds no host:port", c.BootstrapServers)
+		return conf.Invalid("kafka.bootstrap.servers", "%q holds no host:port", c.BootstrapServers)
 	}
 	for _, s := range seeds {
 		i := strings.LastIndexByte(s, ':')
 		if i <= 0 {
-			return fmt.Errorf("kafka.bootstrap.servers: %q is not host:port", s)
+			return conf.Invalid("kafka.bootstrap.servers", "%q is not host:port", s)
 		}
 		if p, err := strconv.Atoi(s[i+1:]); err != nil || p < 1 || p > 65535 {
-			return fmt.Errorf("kafka.bootstrap.servers: %q has no valid port", s)
+			return conf.Invalid("kafka.bootstrap.servers", "%q has no valid port", s)
 		}
 	}
 	return nil
@@ -87,10 +88,10 @@ func (p *props) get(key string) (string, bool) {
 func (p *props) bad(key, value, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if secret(key) {
-		p.errs = append(p.errs, fmt.Errorf("%s: %s", p.name(key), msg))
+		p.errs = append(p.errs, conf.Invalid(p.name(key), "%s", msg))
 		return
 	}
-	p.errs = append(p.errs, fmt.Errorf("%s: %q %s", p.name(key), value, msg))
+	p.errs = append(p.errs, conf.Invalid(p.name(key), "%q %s", value, msg))
 }
 
 func (p *props) warnf(format string, args ...any) {

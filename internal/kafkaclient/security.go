@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/sluiceio/sluice/conf"
 	"strings"
 	"unicode"
 
@@ -65,6 +66,11 @@ func (p *props) tlsConfig() *tls.Config {
 	if !algoSet {
 		algo = "https" // the Java client's default
 	}
+	// Flume's own switch, since a Flume properties file cannot hold an
+	// empty value for ssl.endpoint.identification.algorithm.
+	if off, _ := p.bool("ssl.disableTLSHostnameVerification"); off {
+		algo = ""
+	}
 	verifyHost := false
 	switch strings.ToLower(algo) {
 	case "https":
@@ -84,7 +90,7 @@ func (p *props) tlsConfig() *tls.Config {
 	if tsLoc != "" {
 		pool, err := tlsconf.LoadTrustStore(tsLoc, tsPw, tsType)
 		if err != nil {
-			p.errs = append(p.errs, fmt.Errorf("%s: %w", p.name("ssl.truststore.location"), err))
+			p.errs = append(p.errs, conf.Invalid(p.name("ssl.truststore.location"), "%v", err))
 			return nil
 		}
 		roots = pool
@@ -98,7 +104,7 @@ func (p *props) tlsConfig() *tls.Config {
 		// ssl.endpoint.identification.algorithm.
 		c, _, err := tlsconf.Client(tlsconf.Params{TrustStore: tsLoc, TrustStorePassword: tsPw, TrustStoreType: tsType})
 		if err != nil {
-			p.errs = append(p.errs, fmt.Errorf("%s: %w", p.name("ssl.truststore.location"), err))
+			p.errs = append(p.errs, conf.Invalid(p.name("ssl.truststore.location"), "%v", err))
 			return nil
 		}
 		cfg = c
@@ -109,7 +115,7 @@ func (p *props) tlsConfig() *tls.Config {
 		}
 		cert, err := tlsconf.LoadKeyStoreKeyPassword(ksLoc, ksPw, keyPw, ksType)
 		if err != nil {
-			p.errs = append(p.errs, fmt.Errorf("%s: %w", p.name("ssl.keystore.location"), err))
+			p.errs = append(p.errs, conf.Invalid(p.name("ssl.keystore.location"), "%v", err))
 			return nil
 		}
 		cfg.Certificates = []tls.Certificate{cert}
@@ -138,25 +144,25 @@ func (p *props) sasl() sasl.Mechanism {
 	p.ignore("Kerberos is not supported", "sasl.kerberos.service.name")
 	if mech == "GSSAPI" || mech == "OAUTHBEARER" {
 		if _, set := p.m["sasl.mechanism"]; !set {
-			p.errs = append(p.errs, fmt.Errorf("%s is required with SASL (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; the Java client's default GSSAPI is not supported)", p.name("sasl.mechanism")))
+			p.errs = append(p.errs, conf.Invalid(p.name("sasl.mechanism"), "must be set with SASL (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; the Java client's default GSSAPI is not supported)"))
 		} else {
-			p.errs = append(p.errs, fmt.Errorf("%s: %q is not supported by Sluice (use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)", p.name("sasl.mechanism"), mech))
+			p.errs = append(p.errs, conf.Invalid(p.name("sasl.mechanism"), "%q is not supported by Sluice (use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)", mech))
 		}
 		return nil
 	}
 	jaas, ok := p.get("sasl.jaas.config")
 	if !ok || jaas == "" {
-		p.errs = append(p.errs, fmt.Errorf("%s is required for sasl.mechanism %s", p.name("sasl.jaas.config"), mech))
+		p.errs = append(p.errs, conf.Invalid(p.name("sasl.jaas.config"), "must be set for sasl.mechanism %s", mech))
 		return nil
 	}
 	module, opts, err := parseJAAS(jaas)
 	if err != nil {
-		p.errs = append(p.errs, fmt.Errorf("%s: %w", p.name("sasl.jaas.config"), err))
+		p.errs = append(p.errs, conf.Invalid(p.name("sasl.jaas.config"), "%v", err))
 		return nil
 	}
 	user, pass := opts["username"], opts["password"]
 	if user == "" {
-		p.errs = append(p.errs, fmt.Errorf("%s: no username option", p.name("sasl.jaas.config")))
+		p.errs = append(p.errs, conf.Invalid(p.name("sasl.jaas.config"), "no username option"))
 		return nil
 	}
 	wantModule := "PlainLoginModule"
