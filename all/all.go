@@ -18,6 +18,7 @@ import (
 	_ "github.com/sluiceio/sluice/sources/avro"
 	_ "github.com/sluiceio/sluice/sources/exec"
 	_ "github.com/sluiceio/sluice/sources/http"
+	_ "github.com/sluiceio/sluice/sources/kafka"
 	_ "github.com/sluiceio/sluice/sources/netcat"
 	_ "github.com/sluiceio/sluice/sources/netcatudp"
 	_ "github.com/sluiceio/sluice/sources/seq"

@@ -9,8 +9,11 @@ package kafka
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -163,6 +166,22 @@ func Dir(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// Metrics fetches an agent's monitoring JSON (-Dflume.monitoring.type=http).
+func Metrics(t *testing.T, port int) map[string]map[string]string {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var m map[string]map[string]string
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("metrics JSON %q: %v", body, err)
+	}
+	return m
 }
 
 // Produce writes lines to topic with the broker's console producer.
