@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
 	"github.com/sluiceio/sluice/sluicetest"
@@ -185,5 +187,33 @@ func TestSpecRegistersFlumeClassName(t *testing.T) {
 		if s, ok := sluice.Lookup(sluice.KindSource, n); !ok || s.Name != "kafka" {
 			t.Errorf("source type %q not registered", n)
 		}
+	}
+}
+
+// The client never commits by itself (offsets move only after delivery),
+// joins the configured group, and holds rebalances while a batch is out.
+func TestClientOptionsCommitOnlyAfterDelivery(t *testing.T) {
+	c, errs := decode(t, "kafka.bootstrap.servers", "127.0.0.1:1", "kafka.topics", "a",
+		"kafka.consumer.group.id", "g1", "kafka.consumer.enable.auto.commit", "true")
+	if len(errorsOnly(errs)) != 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	s, err := New(sluicetest.SourceEnv("r1", sluicetest.NewProcessor()), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(s.opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if v, _ := cl.OptValue(kgo.DisableAutoCommit).(bool); !v {
+		t.Error("auto-commit is on")
+	}
+	if v, _ := cl.OptValue(kgo.BlockRebalanceOnPoll).(bool); !v {
+		t.Error("rebalances are not held while a batch is out")
+	}
+	if g, _ := cl.OptValue(kgo.ConsumerGroup).(string); g != "g1" {
+		t.Errorf("group = %q, want g1", g)
 	}
 }

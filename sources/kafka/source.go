@@ -73,8 +73,9 @@ func New(env sluice.Env, cfg *Config) (*Source, error) {
 	s.commitTimer = s.counters.Get("KafkaCommitTimer")
 	s.emptyCount = s.counters.Get("KafkaEmptyCount")
 	s.brokers = &brokerHealth{log: env.Logger, name: env.Name, down: map[string]*ratelog.Outage{}}
+	// Auto-commit off (GroupOpts): offsets move only after delivery.
+	opts = append(opts, kafkaclient.GroupOpts(cfg.groupID())...)
 	opts = append(opts,
-		kgo.ConsumerGroup(cfg.groupID()),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsAssigned(s.assigned),
 		kgo.OnPartitionsRevoked(s.revoked),
