@@ -1,0 +1,47 @@
+package hdfs
+
+const notes = `Differences from Flume's HDFSEventSink:
+
+- **Events commit only once HDFS has them.** Each batch is written, and every file it touched is
+  flushed to the DataNodes (hflush), before the channel commits, as in Flume. The Go HDFS client
+  sends the flushed packets to the DataNode pipeline but does not wait for their acknowledgement
+  the way Java's hflush does, so a DataNode crash in the instant after a commit can still lose that
+  last batch's tail; a failure before the commit rolls the batch back and nothing is lost.
+- **A failed batch is cut off.** When a write or flush fails (DataNode or NameNode away, timeout),
+  the files the batch touched are given up: their leases are recovered, they are truncated back to
+  the end of the last committed batch (removed when nothing in them was committed) and renamed to
+  their final names, and the retried batch goes to new files. Flume closes the file with the
+  partial batch in it, so a retry duplicates it.
+- **In-use files left by a crash are recovered at start** (hdfs.recoverInUseFiles, default true):
+  under the fixed part of hdfs.path (the text before the first escape, up to its last '/'), files
+  named inUsePrefix + the fixed part of filePrefix ... inUseSuffix have their lease recovered and
+  are renamed to their final names. Flume leaves them as .tmp for good. Give two agents writing
+  the same directory different file prefixes (or turn this off), or one would close the other's files.
+- **Header values cannot leave hdfs.path.** In a value put into the path or file name by %{header}
+  (or %[localhost]...), '/', '\\', NUL and other control characters become '_', and a value made only
+  of dots becomes as many underscores, so a header can neither add a directory level nor climb out
+  with '..'. Flume puts values in as they are.
+- **A missing or bad timestamp header** (with time escapes and without hdfs.useLocalTimeStamp) rejects
+  that event: the batch rolls back, as in Flume, with an error saying what to add, or, with the
+  sink's deadLetter.* set, the event is set aside and the rest of the batch written.
+- **Existing files are never overwritten**: when the next name is taken the counter moves on. Flume's
+  create overwrites.
+- **Compression** (codeC): gzip, deflate/DefaultCodec, snappy and lz4 for CompressedStream, each
+  batch ending a compressed unit as in Flume; Hadoop reads all four without native libraries
+  (snappy and lz4 through snappy-java and lz4-java, Hadoop 3.3.1 and later). SequenceFiles are
+  block-compressed with deflate (DefaultCodec) only: Hadoop needs its native library for gzip
+  SequenceFiles. bzip2 (Go has no compressor) and zstd (Hadoop reads it only with its native
+  library) are refused at configuration time.
+- **SequenceFile** writeFormat Writable (LongWritable timestamp key, BytesWritable body) and Text;
+  custom SequenceFile serializer classes are not supported.
+- **Kerberos is not supported**: hdfs.kerberosPrincipal/kerberosKeytab are refused. On a cluster
+  without Kerberos, hdfs.user (Sluice extension) or hdfs.proxyUser names the user to act as
+  (default HADOOP_USER_NAME, else the OS user); no impersonation ACL is involved.
+- **hdfs.path** must be hdfs://host:port/dir, hdfs://nameservice/dir (resolved through the
+  HADOOP_CONF_DIR configuration) or /dir on fs.defaultFS; other file systems are refused.
+- **hdfs.timeZone** must be a known zone name (Java silently uses GMT for an unknown one).
+- Time-based rolls (rollInterval) and idle closes (idleTimeout) are checked on every batch and
+  while the channel is empty, so a file closes at most about a second late. hdfs.threadsPoolSize and
+  hdfs.rollTimerPoolSize are accepted and ignored; hdfs.minBlockReplicas is accepted, and files are not
+  rolled on under-replication. hdfs.callTimeout bounds each network read and write to HDFS.
+`
