@@ -113,11 +113,12 @@ func TestFlumeToSluice(t *testing.T) {
 	for _, r := range relays {
 		flumeAddrs = append(flumeAddrs, addr(r.flumePort))
 	}
-	peers.StartFlume(t, peers.FlumeOptions{
+	fl := peers.StartFlume(t, peers.FlumeOptions{
 		// No FastStartFlags: this JVM moves 700 MB, and its TLS and JZlib
 		// code needs the C2 compiler.
 		Conf: agentConf("a1", flumePipes), Heap: "512m", ReadyAddr: flumeAddrs[0],
 	})
+	waitFlumeSources(t, fl, flumePipes)
 	waitPorts(t, flumeAddrs...)
 
 	for _, r := range relays {

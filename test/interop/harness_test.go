@@ -226,6 +226,17 @@ func waitPorts(t *testing.T, addrs ...string) {
 	}
 }
 
+// waitFlumeSources waits until Flume started the source of every pipe.
+// Flume logs a source's counters as started only once the source bound its
+// port; a source that could not bind leaves Flume running without it, and
+// waitPorts alone would be satisfied by whatever else holds that port.
+func waitFlumeSources(t *testing.T, f *peers.Flume, pipes []pipe) {
+	t.Helper()
+	for _, p := range pipes {
+		f.WaitLog("Component type: SOURCE, name: r_"+p.name+" started", 60*time.Second)
+	}
+}
+
 func addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
 
 func writeFile(t *testing.T, path string, data []byte) string {

@@ -82,11 +82,12 @@ func TestSluiceToFlume(t *testing.T) {
 	for _, p := range flumePipes {
 		flumeAddrs = append(flumeAddrs, p.source["bind"]+":"+p.source["port"])
 	}
-	peers.StartFlume(t, peers.FlumeOptions{
+	fl := peers.StartFlume(t, peers.FlumeOptions{
 		// No FastStartFlags: this JVM takes in 700 MB, through TLS and JZlib.
 		Conf: agentConf("a1", flumePipes), Heap: "512m", ReadyAddr: flumeAddrs[0],
 		JVMFlags: monitorFlags(flumeMon),
 	})
+	waitFlumeSources(t, fl, flumePipes)
 	waitPorts(t, flumeAddrs...)
 
 	conf := writeFile(t, filepath.Join(dir, "sluice.conf"), []byte(agentConf("a1", sluicePipes)))
