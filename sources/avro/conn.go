@@ -6,36 +6,12 @@ import (
 	"errors"
 	"io"
 	"net"
-	"sync/atomic"
 	"time"
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/internal/avroipc"
+	"github.com/sluiceio/sluice/internal/tcpserver"
 )
-
-// deadlineConn sets the read deadline before every read of the socket: the
-// idle timeout while waiting for a request, the read timeout once one has
-// begun, so a peer is judged by its progress, and a stopping source wakes
-// every reader at once.
-type deadlineConn struct {
-	net.Conn
-	timeout  time.Duration // changed only by the connection's goroutine
-	stopping *atomic.Bool
-}
-
-var errStopping = errors.New("source stopping")
-
-func (d *deadlineConn) Read(p []byte) (int, error) {
-	switch {
-	case d.stopping.Load():
-		return 0, errStopping
-	case d.timeout > 0:
-		_ = d.Conn.SetReadDeadline(time.Now().Add(d.timeout))
-	default:
-		_ = d.Conn.SetReadDeadline(time.Time{})
-	}
-	return d.Conn.Read(p)
-}
 
 func (s *Source) serve(raw net.Conn) {
 	peer := raw.RemoteAddr().String()
@@ -45,7 +21,7 @@ func (s *Source) serve(raw net.Conn) {
 			return
 		}
 	}
-	dc := &deadlineConn{Conn: raw, timeout: s.cfg.ReadTimeout, stopping: &s.stopping}
+	dc := &tcpserver.DeadlineConn{Conn: raw, Timeout: s.cfg.ReadTimeout, Stopping: &s.stopping}
 	var conn net.Conn = dc
 	if s.deflate {
 		zc, err := avroipc.NewDeflateConn(dc, 6) // Flume's source always compresses at level 6
@@ -77,7 +53,7 @@ func (s *Source) serve(raw net.Conn) {
 type handler struct {
 	s    *Source
 	peer string
-	dc   *deadlineConn
+	dc   *tcpserver.DeadlineConn
 	conn net.Conn
 	br   *bufio.Reader
 	fr   *avroipc.FrameReader
@@ -90,12 +66,12 @@ func (h *handler) run() {
 	for {
 		// Between requests the idle timeout applies; from the first byte
 		// of a request, the read timeout.
-		h.dc.timeout = s.cfg.IdleTimeout
+		h.dc.Timeout = s.cfg.IdleTimeout
 		if _, err := h.br.Peek(1); err != nil {
 			h.ended(err, true)
 			return
 		}
-		h.dc.timeout = s.cfg.ReadTimeout
+		h.dc.Timeout = s.cfg.ReadTimeout
 		serial, payload, err := h.fr.ReadFrame()
 		if err != nil {
 			h.ended(err, false)
@@ -151,7 +127,7 @@ func (h *handler) ended(err error, between bool) {
 	s := h.s
 	var ne net.Error
 	switch {
-	case errors.Is(err, errStopping), s.stopping.Load():
+	case errors.Is(err, tcpserver.ErrStopping), s.stopping.Load():
 		s.log.Debug("avro source: closing connection for stop", "remote", h.peer)
 	case between && errors.Is(err, io.EOF):
 		s.log.Debug("avro source: client closed the connection", "remote", h.peer)
