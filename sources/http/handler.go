@@ -265,13 +265,13 @@ func unwrapJSON(err error) error {
 }
 
 // decodeJSONArray reads Flume's JSON handler format: one array of events.
-// Errors say what is wrong and where: the byte offset in the (UTF-8) text
-// and the index of the event.
+// Errors say what is wrong and where: the byte offset (counted from 0) in
+// the text and the index of the event.
 func decodeJSONArray(cs charset, body []byte) ([]*sluice.Event, error) {
 	txt := decodeText(cs, body)
-	where := "byte"
+	where := "byte offset"
 	if cs != utf8cs {
-		where = "byte (of the body decoded to UTF-8)"
+		where = "byte offset (of the body decoded to UTF-8)"
 	}
 	if len(bytes.TrimSpace(txt)) == 0 {
 		return nil, badRequest("the body is empty; expected a JSON array of events [{\"headers\":{...},\"body\":\"...\"}, ...]")
@@ -279,23 +279,25 @@ func decodeJSONArray(cs charset, body []byte) ([]*sluice.Event, error) {
 	dec := json.NewDecoder(bytes.NewReader(txt))
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, badRequest("invalid JSON at %s %d: %s", where, syntaxOffset(err, 0), syntaxMsg(err))
+		off, msg := syntaxAt(txt)
+		return nil, badRequest("invalid JSON at %s %d: %s", where, off, msg)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return nil, badRequest("expected a JSON array of events at %s 0, found %s", where, tokenKind(tok))
+		return nil, badRequest("expected a JSON array of events at %s %d, found %s", where, skipSpace(txt, 0), tokenKind(tok))
 	}
 	var events []*sluice.Event
 	for i := 0; ; i++ {
-		start := dec.InputOffset()
 		if !dec.More() {
 			break
 		}
+		start := skipSpace(txt, dec.InputOffset())
 		var je jsonEvent
 		if err := dec.Decode(&je); err != nil {
 			var se *json.SyntaxError
 			switch {
 			case errors.As(err, &se):
-				return nil, badRequest("invalid JSON in event %d at %s %d: %s", i, where, se.Offset, se.Error())
+				off, msg := syntaxAt(txt)
+				return nil, badRequest("invalid JSON in event %d (which starts at %s %d) at %s %d: %s", i, where, start, where, off, msg)
 			case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 				return nil, badRequest("the body ends inside event %d (which starts at %s %d): the array is not closed", i, where, start)
 			}
@@ -307,12 +309,38 @@ func decodeJSONArray(cs charset, body []byte) ([]*sluice.Event, error) {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, badRequest("the body ends before the array of %d event(s) is closed with ]", len(events))
 		}
-		return nil, badRequest("invalid JSON after event %d at %s %d: %s", len(events)-1, where, syntaxOffset(err, dec.InputOffset()), syntaxMsg(err))
+		off, msg := syntaxAt(txt)
+		return nil, badRequest("invalid JSON after event %d at %s %d: %s", len(events)-1, where, off, msg)
 	}
-	if off := dec.InputOffset(); len(bytes.TrimSpace(txt[off:])) > 0 {
-		return nil, badRequest("unexpected data after the array at %s %d", where, off+int64(len(txt[off:])-len(bytes.TrimLeft(txt[off:], " \t\r\n"))))
+	if off := skipSpace(txt, dec.InputOffset()); off < int64(len(txt)) {
+		return nil, badRequest("unexpected data after the array at %s %d", where, off)
 	}
 	return events, nil
+}
+
+// skipSpace returns the offset of the first byte at or after off that is
+// not JSON white space or a comma between elements.
+func skipSpace(txt []byte, off int64) int64 {
+	for off < int64(len(txt)) && strings.IndexByte(" \t\r\n,", txt[off]) >= 0 {
+		off++
+	}
+	return off
+}
+
+// syntaxAt finds the first syntax error of txt: the offset of the byte at
+// fault (from 0) and the message. The streaming decoder's own offsets are
+// not reliable across tokens, so the whole text is checked once more.
+func syntaxAt(txt []byte) (int64, string) {
+	var raw json.RawMessage
+	err := json.Unmarshal(txt, &raw)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return max(se.Offset-1, 0), se.Error()
+	}
+	if err != nil {
+		return int64(len(txt)), err.Error()
+	}
+	return int64(len(txt)), "invalid JSON"
 }
 
 // decodeNDJSON reads one JSON event per line (blank lines skipped).
@@ -337,7 +365,7 @@ func decodeNDJSON(cs charset, body []byte) ([]*sluice.Event, error) {
 		if err := json.Unmarshal(line, &je); err != nil {
 			var se *json.SyntaxError
 			if errors.As(err, &se) {
-				return nil, badRequest("line %d, column %d: invalid JSON: %s", n, se.Offset, se.Error())
+				return nil, badRequest("line %d, column %d: invalid JSON: %s", n, max(se.Offset, 1), se.Error())
 			}
 			return nil, badRequest("line %d: %v", n, err)
 		}
@@ -384,21 +412,6 @@ func queryParams(raw string) (map[string]string, error) {
 		out[k] = v[0]
 	}
 	return out, nil
-}
-
-func syntaxOffset(err error, def int64) int64 {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return se.Offset
-	}
-	return def
-}
-
-func syntaxMsg(err error) string {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return "the body ends early"
-	}
-	return err.Error()
 }
 
 func tokenKind(tok json.Token) string {

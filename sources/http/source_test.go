@@ -150,17 +150,18 @@ func TestMalformedJSONIs400WithWhatAndWhere(t *testing.T) {
 	f := start(t, nil, nil)
 	cases := []struct{ body, want string }{
 		{``, "the body is empty"},
-		{`{"body":"x"}`, "expected a JSON array of events at byte 0, found an object"},
+		{`{"body":"x"}`, "expected a JSON array of events at byte offset 0, found an object"},
 		{`null`, "found null"},
-		{`[{"body":"a"}, {"body":"b",}]`, "invalid JSON in event 1 at byte"},
-		{`[{"body":"a"}, "text"]`, "event 1 (at byte 13): expected an object"},
-		{`[{"body":"a"},{"body":"b"},{"headers":{"k":{"x":1}}}]`, `event 2 (at byte 26): headers: expected a string, found an object`},
-		{`[{"headers":[1],"body":"a"}]`, "event 0 (at byte 1): headers: expected an object of strings, found an array"},
-		{`[{"body":{"x":1}}]`, "event 0 (at byte 1): body: expected a string, found an object"},
+		{`[{"body":"a"}, {"body":"b",}]`, "invalid JSON in event 1 (which starts at byte offset 15) at byte offset 27"},
+		{`[{"body":"a"}, "text"]`, "event 1 (at byte offset 15): expected an object"},
+		{`[{"body":"a"},{"body":"b"},{"headers":{"k":{"x":1}}}]`, `event 2 (at byte offset 27): headers: expected a string, found an object`},
+		{`[{"headers":[1],"body":"a"}]`, "event 0 (at byte offset 1): headers: expected an object of strings, found an array"},
+		{`[{"body":{"x":1}}]`, "event 0 (at byte offset 1): body: expected a string, found an object"},
+		{`[{"body":"a"} x]`, "at byte offset 14: invalid character 'x' after array element"},
 		{`[{"body":"a"}`, "the body ends before the array of 1 event(s) is closed"},
 		{`[{"body":"a"`, "the body ends inside event 0"},
-		{`[{"body":"a"}] [1]`, "unexpected data after the array at byte 15"},
-		{`[{'body':'single quotes'}]`, "invalid JSON in event 0 at byte"},
+		{`[{"body":"a"}] [1]`, "unexpected data after the array at byte offset 15"},
+		{`[{'body':'single quotes'}]`, "invalid JSON in event 0 (which starts at byte offset 1) at byte offset 2"},
 	}
 	for _, c := range cases {
 		status, msg, _ := f.do("POST", "application/json", c.body)

@@ -163,6 +163,7 @@ func TestEveryExampleHasARunTest(t *testing.T) {
 		"failover.conf":           "TestFailoverExample",
 		"spooldir-file_roll.conf": "TestSpoolDirFileRollExample",
 		"taildir-logger.conf":     "TestTaildirLoggerExample",
+		"http-collector.conf":     "TestHTTPCollectorExample",
 		"fan-in.conf":             "TestFanInExample", // in test/interop
 	}
 	confs, _ := filepath.Glob(filepath.Join(repoRoot(), "examples", "*.conf"))
