@@ -6,6 +6,7 @@ package http
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,14 +44,12 @@ type Config struct {
 	Handler      string            `flume:"handler" doc:"how a request becomes events: org.apache.flume.source.http.JSONHandler (or json), org.apache.flume.sink.solr.morphline.BlobHandler (or blob), org.apache.flume.source.http.BLOBHandler, or ndjson (a Sluice extension)"`
 	HandlerProps map[string]string `flume:"handler.*" doc:"the handler's properties: handler.maxBlobLength (blob handlers), handler.mandatoryParameters (BLOBHandler)"`
 
-	SSL                 bool     `flume:"ssl" alias:"enableSSL" doc:"serve HTTPS"`
-	Keystore            string   `flume:"keystore" doc:"key store with the server's key and certificate (default: $FLUME_SSL_KEYSTORE_PATH)"`
-	KeystorePassword    string   `flume:"keystore-password" alias:"keystorePassword" doc:"password of the key store and of its key (default: $FLUME_SSL_KEYSTORE_PASSWORD)"`
-	KeystoreType        string   `flume:"keystore-type" doc:"JKS, PKCS12 or PEM (a Sluice extension: certificate chain and unencrypted key in one file)"`
-	ExcludeProtocols    []string `flume:"exclude-protocols" alias:"excludeProtocols" doc:"space-separated TLS protocols to disable; SSLv3 is always excluded"`
-	IncludeProtocols    []string `flume:"include-protocols" doc:"space-separated TLS protocols to allow (empty: all enabled ones)"`
-	ExcludeCipherSuites []string `flume:"exclude-cipher-suites" doc:"space-separated cipher suites to disable"`
-	IncludeCipherSuites []string `flume:"include-cipher-suites" doc:"space-separated cipher suites to allow (empty: all enabled ones)"`
+	tlsconf.ServerProps
+	// Flume's HTTP source still reads these older spellings when the new
+	// property is not set.
+	EnableSSL           bool     `flume:"enableSSL" doc:"deprecated spelling of ssl"`
+	OldKeystorePassword string   `flume:"keystorePassword" doc:"deprecated spelling of keystore-password"`
+	OldExcludeProtocols []string `flume:"excludeProtocols" doc:"deprecated spelling of exclude-protocols"`
 	CertFile            string   `flume:"ssl.certFile" doc:"Sluice extension: PEM file with the server's certificate chain, used with ssl.keyFile instead of a key store"`
 	KeyFile             string   `flume:"ssl.keyFile" doc:"Sluice extension: PEM file with the unencrypted private key of ssl.certFile"`
 
@@ -72,8 +71,7 @@ func defaults() *Config {
 	return &Config{
 		Bind:              "0.0.0.0",
 		Handler:           handlerJSON,
-		KeystoreType:      "JKS",
-		ExcludeProtocols:  []string{"SSLv3"},
+		ServerProps:       tlsconf.DefaultServerProps(),
 		MaxBodySize:       defaultMaxBody,
 		MaxConnections:    defaultMaxConns,
 		ReadHeaderTimeout: defaultHdrTimout,
@@ -139,28 +137,17 @@ func (c *Config) Validate() error {
 	if _, err := c.handler(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.SSL {
-		if (c.CertFile == "") != (c.KeyFile == "") {
-			errs = append(errs, conf.Invalid("ssl.certFile", "ssl.certFile and ssl.keyFile go together: set both or neither"))
-		}
-		if c.CertFile == "" {
-			p := c.tlsParams()
-			if p.KeyStore == "" {
-				errs = append(errs, conf.Invalid("keystore", "a keystore (or ssl.certFile and ssl.keyFile) is required when ssl is true (or set FLUME_SSL_KEYSTORE_PATH)"))
-			}
-			if err := tlsconf.CheckType(p.KeyStoreType); err != nil {
-				errs = append(errs, conf.Invalid("keystore-type", "%v", err))
-			}
-		}
-	} else if c.CertFile != "" || c.KeyFile != "" {
+	sp := c.tls()
+	if sp.SSL && (c.CertFile == "") != (c.KeyFile == "") {
+		errs = append(errs, conf.Invalid("ssl.certFile", "ssl.certFile and ssl.keyFile go together: set both or neither"))
+	}
+	if !sp.SSL && (c.CertFile != "" || c.KeyFile != "") {
 		errs = append(errs, conf.Invalid("ssl.certFile", "ssl.certFile and ssl.keyFile are used only when ssl is true"))
 	}
-	if err := tlsconf.CheckProtocols(c.ExcludeProtocols); err != nil {
-		errs = append(errs, conf.Invalid("exclude-protocols", "%v", err))
+	if c.CertFile != "" {
+		sp.SSL = false // no key store needed; the lists are still checked
 	}
-	if err := tlsconf.CheckProtocols(c.IncludeProtocols); err != nil {
-		errs = append(errs, conf.Invalid("include-protocols", "%v", err))
-	}
+	errs = append(errs, sp.Validate())
 	if c.MaxBodySize < 1 {
 		errs = append(errs, conf.Invalid("max-body-size", "\"%d\" must be at least 1", c.MaxBodySize))
 	}
@@ -178,15 +165,18 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c *Config) tlsParams() tlsconf.Params {
-	p := tlsconf.Params{
-		KeyStore: c.Keystore, KeyStorePassword: c.KeystorePassword, KeyStoreType: c.KeystoreType,
-		IncludeProtocols: c.IncludeProtocols, ExcludeProtocols: c.ExcludeProtocols,
-		IncludeCipherSuites: c.IncludeCipherSuites, ExcludeCipherSuites: c.ExcludeCipherSuites,
-	}.FromEnv("JKS")
-	// Flume always excludes SSLv3, whatever the list says.
-	p.ExcludeProtocols = append(p.ExcludeProtocols, "SSLv3")
-	return p
+// tls is the SSL properties with Flume's older spellings applied where
+// the current one is not set.
+func (c *Config) tls() tlsconf.ServerProps {
+	sp := c.ServerProps
+	sp.SSL = sp.SSL || c.EnableSSL
+	if sp.KeystorePassword == "" {
+		sp.KeystorePassword = c.OldKeystorePassword
+	}
+	if len(c.OldExcludeProtocols) > 0 && slices.Equal(sp.ExcludeProtocols, tlsconf.DefaultServerProps().ExcludeProtocols) {
+		sp.ExcludeProtocols = c.OldExcludeProtocols
+	}
+	return sp
 }
 
 // ignored lists the Jetty properties that were set, for the start warning.

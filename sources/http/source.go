@@ -59,7 +59,8 @@ func (s *Source) Addr() net.Addr {
 // serverTLS loads the key (key store or PEM pair) and applies Flume's
 // protocol and cipher suite lists.
 func (s *Source) serverTLS() (*tls.Config, error) {
-	p := s.cfg.tlsParams()
+	sp := s.cfg.tls()
+	p := sp.Params()
 	if s.cfg.CertFile == "" {
 		cfg, warnings, err := tlsconf.Server(p)
 		for _, w := range warnings {
@@ -93,7 +94,7 @@ func (s *Source) Start(ctx context.Context) error {
 		return errors.New("http source already started")
 	}
 	var tcfg *tls.Config
-	if s.cfg.SSL {
+	if s.cfg.tls().SSL {
 		var err error
 		if tcfg, err = s.serverTLS(); err != nil {
 			return fmt.Errorf("http source %s: ssl: %w", s.name, err)
@@ -129,7 +130,7 @@ func (s *Source) Start(ctx context.Context) error {
 			s.log.Error("http source: serving stopped", "err", err)
 		}
 	}(s.srv, s.served)
-	s.log.Info("http source listening", "addr", tcp.Addr().String(), "handler", s.cfg.Handler, "ssl", s.cfg.SSL)
+	s.log.Info("http source listening", "addr", tcp.Addr().String(), "handler", s.cfg.Handler, "ssl", tcfg != nil)
 	return nil
 }
 

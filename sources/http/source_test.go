@@ -65,7 +65,7 @@ func start(t *testing.T, proc *sluicetest.Processor, change func(*Config)) *fixt
 		}
 	})
 	scheme := "http"
-	if cfg.SSL {
+	if cfg.tls().SSL {
 		scheme = "https"
 	}
 	return &fixture{t: t, src: s, proc: proc, env: env, url: scheme + "://" + s.Addr().String() + "/"}
@@ -485,6 +485,9 @@ func TestTLSWithKeystoreAndWithPEMFiles(t *testing.T) {
 	}{
 		{"keystore", func(c *Config) {
 			c.SSL, c.Keystore, c.KeystorePassword = true, filepath.Join(stores, "server.jks"), "changeit"
+		}, jksPool},
+		{"flume-1.8-spellings", func(c *Config) { // enableSSL, keystorePassword
+			c.EnableSSL, c.Keystore, c.OldKeystorePassword = true, filepath.Join(stores, "server.jks"), "changeit"
 		}, jksPool},
 		{"pem", func(c *Config) { c.SSL, c.CertFile, c.KeyFile = true, certFile, keyFile }, pemPool},
 		{"pem-tls12-only", func(c *Config) {
