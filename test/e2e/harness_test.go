@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -26,14 +25,8 @@ import (
 
 var binary string
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		fmt.Println("skipping e2e: integration tests need the real binary and peers; run without -short")
-		os.Exit(0)
-	}
-	os.Exit(peers.RunWithSluice(m.Run, &binary))
-}
+// TestMain builds the binary; under -short it runs nothing (RunWithSluice).
+func TestMain(m *testing.M) { os.Exit(peers.RunWithSluice(m.Run, &binary)) }
 
 func repoRoot() string {
 	root, err := peers.RepoRoot()

@@ -1,10 +1,13 @@
 package peers
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"testing"
 )
 
 // BuildSluice builds the sluice command of this checkout into dir and
@@ -27,8 +30,16 @@ func BuildSluice(dir string) (string, error) {
 
 // RunWithSluice is a TestMain body: it builds the binary into a temporary
 // directory, sets *binary, runs the tests and removes the directory. It
-// returns the exit code for os.Exit.
+// returns the exit code for os.Exit. Under -short it builds and runs
+// nothing: a package that needs the real binary holds integration tests
+// only, and -short runs unit tests without Java, Maven or a build.
 func RunWithSluice(run func() int, binary *string) int {
+	flag.Parse()
+	if testing.Short() {
+		pkg := strings.TrimSuffix(filepath.Base(os.Args[0]), ".test")
+		fmt.Printf("skipping %s: integration tests need the real binary and peers; run without -short\n", pkg)
+		return 0
+	}
 	dir, err := os.MkdirTemp("", "sluice-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
