@@ -25,5 +25,6 @@ import (
 	_ "github.com/sluiceio/sluice/sources/seq"
 	_ "github.com/sluiceio/sluice/sources/spooldir"
 	_ "github.com/sluiceio/sluice/sources/stress"
+	_ "github.com/sluiceio/sluice/sources/syslog"
 	_ "github.com/sluiceio/sluice/sources/taildir"
 )

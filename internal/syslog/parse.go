@@ -42,7 +42,7 @@ const (
 
 // Keep says which header fields stay in the body (Flume's keepFields).
 type Keep struct {
-	All                                   bool
+	All                                    bool
 	Priority, Version, Timestamp, Hostname bool
 }
 
