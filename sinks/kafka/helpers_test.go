@@ -1,0 +1,9 @@
+package kafka
+
+import (
+	"log/slog"
+
+	"github.com/sluiceio/sluice/sluicetest"
+)
+
+func slogDiscard() *slog.Logger { return sluicetest.Logger() }

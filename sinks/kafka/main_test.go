@@ -1,0 +1,277 @@
+package kafka
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/agent"
+	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/sluicetest"
+	"github.com/sluiceio/sluice/test/peers"
+
+	_ "github.com/sluiceio/sluice/channels/memory"
+	_ "github.com/sluiceio/sluice/sources/taildir"
+)
+
+// broker is the package's Kafka (nil under -short). Each test writes to
+// topics of its own.
+var broker *peers.Kafka
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run()) // unit tests only: no Java
+	}
+	k, err := peers.StartKafkaProcess(context.Background(), peers.KafkaOptions{Heap: "512m", JVMFlags: peers.FastStartFlags})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sinks/kafka: starting the broker:", err)
+		os.Exit(1)
+	}
+	broker = k
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "sinks/kafka: broker log tail:\n%s\n", k.LogTail())
+	}
+	if err := k.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "sinks/kafka: stopping the broker:", err)
+	}
+	os.Exit(code)
+}
+
+func needBroker(t *testing.T) *peers.Kafka {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a Kafka broker (Java); skipped under -short")
+	}
+	return broker
+}
+
+var topicSeq atomic.Int64
+
+// newTopic creates a topic of its own for the test.
+func newTopic(t *testing.T, partitions int, configs ...string) string {
+	t.Helper()
+	name := fmt.Sprintf("sink-%s-%d", strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-")), topicSeq.Add(1))
+	ctx, cancel := context.WithTimeout(context.Background(), peers.ClientTimeout)
+	defer cancel()
+	if err := broker.CreateTopic(ctx, name, partitions, configs...); err != nil {
+		t.Fatalf("create topic %s: %v\n%s", name, err, broker.LogTail())
+	}
+	return name
+}
+
+// logRecorder keeps every log line (message and attributes) for tests
+// that count them.
+type logRecorder struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
+	var b strings.Builder
+	b.WriteString(rec.Level.String() + " " + rec.Message)
+	rec.Attrs(func(a slog.Attr) bool {
+		b.WriteString(" " + a.Key + "=" + a.Value.String())
+		return true
+	})
+	r.mu.Lock()
+	r.lines = append(r.lines, b.String())
+	r.mu.Unlock()
+	return nil
+}
+func (r *logRecorder) WithAttrs(as []slog.Attr) slog.Handler {
+	return &attrHandler{r, as}
+}
+func (r *logRecorder) WithGroup(string) slog.Handler { return r }
+
+// Lines returns the lines holding every one of subs.
+func (r *logRecorder) Lines(subs ...string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+next:
+	for _, l := range r.lines {
+		for _, s := range subs {
+			if !strings.Contains(l, s) {
+				continue next
+			}
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func (r *logRecorder) All() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.lines, "\n")
+}
+
+type attrHandler struct {
+	r  *logRecorder
+	as []slog.Attr
+}
+
+func (h *attrHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *attrHandler) Handle(ctx context.Context, rec slog.Record) error {
+	rec.AddAttrs(h.as...)
+	return h.r.Handle(ctx, rec)
+}
+func (h *attrHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &attrHandler{h.r, append(append([]slog.Attr{}, h.as...), as...)}
+}
+func (h *attrHandler) WithGroup(string) slog.Handler { return h }
+
+// newSink decodes property lines into a started sink.
+func newSink(t *testing.T, log *slog.Logger, lines ...string) (*Sink, sluice.Env) {
+	t.Helper()
+	cfg := mustDecode(t, lines...)
+	env := sluicetest.Env("k1")
+	if log != nil {
+		env.Logger = log
+	}
+	s, err := New(env, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return s, env
+}
+
+// drain runs the core's sink loop until the channel is empty, failing on
+// the first error.
+func drain(t *testing.T, env sluice.Env, s *Sink, ch *sluicetest.Channel) {
+	t.Helper()
+	env.Channel, env.ChannelName = ch, "c1"
+	loop := sluicetest.SinkLoop(env, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for ch.Len() > 0 {
+		if _, err := loop.Process(ctx); err != nil {
+			t.Fatalf("process: %v", err)
+		}
+	}
+}
+
+// consume reads n records of topic from the start with franz-go.
+func consume(t *testing.T, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.Addr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d records of %d from %s", len(out), n, topic)
+		}
+		fs.EachError(func(tp string, p int32, err error) { t.Logf("fetch %s/%d: %v", tp, p, err) })
+		out = append(out, fs.Records()...)
+	}
+	// Nothing more than n: a short extra poll finds no duplicate.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel2()
+	out = append(out, cl.PollFetches(ctx2).Records()...)
+	return out
+}
+
+// runAgent builds and starts an agent from properties text, logging into
+// rec; it is stopped when the test ends.
+func runAgent(t *testing.T, text string, rec *logRecorder) *agent.Agent {
+	t.Helper()
+	props := conf.ParseProperties([]byte(text), "agent.conf")
+	cfg := conf.Build(props, "a1", nil, func(string) (string, bool) { return "", false })
+	a, problems := agent.Build(cfg, slog.New(rec))
+	for _, p := range problems {
+		if !p.Warning {
+			t.Fatalf("build: %v", p)
+		}
+	}
+	if err := a.Start(context.Background(), agent.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := a.Stop(ctx); err != nil {
+			t.Errorf("stop agent: %v", err)
+		}
+	})
+	return a
+}
+
+// setProps replaces (or adds) "key = value" lines of a properties text.
+func setProps(text string, kv ...string) string {
+	for i := 0; i+1 < len(kv); i += 2 {
+		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(kv[i]) + `\s*=.*$`)
+		line := kv[i] + " = " + kv[i+1]
+		if re.MatchString(text) {
+			text = re.ReplaceAllLiteralString(text, line)
+		} else {
+			text += "\n" + line + "\n"
+		}
+	}
+	return text
+}
+
+// appendLines appends lines to path.
+func appendLines(t *testing.T, path string, lines ...string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(strings.Join(lines, "\n") + "\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// exampleConf returns the text of examples/<name>.
+func exampleConf(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "examples", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
