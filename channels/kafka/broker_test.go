@@ -269,3 +269,44 @@ func TestConcurrentTakersLoseNothing(t *testing.T) {
 		t.Errorf("after a clean stop the group's committed offsets are %d records short of the end", l)
 	}
 }
+
+// A second member joins while the first holds an open take of every
+// event: the partition the rebalance moves is committed only up to what
+// takes committed (nothing), so the new member gets all of its events; the
+// first member's later commit does not commit the moved partition.
+func TestRebalanceDoesNotCommitOpenTakes(t *testing.T) {
+	needBroker(t)
+	tp := topic(t, 2)
+	c1, _ := openCh(t, tp, "g", "partitionIdHeader", "p")
+	var evs []*sluice.Event
+	for i := range 10 {
+		evs = append(evs, ev(fmt.Sprint(i), "p", fmt.Sprint(i%2)))
+	}
+	put(t, c1, evs...)
+	open := c1.Begin()
+	held := takeN(t, c1, open, 10)
+
+	c2, _ := openCh(t, tp, "g", "partitionIdHeader", "p")
+	tx := c2.Begin()
+	moved := takeN(t, c2, tx, 5)
+	part := moved[0].Headers["p"]
+	for _, e := range moved {
+		if e.Headers["p"] != part {
+			t.Fatalf("the new member got events of both partitions: %v", moved)
+		}
+	}
+	if err := open.Commit(); err != nil { // the old member delivered them too
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if s := bodiesOf(moved); len(held) != 10 || !strings.Contains("0 2 4 6 8 |1 3 5 7 9 ", s) {
+		t.Errorf("the new member got %q; want all 5 of partition %s in order", s, part)
+	}
+	stop(t, c1)
+	stop(t, c2)
+	if l := lag(t, tp, "g"); l != 0 {
+		t.Errorf("lag %d after both committed", l)
+	}
+}
