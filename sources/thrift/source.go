@@ -1,0 +1,245 @@
+package thrift
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/thrift/lib/go/thrift"
+
+	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/flumethrift"
+	"github.com/sluiceio/sluice/internal/flumethrift/flume"
+	"github.com/sluiceio/sluice/internal/tcpserver"
+	"github.com/sluiceio/sluice/internal/tlsconf"
+)
+
+// Source is a running thrift source.
+type Source struct {
+	cfg      Config
+	name     string
+	protocol flumethrift.Protocol
+	note     string
+	log      *slog.Logger
+	proc     sluice.ChannelProcessor
+	counters *sluice.SourceCounters
+
+	mu        sync.Mutex // serialises Start and Stop
+	srv       tcpserver.Server
+	tls       *tls.Config
+	slots     chan struct{} // threads: nil when unbounded
+	stopping  atomic.Bool   // read by connections before each read
+	runCtx    context.Context
+	cancelRun context.CancelFunc
+}
+
+// New builds the source without touching the network or the key store.
+func New(env sluice.Env, cfg *Config) (*Source, error) {
+	p, note, _ := flumethrift.ParseProtocol(cfg.Protocol) // Validate accepted it
+	return &Source{cfg: *cfg, name: env.Name, protocol: p, note: note,
+		log: env.Logger, proc: env.Processor, counters: env.SourceCounters}, nil
+}
+
+// Addr is the address the source listens on, or nil before Start.
+func (s *Source) Addr() net.Addr { return s.srv.Addr() }
+
+// Start loads the key store (with ssl), binds the port and serves
+// connections on its own goroutines.
+func (s *Source) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv.Running() {
+		return errors.New("thrift source already started")
+	}
+	if s.note != "" {
+		s.log.Warn("thrift source: " + s.note)
+	}
+	var tcfg *tls.Config
+	if s.cfg.SSL {
+		cfg, warnings, err := tlsconf.Server(s.cfg.Params())
+		for _, w := range warnings {
+			s.log.Warn("thrift source: " + w)
+		}
+		if err != nil {
+			return fmt.Errorf("thrift source %s: ssl: %w", s.name, err)
+		}
+		tcfg = cfg
+	}
+	addr := net.JoinHostPort(s.cfg.Bind, strconv.Itoa(s.cfg.Port))
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("thrift source %s: listen on %s: %w", s.name, addr, err)
+	}
+	s.tls = tcfg
+	s.slots = nil
+	if s.cfg.Threads > 0 {
+		s.slots = make(chan struct{}, s.cfg.Threads)
+	}
+	s.stopping.Store(false)
+	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
+	s.log.Info("thrift source listening", "addr", ln.Addr().String(), "protocol", s.protocol.String(), "ssl", s.cfg.SSL)
+	s.srv = tcpserver.Server{What: "thrift source", Log: s.log, Counters: s.counters, Serve: s.serve,
+		// A connection waiting for its next request stops at once; one
+		// inside Process finishes and answers, then stops.
+		Finish: func(c net.Conn) { _ = c.SetReadDeadline(time.Unix(1, 0)) }}
+	s.srv.Start(ln)
+	return nil
+}
+
+// Stop closes the listener, then lets each connection finish the request it
+// is working on. At ctx's deadline the rest are closed.
+func (s *Source) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.srv.Running() {
+		return nil
+	}
+	s.stopping.Store(true)
+	addr, closed := s.srv.Stop(ctx, s.cancelRun)
+	var err error
+	if closed > 0 {
+		err = fmt.Errorf("thrift source %s: %d connection(s) still busy at the stop deadline were closed: %w", s.name, closed, ctx.Err())
+	}
+	s.cancelRun()
+	s.log.Info("thrift source stopped", "addr", addr.String())
+	return err
+}
+
+func (s *Source) serve(raw net.Conn) {
+	peer := raw.RemoteAddr().String()
+	dc := &tcpserver.DeadlineConn{Conn: raw, Timeout: s.cfg.ReadTimeout, Stopping: &s.stopping}
+	var conn net.Conn = dc
+	if s.tls != nil {
+		tc := tls.Server(dc, s.tls)
+		if err := tc.Handshake(); err != nil {
+			if !s.stopping.Load() {
+				s.badInput(peer, "TLS handshake failed", err)
+			}
+			return
+		}
+		conn = tc
+	}
+	defer conn.Close()
+	c := &connection{s: s, peer: peer, dc: dc, conn: conn,
+		br: bufio.NewReaderSize(conn, 64<<10), w: flumethrift.NewWriter(s.protocol)}
+	c.run()
+}
+
+type connection struct {
+	s    *Source
+	peer string
+	dc   *tcpserver.DeadlineConn
+	conn net.Conn
+	br   *bufio.Reader
+	w    *flumethrift.Writer
+	buf  []byte
+}
+
+func (c *connection) run() {
+	s := c.s
+	for {
+		// Between requests the idle timeout applies; from the first byte
+		// of a request, the read timeout.
+		c.dc.Timeout = s.cfg.IdleTimeout
+		if _, err := c.br.Peek(1); err != nil {
+			c.ended(err, true)
+			return
+		}
+		c.dc.Timeout = s.cfg.ReadTimeout
+		var err error
+		c.buf, err = flumethrift.ReadFrame(c.br, c.buf, s.cfg.MaxFrameSize)
+		if err != nil {
+			c.ended(err, false)
+			return
+		}
+		call, err := flumethrift.DecodeCall(c.buf, s.protocol)
+		if cap(c.buf) > 1<<20 {
+			c.buf = nil // the events own their bytes; keep no large buffer while idle
+		}
+		if err != nil {
+			s.badInput(c.peer, "bad request", err)
+			if call.Method != "" {
+				kind := int32(thrift.PROTOCOL_ERROR)
+				if errors.Is(err, flumethrift.ErrUnknownMethod) {
+					kind = thrift.UNKNOWN_METHOD
+				}
+				if b, e := c.w.Exception(call.Method, call.SeqID, kind, err.Error()); e == nil {
+					c.reply(b)
+				}
+			}
+			return
+		}
+		st := c.process(call)
+		b, err := c.w.Reply(call.Method, call.SeqID, st)
+		if err != nil || !c.reply(b) {
+			return
+		}
+	}
+}
+
+func (c *connection) process(call flumethrift.Call) flume.Status {
+	s := c.s
+	kind := sluice.CallAppendBatch
+	if call.Method == flumethrift.MethodAppend {
+		kind = sluice.CallAppend
+	}
+	if s.slots != nil {
+		select {
+		case s.slots <- struct{}{}:
+			defer func() { <-s.slots }()
+		case <-s.runCtx.Done():
+			return flume.Status_FAILED
+		}
+	}
+	if err := s.proc.Process(s.runCtx, call.Events, kind); err != nil {
+		s.log.Warn("thrift source: channels refused a batch; answered FAILED so the sender retries",
+			"remote", c.peer, "events", len(call.Events), "err", err)
+		return flume.Status_FAILED
+	}
+	return flume.Status_OK
+}
+
+func (c *connection) reply(b []byte) bool {
+	_ = c.dc.Conn.SetWriteDeadline(time.Now().Add(c.s.cfg.ReadTimeout))
+	if _, err := c.conn.Write(b); err != nil {
+		c.s.log.Warn("thrift source: cannot answer the client; closing the connection", "remote", c.peer, "err", err)
+		return false
+	}
+	return true
+}
+
+// ended logs why a connection's reading stopped. A clean close between
+// requests and a stopping source are not worth more than a debug line.
+func (c *connection) ended(err error, between bool) {
+	s := c.s
+	var ne net.Error
+	switch {
+	case errors.Is(err, tcpserver.ErrStopping), s.stopping.Load():
+		s.log.Debug("thrift source: closing connection for stop", "remote", c.peer)
+	case between && errors.Is(err, io.EOF):
+		s.log.Debug("thrift source: client closed the connection", "remote", c.peer)
+	case between && errors.As(err, &ne) && ne.Timeout():
+		s.log.Info("thrift source: closing idle connection", "remote", c.peer, "idle-timeout", s.cfg.IdleTimeout)
+	case errors.As(err, &ne) && ne.Timeout():
+		s.badInput(c.peer, "client stalled in the middle of a request", err)
+	default:
+		s.badInput(c.peer, "cannot read request", err)
+	}
+}
+
+// badInput logs a connection's bad input and counts it; the caller closes
+// that connection, and the source goes on serving the others.
+func (s *Source) badInput(peer, what string, err error) {
+	s.counters.EventReadFail.Add(1)
+	s.log.Warn("thrift source: "+what+"; closing the connection", "remote", peer, "err", err)
+}
