@@ -310,3 +310,27 @@ func TestRebalanceDoesNotCommitOpenTakes(t *testing.T) {
 		t.Errorf("lag %d after both committed", l)
 	}
 }
+
+// Stop and Start again (as a reload does with a channel whose settings
+// did not change) goes on from the committed offsets: an event taken and
+// not committed before the stop comes again, once.
+func TestRestartGoesOnFromCommittedOffsets(t *testing.T) {
+	needBroker(t)
+	tp := topic(t, 1)
+	c, _ := openCh(t, tp, "g")
+	put(t, c, ev("a"), ev("b"))
+	tx := c.Begin()
+	takeN(t, c, tx, 1)
+	_ = tx.Commit()
+	open := c.Begin()
+	takeN(t, c, open, 1)
+	stop(t, c)
+	if err := c.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	_ = open.Commit() // a take of the previous run: it commits nothing now
+	put(t, c, ev("marker"))
+	if got := bodiesOf(takeUntil(t, c, "marker")); got != "b marker " {
+		t.Errorf("after the restart took %q, want b again and the marker", got)
+	}
+}

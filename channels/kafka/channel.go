@@ -178,21 +178,49 @@ func (c *Channel) Start(context.Context) error {
 		prod.Close()
 		return fmt.Errorf("kafka channel %s: consumer: %w", c.name, err)
 	}
+	// A restart (Stop, then Start) begins from the group's committed
+	// offsets: nothing of the previous run's buffer or assignment is kept,
+	// and takes still open from it neither commit nor come back.
+	c.mu.Lock()
+	for _, p := range c.tr.parts {
+		p.alive = false
+	}
+	c.tr = newTracker()
+	c.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	c.prod, c.cons, c.ctx, c.cancel = prod, cons, ctx, cancel
 	c.fetchDone = make(chan struct{})
 	c.running.Store(true)
 	go c.fetch(ctx, cons, c.fetchDone)
-	go func() {
-		if err := kafkaclient.Ping(ctx, prod); err != nil && ctx.Err() == nil {
-			c.log.Error("kafka channel cannot reach its brokers yet; puts fail and takes find nothing until it can",
-				"topic", c.cfg.Topic, "err", err)
-			return
-		}
-		c.log.Info("kafka channel connected", "topic", c.cfg.Topic, "group", c.cfg.GroupID)
-	}()
+	go c.watchBrokers(ctx, prod)
 	c.cnt.Started()
 	return nil
+}
+
+// watchBrokers pings until the brokers answer: an error once while they
+// do not (saying why), a line when they do.
+func (c *Channel) watchBrokers(ctx context.Context, cl *kgo.Client) {
+	failed := false
+	for {
+		err := kafkaclient.Ping(ctx, cl)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			c.log.Info("kafka channel connected", "topic", c.cfg.Topic, "group", c.cfg.GroupID)
+			return
+		}
+		if !failed {
+			failed = true
+			c.log.Error("kafka channel cannot reach its brokers; puts fail and takes find nothing until it can (retrying)",
+				"topic", c.cfg.Topic, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
 }
 
 // Stop refuses further puts, stops fetching, commits the offsets of what

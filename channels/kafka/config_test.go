@@ -2,7 +2,9 @@ package kafka
 
 import (
 	"context"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -302,5 +304,63 @@ func TestStartAndStopWithoutABroker(t *testing.T) {
 		if _, ok := snap[k]; !ok {
 			t.Errorf("counter %s missing", k)
 		}
+	}
+}
+
+// logBuf collects log lines for tests.
+type logBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// An unreachable broker does not hold Start up; it is logged as an error
+// naming the servers.
+func TestUnreachableBrokerIsLogged(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.BootstrapServers = "127.0.0.1:1"
+	var buf logBuf
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	c, err := New(sluice.Env{Name: "c1", Logger: log, ChannelCounters: sluice.NewChannelCounters()}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Start took %v", d)
+	}
+	defer stopNow(t, c)
+	deadline := time.Now().Add(kafkaclient.DefaultPingTimeout + 15*time.Second)
+	for !strings.Contains(buf.String(), "level=ERROR") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no error logged: %s", buf.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if s := buf.String(); !strings.Contains(s, `127.0.0.1:1`) || !strings.Contains(s, "cannot reach") {
+		t.Errorf("the error does not say which servers cannot be reached: %s", s)
+	}
+	t.Logf("logged after %v: %s", time.Since(start), buf.String())
+}
+
+func stopNow(t *testing.T, c *Channel) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := c.Stop(ctx); err != nil {
+		t.Error(err)
 	}
 }
