@@ -444,3 +444,63 @@ func httpPEMPair(t *testing.T, dir string) (certFile, keyFile string, pool *x509
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
+
+// A two-tier HTTP hop with the real binary: tier 1 (netcat -> memory ->
+// http sink) POSTs to tier 2 (http source -> memory -> file_roll). Tier 2
+// starts only after tier 1 has taken events, so the sink first fails and
+// retries; every line arrives once, in order, with tier 1's headers (json
+// batches) or as raw bodies (one POST per event into a blob handler).
+func TestHTTPTwoTierHop(t *testing.T) {
+	for _, c := range []struct {
+		name, sinkProps, sourceProps string
+		line                         func(s string) string
+	}{
+		{"json-batches", "a1.sinks.k1.batchFormat = json\n", "",
+			func(s string) string { return "{tier=one} " + s }},
+		{"post-per-event", "a1.sinks.k1.contentTypeHeader = text/plain; charset=UTF-8\n",
+			"a1.sources.r1.handler = org.apache.flume.sink.solr.morphline.BlobHandler\n",
+			func(s string) string { return "{Content-Type=text/plain; charset=UTF-8} " + s }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir1, dir2 := t.TempDir(), t.TempDir()
+			nport, hport := freePort(t), freePort(t)
+			tier1 := writeConf(t, dir1, fmt.Sprintf(`a1.sources = r1
+a1.channels = c1
+a1.sinks = k1
+a1.sources.r1.type = netcat
+a1.sources.r1.bind = 127.0.0.1
+a1.sources.r1.port = %d
+a1.sources.r1.interceptors = i1
+a1.sources.r1.interceptors.i1.type = static
+a1.sources.r1.interceptors.i1.key = tier
+a1.sources.r1.interceptors.i1.value = one
+a1.sources.r1.channels = c1
+a1.channels.c1.type = memory
+a1.channels.c1.capacity = 10000
+a1.channels.c1.transactionCapacity = 100
+a1.sinks.k1.type = org.apache.flume.sink.http.HttpSink
+a1.sinks.k1.channel = c1
+a1.sinks.k1.endpoint = http://127.0.0.1:%d/events
+a1.sinks.k1.connectTimeout = 1000
+a1.sinks.k1.rollback.2XX = false
+a1.sinks.k1.backoff.2XX = false
+%s`, nport, hport, c.sinkProps))
+			p1 := startAgent(t, dir1, tier1)
+			sent := lines("hop", 300)
+			wantAllOK(t, sendLines(t, fmt.Sprintf("127.0.0.1:%d", nport), sent), len(sent))
+			// Tier 2 is not up yet: the sink's first batch fails and goes back.
+			p1.waitLog("connection refused", 20*time.Second)
+
+			startAgent(t, dir2, httpCollector(t, dir2, hport, 1000, c.sourceProps))
+			got := waitLines(t, filepath.Join(dir2, "out"), len(sent), 60*time.Second)
+			if len(got) != len(sent) {
+				t.Fatalf("tier 2 wrote %d lines, want %d", len(got), len(sent))
+			}
+			for i, s := range sent {
+				if got[i] != c.line(s) {
+					t.Fatalf("line %d: %q, want %q", i, got[i], c.line(s))
+				}
+			}
+		})
+	}
+}
