@@ -296,3 +296,63 @@ func TestKafkaChannelExample(t *testing.T) {
 		t.Errorf("topic %s holds %d records, want 2", topic, records(t, topic))
 	}
 }
+
+// seqKafkaNull is an agent: seq (n events) → Kafka channel → null sink.
+func seqKafkaNull(agent, topic string, n int) string {
+	return fmt.Sprintf(`%[1]s.sources = r1
+%[1]s.channels = c1
+%[1]s.sinks = k1
+%[1]s.sources.r1.type = seq
+%[1]s.sources.r1.totalEvents = %[2]d
+%[1]s.sources.r1.channels = c1
+%[1]s.sinks.k1.type = null
+%[1]s.sinks.k1.channel = c1
+`, agent, n) + flumeKafkaChannel(agent, topic, "g-"+topic)
+}
+
+// waitChannelCounters polls an agent's monitoring until its channel c1
+// counted n take successes, and returns c1's attributes.
+func waitChannelCounters(t *testing.T, port, n int) map[string]string {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		m := Metrics(t, port)["CHANNEL.c1"]
+		if m["EventTakeSuccessCount"] == strconv.Itoa(n) {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("CHANNEL.c1 never counted %d takes: %v", n, m)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// The same agent (seq → Kafka channel → null) run by Flume 1.11 and by
+// Sluice reports the same channel attributes and values, but for timers.
+func TestChannelCountersMatchFlume(t *testing.T) {
+	const n = 300
+	fport, sport := peers.FreePort(t), peers.FreePort(t)
+	peers.StartFlume(t, peers.FlumeOptions{Peer: "flume-kafka", Agent: "f",
+		JVMFlags: append([]string{"-Dflume.monitoring.type=http", "-Dflume.monitoring.port=" + strconv.Itoa(fport)}, peers.FastStartFlags...),
+		Conf:     seqKafkaNull("f", Topic(t, 1), n)})
+	peers.StartSluiceAgent(t, binary, t.TempDir(), "a1", seqKafkaNull("a1", Topic(t, 1), n),
+		"-Dflume.monitoring.type=http", "-Dflume.monitoring.port="+strconv.Itoa(sport))
+	fm := waitChannelCounters(t, fport, n)
+	sm := waitChannelCounters(t, sport, n)
+	t.Logf("Flume %v\nSluice %v", fm, sm)
+	for k, fv := range fm {
+		sv, ok := sm[k]
+		switch {
+		case !ok:
+			t.Errorf("Sluice lacks %s (Flume: %s)", k, fv)
+		case strings.HasSuffix(k, "Timer") || strings.HasSuffix(k, "Time"):
+		case sv != fv:
+			t.Errorf("%s: Flume %s, Sluice %s", k, fv, sv)
+		}
+	}
+	for k := range sm {
+		if _, ok := fm[k]; !ok {
+			t.Errorf("Sluice reports %s, which Flume does not", k)
+		}
+	}
+}
