@@ -3,16 +3,10 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -364,15 +358,16 @@ func TestHTTPSourceTLS(t *testing.T) {
 	}
 	jksPool := x509.NewCertPool()
 	jksPool.AppendCertsFromPEM(crt)
-	pemDir := t.TempDir()
-	certFile, keyFile, pemPool := httpPEMPair(t, pemDir)
+	// The PEM key store holds the same key as server.jks, with the
+	// certificate; it serves as both ssl.certFile and ssl.keyFile.
+	pemFile := filepath.Join(avroStores, "server.pem")
 	for _, c := range []struct {
 		name, props string
 		pool        *x509.CertPool
 	}{
 		{"keystore", fmt.Sprintf("a1.sources.r1.ssl = true\na1.sources.r1.keystore = %s\na1.sources.r1.keystore-password = changeit\n",
 			filepath.Join(avroStores, "server.jks")), jksPool},
-		{"pem", fmt.Sprintf("a1.sources.r1.ssl = true\na1.sources.r1.ssl.certFile = %s\na1.sources.r1.ssl.keyFile = %s\n", certFile, keyFile), pemPool},
+		{"pem", fmt.Sprintf("a1.sources.r1.ssl = true\na1.sources.r1.ssl.certFile = %s\na1.sources.r1.ssl.keyFile = %s\n", pemFile, pemFile), jksPool},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -414,36 +409,6 @@ func sortedHeaders(line string) string {
 	return "{" + strings.Join(hs, ", ") + line[end:]
 }
 
-// httpPEMPair writes a self-signed certificate for localhost and its key.
-func httpPEMPair(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		DNSNames: []string{"localhost"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
-}
 
 // A two-tier HTTP hop with the real binary: tier 1 (netcat -> memory ->
 // http sink) POSTs to tier 2 (http source -> memory -> file_roll). Tier 2
