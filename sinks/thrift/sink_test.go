@@ -17,8 +17,8 @@ import (
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
 	"github.com/sluiceio/sluice/internal/sinkloop"
-	"github.com/sluiceio/sluice/sluicetest"
 	_ "github.com/sluiceio/sluice/sinks/processor"
+	"github.com/sluiceio/sluice/sluicetest"
 	thriftsource "github.com/sluiceio/sluice/sources/thrift"
 )
 
@@ -505,12 +505,12 @@ func TestConfigAndFallbacks(t *testing.T) {
 		t.Errorf("%+v %q", c, notes)
 	}
 	for props, want := range map[string]string{
-		"protocol=json":                              `"json" is not compact or binary`,
-		"kerberos=true,client-principal=p":           "Kerberos (SASL GSSAPI) is not supported",
+		"protocol=json":                               `"json" is not compact or binary`,
+		"kerberos=true,client-principal=p":            "Kerberos (SASL GSSAPI) is not supported",
 		"ssl=true,truststore=x,truststore-type=BCFKS": "truststore-type",
-		"include-protocols=TLSv1.4":                  `"TLSv1.4": not a protocol name`,
-		"hostname= ":                                 "hostname",
-		"port=-1":                                    "not a TCP port",
+		"include-protocols=TLSv1.4":                   `"TLSv1.4": not a protocol name`,
+		"hostname= ":                                  "hostname",
+		"port=-1":                                     "not a TCP port",
 	} {
 		all := map[string]string{"hostname": "h", "port": "1"}
 		for _, kv := range strings.Split(props, ",") {
