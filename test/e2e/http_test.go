@@ -365,7 +365,7 @@ func TestHTTPSourceTLS(t *testing.T) {
 		name, props string
 		pool        *x509.CertPool
 	}{
-		{"keystore", fmt.Sprintf("a1.sources.r1.ssl = true\na1.sources.r1.keystore = %s\na1.sources.r1.keystore-password = changeit\n",
+		{"keystore", fmt.Sprintf("a1.sources.r1.ssl = true\na1.sources.r1.keystore = %s\na1.sources.r1.keystore-password = changeit\na1.sources.r1.SslContextFactory.KeyStorePassword = changeit\n",
 			filepath.Join(avroStores, "server.jks")), jksPool},
 		{"pem", fmt.Sprintf("a1.sources.r1.ssl = true\na1.sources.r1.ssl.certFile = %s\na1.sources.r1.ssl.keyFile = %s\n", pemFile, pemFile), jksPool},
 	} {
@@ -381,6 +381,9 @@ func TestHTTPSourceTLS(t *testing.T) {
 			got := waitLines(t, filepath.Join(dir, "out"), 1, 20*time.Second)
 			if len(got) != 1 || got[0] != "{} over tls" {
 				t.Errorf("sink wrote %q", got)
+			}
+			if c.name == "keystore" {
+				p.waitLog("SslContextFactory.KeyStorePassword", 10*time.Second) // named in the ignored-properties warning
 			}
 			if strings.Contains(p.out.String(), "changeit") {
 				t.Error("the key store password appears in the agent's output")
