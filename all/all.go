@@ -17,6 +17,7 @@ import (
 	_ "github.com/sluiceio/sluice/sinks/null"
 	_ "github.com/sluiceio/sluice/sinks/processor"
 	_ "github.com/sluiceio/sluice/sinks/serializer"
+	_ "github.com/sluiceio/sluice/sinks/thrift"
 	_ "github.com/sluiceio/sluice/sources/avro"
 	_ "github.com/sluiceio/sluice/sources/exec"
 	_ "github.com/sluiceio/sluice/sources/http"
@@ -28,4 +29,5 @@ import (
 	_ "github.com/sluiceio/sluice/sources/stress"
 	_ "github.com/sluiceio/sluice/sources/syslog"
 	_ "github.com/sluiceio/sluice/sources/taildir"
+	_ "github.com/sluiceio/sluice/sources/thrift"
 )
