@@ -16,7 +16,7 @@ import (
 	"github.com/sluiceio/sluice/sluicetest"
 )
 
-func decode(t *testing.T, kv ...string) (*Config, []*conf.Error) {
+func decode(t testing.TB, kv ...string) (*Config, []*conf.Error) {
 	t.Helper()
 	var props []conf.Prop
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -357,7 +357,7 @@ func TestUnreachableBrokerIsLogged(t *testing.T) {
 	t.Logf("logged after %v: %s", time.Since(start), buf.String())
 }
 
-func stopNow(t *testing.T, c *Channel) {
+func stopNow(t testing.TB, c *Channel) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := c.Stop(ctx); err != nil {

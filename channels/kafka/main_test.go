@@ -58,7 +58,7 @@ var seq atomic.Int64
 var notTopicChar = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // topic creates a topic of its own for the test.
-func topic(t *testing.T, partitions int) string {
+func topic(t testing.TB, partitions int) string {
 	t.Helper()
 	name := fmt.Sprintf("%s-%d", notTopicChar.ReplaceAllString(t.Name(), "_"), seq.Add(1))
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.Addr))
