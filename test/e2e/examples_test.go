@@ -164,7 +164,8 @@ func TestEveryExampleHasARunTest(t *testing.T) {
 		"spooldir-file_roll.conf": "TestSpoolDirFileRollExample",
 		"taildir-logger.conf":     "TestTaildirLoggerExample",
 		"http-collector.conf":     "TestHTTPCollectorExample",
-		"fan-in.conf":             "TestFanInExample", // in test/interop
+		"fan-in.conf":             "TestFanInExample",      // in test/interop
+		"thrift-tier.conf":        "TestThriftTierExample", // in test/interop
 	}
 	confs, _ := filepath.Glob(filepath.Join(repoRoot(), "examples", "*.conf"))
 	for _, c := range confs {

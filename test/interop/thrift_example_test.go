@@ -1,0 +1,94 @@
+package interop
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluiceio/sluice/test/peers"
+)
+
+// TestThriftTierExample runs examples/thrift-tier.conf as it is but for its
+// ports: the collector and leaf1 with the sluice binary, leaf2 (whose
+// failover group's first sink goes to the collector) with Apache Flume 1.11
+// reading the same file. Both leaves get numbered lines over netcat; every
+// line they acknowledged must reach the collector's file_roll output.
+func TestThriftTierExample(t *testing.T) {
+	const perLeaf = 20_000
+	dir := t.TempDir()
+	example, err := os.ReadFile(filepath.Join(repoRoot(), "examples", "thrift-tier.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(example)
+	ports := map[string]int{}
+	for _, fixed := range []string{"44453", "44454", "44455", "44456"} {
+		if !strings.Contains(text, "port = "+fixed) {
+			t.Fatalf("examples/thrift-tier.conf no longer has port %s; update this test", fixed)
+		}
+		ports[fixed] = peers.FreePort(t)
+		text = strings.ReplaceAll(text, fixed, strconv.Itoa(ports[fixed]))
+	}
+	conf := writeFile(t, filepath.Join(dir, "thrift-tier.conf"), []byte(text))
+	startAgent(t, dir, "collector", conf)
+	startAgent(t, dir, "leaf1", conf)
+	fl := peers.StartFlume(t, peers.FlumeOptions{Agent: "leaf2", Conf: text, ReadyAddr: addr(ports["44455"]),
+		JVMFlags: peers.FastStartFlags})
+	waitPorts(t, addr(ports["44453"]), addr(ports["44454"]), addr(ports["44455"]))
+
+	var acked atomic.Int64
+	for _, leaf := range []struct{ name, port string }{{"leaf1", "44454"}, {"leaf2", "44455"}} {
+		ok, err := sendNumbered(addr(ports[leaf.port]), leaf.name, perLeaf, &acked)
+		if err != nil {
+			t.Fatalf("%s: %v", leaf.name, err)
+		}
+		for i, o := range ok {
+			if !o {
+				t.Fatalf("%s did not acknowledge line %d", leaf.name, i)
+			}
+		}
+	}
+	out := filepath.Join(dir, "out", "thrift-tier")
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		seen := tierOutput(t, out)
+		missing := 0
+		for _, leaf := range []string{"leaf1", "leaf2"} {
+			for i := range perLeaf {
+				if seen[fmt.Sprintf("%s-%08d", leaf, i)] == 0 {
+					missing++
+				}
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d acknowledged lines never reached the collector's output\nFlume leaf2 log:\n%s",
+				missing, 2*perLeaf, fl.LogTail())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// tierOutput counts the lines of the collector's file_roll files.
+func tierOutput(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	seen := map[string]int{}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			seen[l]++
+		}
+	}
+	return seen
+}
