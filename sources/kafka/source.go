@@ -142,7 +142,7 @@ func (s *Source) run() {
 	if s.topics != nil {
 		go s.watchTopics(pollCtx)
 	}
-	s.log.Info("kafka source started", "source", s.name, "group", s.cfg.groupID(),
+	s.log.Info("kafka source started", "group", s.cfg.groupID(),
 		"topics", s.subscription(), "bootstrap", s.cfg.BootstrapServers)
 
 	var batch []*sluice.Event
@@ -174,7 +174,7 @@ func (s *Source) run() {
 		if s.loop.Stopping() {
 			if len(batch) > 0 {
 				s.log.Info("kafka source stopping: a batch read but not handed over is left uncommitted; it is read again on the next start",
-					"source", s.name, "events", len(batch))
+					"events", len(batch))
 			}
 			return
 		}
@@ -190,7 +190,7 @@ func (s *Source) run() {
 			// Stopping while the channels refused the batch: it was not
 			// delivered, so its offsets stay uncommitted.
 			s.log.Info("kafka source stopping: a batch the channels had not taken is left uncommitted; it is read again on the next start",
-				"source", s.name, "events", len(batch))
+				"events", len(batch))
 			return
 		}
 		s.commit(recs)
@@ -272,7 +272,7 @@ func (s *Source) commitPending(ctx context.Context, only map[string][]int32) {
 	if failed != nil {
 		if ok, held := s.commLog.Allow(); ok {
 			s.log.Error("kafka source: committing offsets failed; the events were delivered, the commit is tried again with the next batch (if the partition moves first, they are read again)",
-				"source", s.name, "err", failed, "similar_errors_not_logged", held)
+				"err", failed, "similar_errors_not_logged", held)
 		}
 	}
 }
@@ -289,12 +289,12 @@ func contains(ps []int32, p int32) bool {
 // assigned, revoked and lost run on the client's goroutine, only between
 // batches (BlockRebalanceOnPoll): never while a batch is read or delivered.
 func (s *Source) assigned(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
-	s.log.Info("kafka source: partitions assigned", "source", s.name, "partitions", fmt.Sprint(parts))
+	s.log.Info("kafka source: partitions assigned", "partitions", fmt.Sprint(parts))
 }
 
 func (s *Source) revoked(ctx context.Context, _ *kgo.Client, parts map[string][]int32) {
 	if len(parts) > 0 {
-		s.log.Info("kafka source: partitions revoked", "source", s.name, "partitions", fmt.Sprint(parts))
+		s.log.Info("kafka source: partitions revoked", "partitions", fmt.Sprint(parts))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -311,7 +311,7 @@ func (s *Source) lost(_ context.Context, _ *kgo.Client, parts map[string][]int32
 		return
 	}
 	s.log.Warn("kafka source: partitions lost (the group session ended); their uncommitted events will be read again by whoever gets them",
-		"source", s.name, "partitions", fmt.Sprint(parts))
+		"partitions", fmt.Sprint(parts))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for t, ps := range parts {
@@ -328,20 +328,23 @@ func (s *Source) pollErrors(fs kgo.Fetches) {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kgo.ErrClientClosed) {
 			return
 		}
+		var gs *kgo.ErrGroupSession
+		if !errors.Is(err, kerr.UnknownTopicOrPartition) && s.brokers.failing() {
+			return // the broker outage line says it already
+		}
 		ok, held := s.pollLog.Allow()
 		if !ok {
 			return
 		}
-		var gs *kgo.ErrGroupSession
 		switch {
 		case errors.Is(err, kerr.UnknownTopicOrPartition):
-			s.log.Error(fmt.Sprintf("kafka source: topic %q does not exist (kafka.topics)", topic),
-				"source", s.name, "err", err, "similar_errors_not_logged", held)
+			s.log.Error("kafka source: a topic of kafka.topics does not exist; it is read once it is created",
+				"topic", topic, "err", err, "similar_errors_not_logged", held)
 		case errors.As(err, &gs):
-			s.log.Warn("kafka source: the consumer group session failed; rejoining", "source", s.name,
+			s.log.Warn("kafka source: the consumer group session failed; rejoining",
 				"group", s.cfg.groupID(), "err", kafkaclient.Explain(s.cl, gs.Err), "similar_errors_not_logged", held)
 		default:
-			s.log.Warn("kafka source: fetch failed; the client retries", "source", s.name, "topic", topic,
+			s.log.Warn("kafka source: fetch failed; the client retries", "topic", topic,
 				"partition", partition, "err", err, "similar_errors_not_logged", held)
 		}
 	})
@@ -354,7 +357,7 @@ func (s *Source) badValue(r *kgo.Record, err error) {
 	s.counters.EventReadFail.Add(1)
 	if ok, held := s.badLog.Allow(); ok {
 		s.log.Warn("kafka source: record value is not a Flume event (useFlumeEventFormat = true); its bytes are passed on as the event body",
-			"source", s.name, "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err,
+			"topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err,
 			"similar_records_not_logged", held)
 	}
 }
@@ -384,11 +387,11 @@ func (s *Source) watchTopics(ctx context.Context) {
 				switch {
 				case !exists && !missing[name]:
 					missing[name] = true
-					s.log.Error(fmt.Sprintf("kafka source: topic %q does not exist; the source reads it once it is created", name),
-						"source", s.name, "kafka.topics", s.cfg.Topics)
+					s.log.Error("kafka source: a topic of kafka.topics does not exist; it is read once it is created",
+						"topic", name)
 				case exists && missing[name]:
 					delete(missing, name)
-					s.log.Info(fmt.Sprintf("kafka source: topic %q exists now", name), "source", s.name)
+					s.log.Info("kafka source: the topic exists now", "topic", name)
 				}
 				all = all && exists
 			}
@@ -413,6 +416,13 @@ type brokerHealth struct {
 	down map[string]*ratelog.Outage
 }
 
+// failing reports whether some broker cannot be reached now.
+func (h *brokerHealth) failing() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.down) > 0
+}
+
 func (h *brokerHealth) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
 	addr := net.JoinHostPort(meta.Host, strconv.Itoa(int(meta.Port)))
 	h.mu.Lock()
@@ -426,7 +436,7 @@ func (h *brokerHealth) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration,
 		return
 	}
 	if o == nil {
-		o = &ratelog.Outage{Log: h.log.With("source", h.name, "broker", addr)}
+		o = &ratelog.Outage{Log: h.log.With("broker", addr)}
 		h.down[addr] = o
 	}
 	if h.cl != nil {

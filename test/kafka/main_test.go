@@ -168,6 +168,21 @@ func Dir(t *testing.T, name string) string {
 	return d
 }
 
+// LogLine returns the first line of out that holds every one of parts, or
+// "".
+func LogLine(out string, parts ...string) string {
+	for _, l := range strings.Split(out, "\n") {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(l, p)
+		}
+		if ok {
+			return l
+		}
+	}
+	return ""
+}
+
 // Metrics fetches an agent's monitoring JSON (-Dflume.monitoring.type=http).
 func Metrics(t *testing.T, port int) map[string]map[string]string {
 	t.Helper()
@@ -190,6 +205,22 @@ func Produce(t *testing.T, topic string, lines []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := broker.ConsoleProduce(ctx, topic, lines, ""); err != nil {
+		t.Fatalf("console producer on %s: %v", topic, err)
+	}
+}
+
+// ProduceKeyed writes lines to topic with the console producer, each with
+// its own key, so that they spread over every partition (unkeyed records
+// from the console producer stick to one partition per batch).
+func ProduceKeyed(t *testing.T, topic string, lines []string) {
+	t.Helper()
+	keyed := make([]string, len(lines))
+	for i, l := range lines {
+		keyed[i] = fmt.Sprintf("k%d\t%s", i, l)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := broker.ConsoleProduce(ctx, topic, keyed, "\t"); err != nil {
 		t.Fatalf("console producer on %s: %v", topic, err)
 	}
 }
