@@ -7,6 +7,8 @@ import (
 	"maps"
 	"net/http"
 	"testing"
+
+	"github.com/sluiceio/sluice"
 )
 
 // FuzzJSONHandler feeds arbitrary bodies to the JSON handler: it must never
@@ -17,11 +19,24 @@ func FuzzJSONHandler(f *testing.F) {
 	for _, s := range []string{
 		`[]`, `[{"headers":{"a":"b"},"body":"c"}]`, `[{"body":1.5e3},{"headers":null}]`,
 		`[{"headers":{"x":true,"y":null}}]`, `{"body":"x"}`, `[{"body":"\ud83d\ude00 \u00e9"}]`,
+		`[{"headers":{"k":"a\"b\\c\/\n\u00e9\ud83d\ude00"},"body":"x\u0000y"}]`, `[{"body":"\ud800"}]`,
+		`[{"body":"\udc00\ud800"}]`, `[{"headers":{"a":"1","a":"2"}}]`, `[{"body":null,"headers":null}]`,
+		`[{"body":"a","body":"b"}]`, `[{"x":1,"body":"a"}]`, "[ {\"body\":\"\xff\"} ]", `[{}, {"headers":{}}]`,
 	} {
 		f.Add([]byte(s), uint8(0))
 	}
 	f.Fuzz(func(t *testing.T, body []byte, cs uint8) {
 		c := charset(cs % 3)
+		// The fast decoder must agree with the thorough one on whatever
+		// it accepts.
+		txt := decodeText(c, body)
+		if fast, ok := fastJSONArray(c, txt); ok && len(bytes.TrimSpace(txt)) > 0 {
+			slow, err := slowJSONArray(c, txt, "byte offset")
+			if err != nil {
+				t.Fatalf("fast decoder accepted %q, the thorough one refused it: %v", txt, err)
+			}
+			sameEvents(t, fast, slow)
+		}
 		events, err := decodeJSONArray(c, body)
 		if err != nil {
 			var re *requestError
@@ -49,13 +64,18 @@ func FuzzJSONHandler(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded %s refused: %v", b, err)
 		}
-		if len(events2) != len(events) {
-			t.Fatalf("%d events, then %d", len(events), len(events2))
-		}
-		for i := range events {
-			if !bytes.Equal(events[i].Body, events2[i].Body) || !maps.Equal(events[i].Headers, events2[i].Headers) {
-				t.Fatalf("event %d changed: %v %q, then %v %q", i, events[i].Headers, events[i].Body, events2[i].Headers, events2[i].Body)
-			}
-		}
+		sameEvents(t, events2, events)
 	})
+}
+
+func sameEvents(t *testing.T, got, want []*sluice.Event) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d events, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i].Body, want[i].Body) || !maps.Equal(got[i].Headers, want[i].Headers) {
+			t.Fatalf("event %d: %v %q, want %v %q", i, got[i].Headers, got[i].Body, want[i].Headers, want[i].Body)
+		}
+	}
 }

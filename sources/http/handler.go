@@ -276,6 +276,15 @@ func decodeJSONArray(cs charset, body []byte) ([]*sluice.Event, error) {
 	if len(bytes.TrimSpace(txt)) == 0 {
 		return nil, badRequest("the body is empty; expected a JSON array of events [{\"headers\":{...},\"body\":\"...\"}, ...]")
 	}
+	if events, ok := fastJSONArray(cs, txt); ok {
+		return events, nil
+	}
+	return slowJSONArray(cs, txt, where)
+}
+
+// slowJSONArray reads the body with encoding/json: every coercion Gson
+// makes, and errors that say what and where.
+func slowJSONArray(cs charset, txt []byte, where string) ([]*sluice.Event, error) {
 	dec := json.NewDecoder(bytes.NewReader(txt))
 	tok, err := dec.Token()
 	if err != nil {

@@ -431,7 +431,6 @@ func TestNDJSON(t *testing.T) {
 	}
 }
 
-
 func tlsClient(pool *x509.CertPool) *http.Client {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
