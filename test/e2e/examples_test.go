@@ -163,6 +163,7 @@ func TestEveryExampleHasARunTest(t *testing.T) {
 		"failover.conf":           "TestFailoverExample",
 		"spooldir-file_roll.conf": "TestSpoolDirFileRollExample",
 		"taildir-logger.conf":     "TestTaildirLoggerExample",
+		"syslog-fileroll.conf":    "TestSyslogFileRollExample",
 		"http-collector.conf":     "TestHTTPCollectorExample",
 		"fan-in.conf":             "TestFanInExample",      // in test/interop
 		"thrift-tier.conf":        "TestThriftTierExample", // in test/interop
