@@ -83,6 +83,10 @@ func (c *Config) defaultPartition() (int32, error) {
 	return int32(p), err
 }
 
+// defaultAssignors is the Java client's default partition.assignment.strategy
+// since Kafka 3.0.
+const defaultAssignors = "org.apache.kafka.clients.consumer.RangeAssignor,org.apache.kafka.clients.consumer.CooperativeStickyAssignor"
+
 // consumerProps is kafka.consumer.* with Flume's channel defaults under it
 // (auto.offset.reset earliest, or what the deprecated readSmallestOffset
 // says) and the keys the channel sets itself taken out.
@@ -93,6 +97,13 @@ func (c *Config) consumerProps() map[string]string {
 	case "false":
 		m["auto.offset.reset"] = "latest"
 	}
+	// Flume 1.11's Kafka client (2.7) only knows the range assignor, and a
+	// group whose members share no assignor cannot form: with Java 3.x's
+	// default list, range first, Sluice and Flume agents can take from one
+	// channel topic in one group (range is what such a group, or one of
+	// Sluice agents alone, agrees on). franz-go's default, cooperative-sticky
+	// alone, would refuse Flume members.
+	m["partition.assignment.strategy"] = defaultAssignors
 	for k, v := range c.Consumer {
 		m[k] = v
 	}

@@ -53,6 +53,9 @@ func TestConfigDefaultsAreFlumes(t *testing.T) {
 	if got := cfg.consumerProps()["auto.offset.reset"]; got != "earliest" {
 		t.Errorf("consumer auto.offset.reset = %q, want earliest (Flume's channel code default)", got)
 	}
+	if got := cfg.consumerProps()["partition.assignment.strategy"]; !strings.HasPrefix(got, "org.apache.kafka.clients.consumer.RangeAssignor,") {
+		t.Errorf("partition.assignment.strategy = %q; want range first, so Flume 1.11's consumers can join the group", got)
+	}
 }
 
 func TestConfigReadsFlumeSpellings(t *testing.T) {

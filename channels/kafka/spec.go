@@ -48,6 +48,12 @@ Differences from Flume:
   longest committed run. Sinks may commit in any order without an offset passing an event
   still in an open take. Several agents, or channels, with one group share the topic's
   partitions as Flume's consumers do.
+- **Consumer group assignors.** kafka.consumer.partition.assignment.strategy defaults to the
+  Java client's list since Kafka 3.0, range first, then cooperative-sticky (franz-go's own
+  default, cooperative-sticky alone, could not share a group with Flume 1.11, whose Kafka
+  client knows only range). So Flume and Sluice agents can take from one channel topic in
+  one group, during a migration for instance (tested), and a group of Sluice agents
+  rebalances the way Flume's does (eagerly).
 - **Rebalances** commit, for each partition taken away, the offset past what takes committed
   and drop the rest of it from the buffer; its new owner reads it again from there.
 - **A failed offset commit** (broker away, group rebalancing) does not fail the take, which

@@ -356,3 +356,41 @@ func TestChannelCountersMatchFlume(t *testing.T) {
 		}
 	}
 }
+
+// A Flume 1.11 agent and a Sluice agent take from one channel topic in one
+// consumer group, as during a migration one agent at a time: the group
+// forms (Flume's Kafka client 2.7 knows only the range assignor), both get
+// a share, and every event arrives.
+func TestFlumeAndSluiceShareAGroup(t *testing.T) {
+	topic := Topic(t, 4)
+	const n = 4000
+	Agent(t, t.TempDir(), "p", seqIntoChannel("p", topic, n))
+	waitRecords(t, topic, n)
+	fout, sout := Dir(t, "flume"), Dir(t, "sluice")
+	peers.StartFlume(t, peers.FlumeOptions{Peer: "flume-kafka", Agent: "f", JVMFlags: peers.FastStartFlags, Conf: `f.channels = c1
+f.sinks = k1
+f.sinks.k1.type = file_roll
+f.sinks.k1.channel = c1
+f.sinks.k1.sink.directory = ` + fout + `
+f.sinks.k1.sink.rollInterval = 0
+f.sinks.k1.sink.batchSize = 10
+` + flumeKafkaChannel("f", topic, "shared") + `f.channels.c1.kafka.consumer.max.poll.records = 10
+`, ReadyLog: "Component type: SINK, name: k1"})
+	s := Agent(t, t.TempDir(), "a1", channelToFileRoll("a1", topic, "shared", sout, "sinks.k1.sink.batchSize = 10"))
+	want := numbers(n)
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		f, sl := RollLines(t, fout), RollLines(t, sout)
+		if len(Missing(want, append(f, sl...))) == 0 {
+			t.Logf("Flume took %d, Sluice %d (%d duplicates)", len(f), len(sl), Duplicates(append(f, sl...)))
+			if len(sl) == 0 || len(f) == 0 {
+				t.Errorf("one agent did all the work: Flume %d, Sluice %d", len(f), len(sl))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events missing; Flume took %d, Sluice %d\n%s", len(Missing(want, append(f, sl...))), n, len(f), len(sl), s.Output())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
