@@ -7,11 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/internal/avroipc"
+	"github.com/sluiceio/sluice/internal/sinkconn"
 	"github.com/sluiceio/sluice/internal/tlsconf"
 )
 
@@ -20,25 +19,20 @@ type Sink struct {
 	cfg     Config
 	fixes   []string
 	name    string
-	addr    string
 	deflate bool
 	log     *slog.Logger
-	c       *sluice.SinkCounters
-
-	mu          sync.Mutex // guards opts, client and connectedAt against Stop
-	opts        avroipc.DialOptions
-	started     bool
-	client      *avroipc.Client
-	connectedAt time.Time
+	conns   sinkconn.Holder[*avroipc.Client]
 }
 
 // New builds the sink; it connects only when it has events to send.
 func New(env sluice.Env, cfg *Config) (*Sink, error) {
 	c, fixes := cfg.normalized()
 	deflate, _ := compression(c.CompressionType)
-	return &Sink{cfg: c, fixes: fixes, name: env.Name, deflate: deflate,
-		addr: net.JoinHostPort(c.Hostname, strconv.Itoa(c.Port)),
-		log:  env.Logger, c: env.SinkCounters}, nil
+	s := &Sink{cfg: c, fixes: fixes, name: env.Name, deflate: deflate, log: env.Logger}
+	s.conns = sinkconn.Holder[*avroipc.Client]{What: "avro sink",
+		Addr: net.JoinHostPort(c.Hostname, strconv.Itoa(c.Port)), Log: env.Logger, Counters: env.SinkCounters,
+		Reset: c.ResetConnectionInterval, Attrs: []any{"compression", c.CompressionType, "ssl", c.SSL}}
+	return s, nil
 }
 
 // BatchSize is the most events one Process call takes.
@@ -69,32 +63,21 @@ func (s *Sink) Start(context.Context) error {
 		}
 		opts.TLS = tcfg
 	}
-	s.mu.Lock()
-	s.opts, s.started = opts, true
-	s.mu.Unlock()
+	s.conns.Start(func(ctx context.Context) (*avroipc.Client, error) {
+		return avroipc.Dial(ctx, s.conns.Addr, opts)
+	})
 	return nil
 }
 
 // Stop closes the connection. A batch in flight fails and is rolled back.
 func (s *Sink) Stop(context.Context) error {
-	s.mu.Lock()
-	s.started = false
-	s.mu.Unlock()
-	s.disconnect("sink stopping")
+	s.conns.Stop()
 	return nil
 }
 
 // Deliver sends the batch in one appendBatch call and returns once the
 // source answered OK.
 func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
-	if iv := s.cfg.ResetConnectionInterval; iv > 0 {
-		s.mu.Lock()
-		old := s.client != nil && time.Since(s.connectedAt) >= iv
-		s.mu.Unlock()
-		if old {
-			s.disconnect("reset-connection-interval reached")
-		}
-	}
 	if err := s.send(ctx, events); err != nil {
 		return fmt.Errorf("avro sink %s: %w", s.name, err)
 	}
@@ -102,14 +85,14 @@ func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 }
 
 func (s *Sink) send(ctx context.Context, events []*sluice.Event) error {
-	cl, err := s.connection(ctx)
+	cl, err := s.conns.Get(ctx)
 	if err != nil {
 		return err
 	}
 	if err := cl.AppendBatch(ctx, events); err != nil {
 		// Whatever went wrong, this connection is done with: Flume marks
 		// its client dead and builds a new one.
-		s.disconnect("")
+		s.conns.Drop("")
 		var se *avroipc.StatusError
 		if errors.As(err, &se) {
 			return fmt.Errorf("%w (the source could not take the batch; it will be sent again)", err)
@@ -117,49 +100,4 @@ func (s *Sink) send(ctx context.Context, events []*sluice.Event) error {
 		return err
 	}
 	return nil
-}
-
-func (s *Sink) connection(ctx context.Context) (*avroipc.Client, error) {
-	s.mu.Lock()
-	started, cl, opts := s.started, s.client, s.opts
-	s.mu.Unlock()
-	if !started {
-		return nil, fmt.Errorf("sink not started: %w", sluice.ErrClosed)
-	}
-	if cl != nil {
-		return cl, nil
-	}
-	// Dial without the lock, so Stop is never held up by a slow connect.
-	cl, err := avroipc.Dial(ctx, s.addr, opts)
-	if err != nil {
-		s.c.ConnectionFailed.Add(1)
-		return nil, fmt.Errorf("connect to %s: %w", s.addr, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.started {
-		cl.Close()
-		return nil, fmt.Errorf("sink stopped: %w", sluice.ErrClosed)
-	}
-	s.c.ConnectionCreated.Add(1)
-	s.client, s.connectedAt = cl, time.Now()
-	s.log.Info("avro sink connected", "addr", s.addr, "compression", s.cfg.CompressionType, "ssl", s.cfg.SSL)
-	return cl, nil
-}
-
-func (s *Sink) disconnect(why string) {
-	s.mu.Lock()
-	cl := s.client
-	s.client = nil
-	s.mu.Unlock()
-	if cl == nil {
-		return
-	}
-	if err := cl.Close(); err != nil {
-		s.log.Debug("avro sink: closing the connection", "addr", s.addr, "err", err)
-	}
-	s.c.ConnectionClosed.Add(1)
-	if why != "" {
-		s.log.Info("avro sink disconnected", "addr", s.addr, "reason", why)
-	}
 }

@@ -362,10 +362,8 @@ func TestResetConnectionInterval(t *testing.T) {
 	if _, err := s.Process(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// Age the connection past the interval instead of waiting for it.
-	s.mu.Lock()
-	s.connectedAt = s.connectedAt.Add(-61 * time.Second)
-	s.mu.Unlock()
+	// Move the sink's clock past the interval instead of waiting.
+	s.conns.Now = func() time.Time { return time.Now().Add(61 * time.Second) }
 	if _, err := s.Process(context.Background()); err != nil {
 		t.Fatal(err)
 	}
