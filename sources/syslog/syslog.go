@@ -276,8 +276,8 @@ const parseNotes = `
 - The body keeps the bytes that were sent (Flume's syslogtcp/syslogudp replace bytes that are not
   valid UTF-8 with U+FFFD in a parsed body). The message body may contain any character; Flume's
   pattern fails on a CR or other line separators inside it and then keeps the whole text.
-- ` + "`clientHostnameHeader`" + ` does one reverse DNS lookup per connection (UDP: per sender, cached);
-  Flume looks it up for every event. ` + "`clientIPHeader`" + ` is the address as Java writes it
+- ` + "`clientHostnameHeader`" + ` looks each sender up by reverse DNS once and remembers the name (up
+  to 4096 senders); Flume looks it up for every event. ` + "`clientIPHeader`" + ` is the address as Java writes it
   (IPv6 in full, without brackets).
 - Flume's custom formats (` + "`format.regex`" + `, ` + "`format.search`" + `, ` + "`format.replace`" + `,
   ` + "`format.dateFormat`" + `) are not supported: setting one is a configuration error rather than a silent
