@@ -2,9 +2,13 @@ package tcpserver
 
 import (
 	"errors"
+	"io"
+	"log/slog"
 	"net"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluiceio/sluice"
 )
 
 // ErrStopping is what a DeadlineConn's Read returns once its source stops.
@@ -30,4 +34,45 @@ func (d *DeadlineConn) Read(p []byte) (int, error) {
 		_ = d.Conn.SetReadDeadline(time.Time{})
 	}
 	return d.Conn.Read(p)
+}
+
+// WakeReaders is a Finish for sources whose connections read through a
+// DeadlineConn: a connection waiting for its next request stops at once,
+// one busy with a request finishes and answers it, then stops.
+func WakeReaders(c net.Conn) { _ = c.SetReadDeadline(time.Unix(1, 0)) }
+
+// Reporter logs, in one line each, why a source's connections end, and
+// counts bad input as EventReadFail.
+type Reporter struct {
+	What        string // "avro source"
+	Log         *slog.Logger
+	Counters    *sluice.SourceCounters
+	Stopping    *atomic.Bool
+	IdleTimeout time.Duration // for the idle-close line
+}
+
+// BadInput logs a connection's bad input and counts it; the caller closes
+// that connection, and the source goes on serving the others.
+func (r *Reporter) BadInput(peer, what string, err error) {
+	r.Counters.EventReadFail.Add(1)
+	r.Log.Warn(r.What+": "+what+"; closing the connection", "remote", peer, "err", err)
+}
+
+// Ended logs why reading a connection stopped: between requests (between)
+// or inside one. A clean close between requests and a stopping source are
+// worth a debug line only.
+func (r *Reporter) Ended(peer string, err error, between bool) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrStopping), r.Stopping.Load():
+		r.Log.Debug(r.What+": closing connection for stop", "remote", peer)
+	case between && errors.Is(err, io.EOF):
+		r.Log.Debug(r.What+": client closed the connection", "remote", peer)
+	case between && errors.As(err, &ne) && ne.Timeout():
+		r.Log.Info(r.What+": closing idle connection", "remote", peer, "idle-timeout", r.IdleTimeout)
+	case errors.As(err, &ne) && ne.Timeout():
+		r.BadInput(peer, "client stalled in the middle of a request", err)
+	default:
+		r.BadInput(peer, "cannot read request", err)
+	}
 }

@@ -8,6 +8,7 @@ package tcpserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -145,4 +146,20 @@ func (s *Server) Stop(ctx context.Context, abort func()) (addr net.Addr, closed 
 		<-done
 	}
 	return ln.Addr(), closed
+}
+
+// Shutdown is Stop as a source's Stop wants it: it logs the stop and
+// returns an error saying how many connections were still busy at ctx's
+// deadline (nil when none, or when the server was not running).
+func (s *Server) Shutdown(ctx context.Context, name string, abort func()) error {
+	addr, closed := s.Stop(ctx, abort)
+	if addr == nil {
+		return nil
+	}
+	var err error
+	if closed > 0 {
+		err = fmt.Errorf("%s %s: %d connection(s) still busy at the stop deadline were closed: %w", s.What, name, closed, ctx.Err())
+	}
+	s.Log.Info(s.What+" stopped", "addr", addr.String())
+	return err
 }

@@ -3,8 +3,6 @@ package avro
 import (
 	"bufio"
 	"crypto/tls"
-	"errors"
-	"io"
 	"net"
 	"time"
 
@@ -35,7 +33,7 @@ func (s *Source) serve(raw net.Conn) {
 		tc := tls.Server(conn, s.tls)
 		if err := tc.Handshake(); err != nil {
 			if !s.stopping.Load() {
-				s.badInput(peer, "TLS handshake failed", err)
+				s.report.BadInput(peer, "TLS handshake failed", err)
 			}
 			return
 		}
@@ -68,18 +66,18 @@ func (h *handler) run() {
 		// of a request, the read timeout.
 		h.dc.Timeout = s.cfg.IdleTimeout
 		if _, err := h.br.Peek(1); err != nil {
-			h.ended(err, true)
+			s.report.Ended(h.peer, err, true)
 			return
 		}
 		h.dc.Timeout = s.cfg.ReadTimeout
 		serial, payload, err := h.fr.ReadFrame()
 		if err != nil {
-			h.ended(err, false)
+			s.report.Ended(h.peer, err, false)
 			return
 		}
 		call, err := h.sess.ReadCall(payload)
 		if err != nil {
-			s.badInput(h.peer, "bad request", err)
+			s.report.BadInput(h.peer, "bad request", err)
 			h.reply(h.sess.AppendError(h.out[:0], serial, err.Error()))
 			return
 		}
@@ -119,30 +117,4 @@ func (h *handler) reply(b []byte) bool {
 		return false
 	}
 	return true
-}
-
-// ended logs why a connection's reading stopped. A clean close between
-// requests and a stopping source are not worth more than a debug line.
-func (h *handler) ended(err error, between bool) {
-	s := h.s
-	var ne net.Error
-	switch {
-	case errors.Is(err, tcpserver.ErrStopping), s.stopping.Load():
-		s.log.Debug("avro source: closing connection for stop", "remote", h.peer)
-	case between && errors.Is(err, io.EOF):
-		s.log.Debug("avro source: client closed the connection", "remote", h.peer)
-	case between && errors.As(err, &ne) && ne.Timeout():
-		s.log.Info("avro source: closing idle connection", "remote", h.peer, "idle-timeout", s.cfg.IdleTimeout)
-	case errors.As(err, &ne) && ne.Timeout():
-		s.badInput(h.peer, "client stalled in the middle of a request", err)
-	default:
-		s.badInput(h.peer, "cannot read request", err)
-	}
-}
-
-// badInput logs a connection's bad input and counts it; the caller closes
-// that connection, and the source goes on serving the others.
-func (s *Source) badInput(peer, what string, err error) {
-	s.counters.EventReadFail.Add(1)
-	s.log.Warn("avro source: "+what+"; closing the connection", "remote", peer, "err", err)
 }

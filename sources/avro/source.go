@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/internal/avroipc"
@@ -34,6 +33,7 @@ type Source struct {
 	filter    *ipFilter
 	protocols *avroipc.ServerProtocols
 	stopping  atomic.Bool // read by connections before each read
+	report    tcpserver.Reporter
 	runCtx    context.Context
 	cancelRun context.CancelFunc
 }
@@ -87,10 +87,10 @@ func (s *Source) Start(ctx context.Context) error {
 	s.stopping.Store(false)
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
 	s.log.Info("avro source listening", "addr", ln.Addr().String(), "compression", s.cfg.CompressionType, "ssl", s.cfg.SSL)
+	s.report = tcpserver.Reporter{What: "avro source", Log: s.log, Counters: s.counters,
+		Stopping: &s.stopping, IdleTimeout: s.cfg.IdleTimeout}
 	s.srv = tcpserver.Server{What: "avro source", Log: s.log, Counters: s.counters, Serve: s.serve,
-		// A connection waiting for its next request stops at once; one
-		// inside Process finishes and answers, then stops.
-		Finish: func(c net.Conn) { _ = c.SetReadDeadline(time.Unix(1, 0)) }}
+		Finish: tcpserver.WakeReaders}
 	s.srv.Start(ln)
 	return nil
 }
@@ -105,12 +105,7 @@ func (s *Source) Stop(ctx context.Context) error {
 		return nil
 	}
 	s.stopping.Store(true)
-	addr, closed := s.srv.Stop(ctx, s.cancelRun)
-	var err error
-	if closed > 0 {
-		err = fmt.Errorf("avro source %s: %d connection(s) still busy at the stop deadline were closed: %w", s.name, closed, ctx.Err())
-	}
+	err := s.srv.Shutdown(ctx, s.name, s.cancelRun)
 	s.cancelRun()
-	s.log.Info("avro source stopped", "addr", addr.String())
 	return err
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -38,6 +37,7 @@ type Source struct {
 	tls       *tls.Config
 	slots     chan struct{} // threads: nil when unbounded
 	stopping  atomic.Bool   // read by connections before each read
+	report    tcpserver.Reporter
 	runCtx    context.Context
 	cancelRun context.CancelFunc
 }
@@ -88,10 +88,10 @@ func (s *Source) Start(ctx context.Context) error {
 	s.stopping.Store(false)
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
 	s.log.Info("thrift source listening", "addr", ln.Addr().String(), "protocol", s.protocol.String(), "ssl", s.cfg.SSL)
+	s.report = tcpserver.Reporter{What: "thrift source", Log: s.log, Counters: s.counters,
+		Stopping: &s.stopping, IdleTimeout: s.cfg.IdleTimeout}
 	s.srv = tcpserver.Server{What: "thrift source", Log: s.log, Counters: s.counters, Serve: s.serve,
-		// A connection waiting for its next request stops at once; one
-		// inside Process finishes and answers, then stops.
-		Finish: func(c net.Conn) { _ = c.SetReadDeadline(time.Unix(1, 0)) }}
+		Finish: tcpserver.WakeReaders}
 	s.srv.Start(ln)
 	return nil
 }
@@ -105,13 +105,8 @@ func (s *Source) Stop(ctx context.Context) error {
 		return nil
 	}
 	s.stopping.Store(true)
-	addr, closed := s.srv.Stop(ctx, s.cancelRun)
-	var err error
-	if closed > 0 {
-		err = fmt.Errorf("thrift source %s: %d connection(s) still busy at the stop deadline were closed: %w", s.name, closed, ctx.Err())
-	}
+	err := s.srv.Shutdown(ctx, s.name, s.cancelRun)
 	s.cancelRun()
-	s.log.Info("thrift source stopped", "addr", addr.String())
 	return err
 }
 
@@ -123,7 +118,7 @@ func (s *Source) serve(raw net.Conn) {
 		tc := tls.Server(dc, s.tls)
 		if err := tc.Handshake(); err != nil {
 			if !s.stopping.Load() {
-				s.badInput(peer, "TLS handshake failed", err)
+				s.report.BadInput(peer, "TLS handshake failed", err)
 			}
 			return
 		}
@@ -152,14 +147,14 @@ func (c *connection) run() {
 		// of a request, the read timeout.
 		c.dc.Timeout = s.cfg.IdleTimeout
 		if _, err := c.br.Peek(1); err != nil {
-			c.ended(err, true)
+			s.report.Ended(c.peer, err, true)
 			return
 		}
 		c.dc.Timeout = s.cfg.ReadTimeout
 		var err error
 		c.buf, err = flumethrift.ReadFrame(c.br, c.buf, s.cfg.MaxFrameSize)
 		if err != nil {
-			c.ended(err, false)
+			s.report.Ended(c.peer, err, false)
 			return
 		}
 		call, err := flumethrift.DecodeCall(c.buf, s.protocol)
@@ -167,7 +162,7 @@ func (c *connection) run() {
 			c.buf = nil // the events own their bytes; keep no large buffer while idle
 		}
 		if err != nil {
-			s.badInput(c.peer, "bad request", err)
+			s.report.BadInput(c.peer, "bad request", err)
 			if call.Method != "" {
 				kind := int32(thrift.PROTOCOL_ERROR)
 				if errors.Is(err, flumethrift.ErrUnknownMethod) {
@@ -216,30 +211,4 @@ func (c *connection) reply(b []byte) bool {
 		return false
 	}
 	return true
-}
-
-// ended logs why a connection's reading stopped. A clean close between
-// requests and a stopping source are not worth more than a debug line.
-func (c *connection) ended(err error, between bool) {
-	s := c.s
-	var ne net.Error
-	switch {
-	case errors.Is(err, tcpserver.ErrStopping), s.stopping.Load():
-		s.log.Debug("thrift source: closing connection for stop", "remote", c.peer)
-	case between && errors.Is(err, io.EOF):
-		s.log.Debug("thrift source: client closed the connection", "remote", c.peer)
-	case between && errors.As(err, &ne) && ne.Timeout():
-		s.log.Info("thrift source: closing idle connection", "remote", c.peer, "idle-timeout", s.cfg.IdleTimeout)
-	case errors.As(err, &ne) && ne.Timeout():
-		s.badInput(c.peer, "client stalled in the middle of a request", err)
-	default:
-		s.badInput(c.peer, "cannot read request", err)
-	}
-}
-
-// badInput logs a connection's bad input and counts it; the caller closes
-// that connection, and the source goes on serving the others.
-func (s *Source) badInput(peer, what string, err error) {
-	s.counters.EventReadFail.Add(1)
-	s.log.Warn("thrift source: "+what+"; closing the connection", "remote", peer, "err", err)
 }
