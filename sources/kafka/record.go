@@ -15,6 +15,10 @@ const (
 	partitionHeader = "partition"
 	offsetHeader    = "offset"
 	keyHeader       = "key"
+	// decodeErrorHeader marks an event whose record value was not a Flume
+	// event (useFlumeEventFormat); it says why. The Kafka channel uses the
+	// same name.
+	decodeErrorHeader = "sluice.kafka.decodeError"
 )
 
 // mapper turns Kafka records into events the way Flume's Kafka source does.
@@ -55,6 +59,9 @@ func (m *mapper) event(r *kgo.Record) (*sluice.Event, error) {
 		ev.Headers = make(map[string]string, 6)
 	}
 	h := ev.Headers
+	if bad != nil {
+		h[decodeErrorHeader] = bad.Error()
+	}
 	if _, ok := h[timestampHeader]; !ok {
 		h[timestampHeader] = strconv.FormatInt(r.Timestamp.UnixMilli(), 10)
 	}

@@ -90,7 +90,7 @@ func TestRecordGarbageInFlumeFormatPassesThrough(t *testing.T) {
 			t.Errorf("%q decoded as a Flume event", v)
 			continue
 		}
-		if !bytes.Equal(ev.Body, v) || ev.Headers["offset"] != "41" || ev.Headers["topic"] != "logs" {
+		if !bytes.Equal(ev.Body, v) || ev.Headers["offset"] != "41" || ev.Headers["topic"] != "logs" || ev.Headers[decodeErrorHeader] == "" {
 			t.Errorf("%q: event %v %q", v, ev.Headers, ev.Body)
 		}
 	}

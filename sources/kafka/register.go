@@ -26,10 +26,10 @@ func init() {
 			"the record has a key. `kafka.consumer.*` passes Kafka consumer settings (TLS, SASL, " +
 			"`auto.offset.reset`, ...) under their Java client names.",
 		Notes: strings.TrimSpace(`
-- **Rebalances never commit what was not delivered.** Partitions are only taken away between batches (the
-  batch being read or handed over finishes first), and the offsets of delivered events are committed before
-  a partition is given up. Flume's source can commit the offsets of a batch whose delivery failed after a
-  rebalance, and skip those events.
+- **Rebalances.** Partitions are only taken away between batches: the batch being read or handed over
+  finishes first, and the offsets of what was delivered are committed before the partition is given up
+  (with the cooperative-sticky assignor, partitions that stay are not interrupted). A batch the channels
+  refused is never committed, whoever reads its partition next.
 - **A broker that goes away** is logged once, when the connection first fails (with the cause: refused,
   TLS, SASL), reminded once a minute, and once when it answers again; the client reconnects by itself.
   Flume's consumer logs a warning on every attempt. Unreachable ` + "`kafka.bootstrap.servers`" + ` at start do
@@ -37,7 +37,8 @@ func init() {
 - **A topic of ` + "`kafka.topics`" + ` that does not exist** is named in an ERROR line (once), and read as soon as
   it is created.
 - **useFlumeEventFormat and a value that is not a Flume event**: Flume logs an error and drops the record.
-  Sluice passes its raw bytes on as the event body (with the usual headers), counts it in
+  Sluice passes its raw bytes on as the event body (with the usual headers, and ` + "`sluice.kafka.decodeError`" + `
+  saying why, as the Kafka channel does), counts it in
   ` + "`EventReadFail`" + `, and logs it with its topic, partition and offset at most once every 10 s.
 - **Empty polls do not sleep.** A poll waits up to ` + "`batchDurationMillis`" + ` for records; Flume then also sleeps
   ` + "`backoffSleepIncrement`" + ` more per empty poll (up to ` + "`maxBackoffSleep`" + `). In Sluice these two set the

@@ -356,7 +356,7 @@ func (s *Source) pollErrors(fs kgo.Fetches) {
 func (s *Source) badValue(r *kgo.Record, err error) {
 	s.counters.EventReadFail.Add(1)
 	if ok, held := s.badLog.Allow(); ok {
-		s.log.Warn("kafka source: record value is not a Flume event (useFlumeEventFormat = true); its bytes are passed on as the event body",
+		s.log.Warn("kafka source: record value is not a Flume event (useFlumeEventFormat = true); its bytes are passed on as the event body, marked with the header "+decodeErrorHeader,
 			"topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err,
 			"similar_records_not_logged", held)
 	}

@@ -165,8 +165,9 @@ func TestEveryExampleHasARunTest(t *testing.T) {
 		"taildir-logger.conf":     "TestTaildirLoggerExample",
 		"syslog-fileroll.conf":    "TestSyslogFileRollExample",
 		"http-collector.conf":     "TestHTTPCollectorExample",
-		"fan-in.conf":             "TestFanInExample",      // in test/interop
-		"thrift-tier.conf":        "TestThriftTierExample", // in test/interop
+		"fan-in.conf":             "TestFanInExample",         // in test/interop
+		"thrift-tier.conf":        "TestThriftTierExample",    // in test/interop
+		"kafka-fileroll.conf":     "TestKafkaFileRollExample", // in test/kafka
 	}
 	confs, _ := filepath.Glob(filepath.Join(repoRoot(), "examples", "*.conf"))
 	for _, c := range confs {
