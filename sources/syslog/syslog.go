@@ -36,55 +36,13 @@ func (c *Common) validate() []error {
 	return errs
 }
 
-// TLS holds Flume's SSL properties of the TCP syslog sources.
-type TLS struct {
-	SSL                 bool     `flume:"ssl" doc:"serve TLS"`
-	Keystore            string   `flume:"keystore" doc:"key store with the server's key and certificate (default: $FLUME_SSL_KEYSTORE_PATH)"`
-	KeystorePassword    string   `flume:"keystore-password" doc:"password of the key store and of its key (default: $FLUME_SSL_KEYSTORE_PASSWORD)"`
-	KeystoreType        string   `flume:"keystore-type" doc:"JKS, PKCS12 or PEM (a Sluice extension: certificate chain and unencrypted key in one file)"`
-	ExcludeProtocols    []string `flume:"exclude-protocols" doc:"space-separated TLS protocols to disable; SSLv3 is always excluded"`
-	IncludeProtocols    []string `flume:"include-protocols" doc:"space-separated TLS protocols to allow (empty: all enabled ones)"`
-	ExcludeCipherSuites []string `flume:"exclude-cipher-suites" doc:"space-separated cipher suites to disable"`
-	IncludeCipherSuites []string `flume:"include-cipher-suites" doc:"space-separated cipher suites to allow (empty: all enabled ones)"`
-}
-
-func (c *TLS) validate() []error {
-	var errs []error
-	if c.SSL {
-		p := c.params()
-		if p.KeyStore == "" {
-			errs = append(errs, conf.Invalid("keystore", "a keystore is required when ssl is true (or set FLUME_SSL_KEYSTORE_PATH)"))
-		}
-		if err := tlsconf.CheckType(p.KeyStoreType); err != nil {
-			errs = append(errs, conf.Invalid("keystore-type", "%v", err))
-		}
-	}
-	if err := tlsconf.CheckProtocols(c.ExcludeProtocols); err != nil {
-		errs = append(errs, conf.Invalid("exclude-protocols", "%v", err))
-	}
-	if err := tlsconf.CheckProtocols(c.IncludeProtocols); err != nil {
-		errs = append(errs, conf.Invalid("include-protocols", "%v", err))
-	}
-	return errs
-}
-
-func (c *TLS) params() tlsconf.Params {
-	p := tlsconf.Params{
-		KeyStore: c.Keystore, KeyStorePassword: c.KeystorePassword, KeyStoreType: c.KeystoreType,
-		IncludeProtocols: c.IncludeProtocols, ExcludeProtocols: c.ExcludeProtocols,
-		IncludeCipherSuites: c.IncludeCipherSuites, ExcludeCipherSuites: c.ExcludeCipherSuites,
-	}.FromEnv("JKS")
-	p.ExcludeProtocols = append(p.ExcludeProtocols, "SSLv3") // as Flume, whatever the list says
-	return p
-}
-
 // TCPConfig is syslogtcp's configuration.
 type TCPConfig struct {
 	Common
 	Port      int `flume:"port" required:"true" doc:"TCP port to listen on (0 picks a free port)"`
 	EventSize int `flume:"eventSize" doc:"largest message in bytes (from < to the end of the line); a longer one is cut into events marked Incomplete"`
 	BatchSize int `flume:"batchSize" doc:"most messages of one connection handed to the channels at once (a Sluice addition; Flume puts them one by one)"`
-	TLS
+	tlsconf.ServerProps
 }
 
 // MultiportConfig is multiport_syslogtcp's configuration.
@@ -98,7 +56,7 @@ type MultiportConfig struct {
 	CharsetPort     map[string]string `flume:"charset.port.*" doc:"character set of the messages of one port (charset.port.5140 = ISO-8859-1)"`
 	NumProcessors   int               `flume:"numProcessors" doc:"accepted for compatibility and ignored: every connection has its own goroutine"`
 	ReadBufferBytes int               `flume:"readBufferBytes" alias:"readBufferSize" doc:"accepted for compatibility and ignored: the read buffer is sized by eventSize"`
-	TLS
+	tlsconf.ServerProps
 }
 
 // UDPConfig is syslogudp's configuration.
@@ -138,7 +96,7 @@ func checkBatch(n int) error {
 func (c *TCPConfig) Validate() error {
 	errs := c.Common.validate()
 	errs = append(errs, checkPort("port", c.Port), checkEventSize(c.EventSize), checkBatch(c.BatchSize))
-	errs = append(errs, c.TLS.validate()...)
+	errs = append(errs, c.ServerProps.Validate())
 	return errors.Join(errs...)
 }
 
@@ -160,7 +118,7 @@ func (c *MultiportConfig) Validate() error {
 			errs = append(errs, conf.Invalid("charset.port."+k, "%q is not supported (use UTF-8, US-ASCII or ISO-8859-1)", v))
 		}
 	}
-	errs = append(errs, c.TLS.validate()...)
+	errs = append(errs, c.ServerProps.Validate())
 	return errors.Join(errs...)
 }
 
@@ -189,8 +147,6 @@ func (c *UDPConfig) Validate() error {
 }
 
 func commonDefaults() Common { return Common{KeepFields: "none"} }
-
-func tlsDefaults() TLS { return TLS{KeystoreType: "JKS", ExcludeProtocols: []string{"SSLv3"}} }
 
 // charset is one of the ASCII-compatible character sets the multiport
 // source checks messages against.
@@ -227,7 +183,7 @@ func init() {
 		Notes:   tcpNotes,
 		Example: "a1.sources = r1\na1.channels = c1\na1.sources.r1.type = syslogtcp\na1.sources.r1.host = 127.0.0.1\na1.sources.r1.port = 5140\na1.sources.r1.keepFields = hostname\na1.sources.r1.clientIPHeader = client\na1.sources.r1.channels = c1\n",
 		Factory: sluice.MakeFactory(func() *TCPConfig {
-			return &TCPConfig{Common: commonDefaults(), EventSize: 2500, BatchSize: 100, TLS: tlsDefaults()}
+			return &TCPConfig{Common: commonDefaults(), EventSize: 2500, BatchSize: 100, ServerProps: tlsconf.DefaultServerProps()}
 		}, NewTCP),
 	})
 	sluice.Register(sluice.Spec{
@@ -241,7 +197,7 @@ func init() {
 		Notes:   multiportNotes,
 		Example: "a1.sources = r1\na1.channels = c1\na1.sources.r1.type = multiport_syslogtcp\na1.sources.r1.host = 127.0.0.1\na1.sources.r1.ports = 10001 10002\na1.sources.r1.portHeader = port\na1.sources.r1.charset.port.10002 = ISO-8859-1\na1.sources.r1.channels = c1\n",
 		Factory: sluice.MakeFactory(func() *MultiportConfig {
-			return &MultiportConfig{Common: commonDefaults(), EventSize: 2500, BatchSize: 100, CharsetDefault: "UTF-8", ReadBufferBytes: 1024, TLS: tlsDefaults()}
+			return &MultiportConfig{Common: commonDefaults(), EventSize: 2500, BatchSize: 100, CharsetDefault: "UTF-8", ReadBufferBytes: 1024, ServerProps: tlsconf.DefaultServerProps()}
 		}, NewMultiport),
 	})
 	sluice.Register(sluice.Spec{

@@ -34,7 +34,7 @@ type TCPSource struct {
 	check      bool
 	portHeader string
 	clients    clientHeaders
-	tlsCfg     TLS
+	tlsCfg     tlsconf.ServerProps
 	parser     *syslog.Parser
 
 	log      *slog.Logger
@@ -57,7 +57,7 @@ func NewTCP(env sluice.Env, cfg *TCPConfig) (*TCPSource, error) {
 		what: "syslogtcp source", host: cfg.Host, ports: []int{cfg.Port},
 		eventSize: max(cfg.EventSize, minEventSize), batchSize: cfg.BatchSize,
 		clients: clientHeaders{ip: cfg.ClientIPHeader, name: cfg.ClientHostnameHeader},
-		tlsCfg:  cfg.TLS,
+		tlsCfg:  cfg.ServerProps,
 		parser:  &syslog.Parser{Style: syslog.StyleUtils, Keep: syslog.ParseKeep(cfg.KeepFields)},
 		log:     env.Logger, proc: env.Processor, counters: env.SourceCounters,
 	}, nil
@@ -78,7 +78,7 @@ func NewMultiport(env sluice.Env, cfg *MultiportConfig) (*TCPSource, error) {
 		eventSize: max(cfg.EventSize, minEventSize), batchSize: cfg.BatchSize,
 		charsets: cs, defCharset: def, check: true, portHeader: cfg.PortHeader,
 		clients: clientHeaders{ip: cfg.ClientIPHeader, name: cfg.ClientHostnameHeader},
-		tlsCfg:  cfg.TLS,
+		tlsCfg:  cfg.ServerProps,
 		parser:  &syslog.Parser{Style: syslog.StyleMultiport, Keep: syslog.ParseKeep(cfg.KeepFields), Loc: time.UTC},
 		log:     env.Logger, proc: env.Processor, counters: env.SourceCounters,
 	}, nil
@@ -111,7 +111,7 @@ func (s *TCPSource) Start(ctx context.Context) error {
 	}
 	s.tls = nil
 	if s.tlsCfg.SSL {
-		cfg, warnings, err := tlsconf.Server(s.tlsCfg.params())
+		cfg, warnings, err := tlsconf.Server(s.tlsCfg.Params())
 		for _, w := range warnings {
 			s.log.Warn(s.what + ": " + w)
 		}
