@@ -23,6 +23,7 @@ import (
 	"github.com/sluiceio/sluice/test/peers"
 
 	_ "github.com/sluiceio/sluice/channels/memory"
+	_ "github.com/sluiceio/sluice/channels/selector"
 	_ "github.com/sluiceio/sluice/sources/taildir"
 )
 

@@ -120,6 +120,9 @@ func TestBrokerKilledAndRestarted(t *testing.T) {
 	if n := len(rec.Lines("delivering again")); n != 1 {
 		t.Errorf("the recovery was logged %d times, want once:\n%s", n, rec.All())
 	}
+	if l := rec.Lines(failed); len(l) == 1 {
+		t.Logf("outage line: %s", l[0])
+	}
 	if l := rec.Lines(failed); len(l) == 1 && !strings.Contains(l[0], "kafka.bootstrap.servers") {
 		t.Errorf("the outage line does not say which brokers: %s", l[0])
 	}

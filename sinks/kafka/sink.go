@@ -44,9 +44,7 @@ type Sink struct {
 	bg   sync.WaitGroup
 	stop context.CancelFunc
 
-	buf    []byte
-	errs   []error
-	topics []string
+	buf []byte
 }
 
 // New builds the sink from a validated config; it connects nothing.
@@ -138,9 +136,10 @@ func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 	}
 	start := time.Now()
 	s.buf = s.buf[:0]
-	s.errs = append(s.errs[:0], make([]error, len(events))...)
-	s.topics = append(s.topics[:0], make([]string, len(events))...)
-	errs := s.errs
+	// errs and wg belong to this call: after a reset, late answers of the
+	// old client's records must not touch the next batch's.
+	errs := make([]error, len(events))
+	topics := make([]string, len(events))
 	var rejected []sluice.Rejection
 	var wg sync.WaitGroup
 	s.maker.badTimestamps = 0
@@ -150,7 +149,7 @@ func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 			rejected = append(rejected, sluice.Rejection{Index: i, Reason: err})
 			continue
 		}
-		s.topics[i] = r.Topic
+		topics[i] = r.Topic
 		wg.Add(1)
 		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
 			errs[i] = err
@@ -163,10 +162,10 @@ func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 				"header", s.maker.tsHeader, "events", n, "similar_warnings_suppressed", held)
 		}
 	}
-	// Flush ends linger.ms for this batch, as Flume's producer.flush().
-	_ = cl.Flush(ctx)
-	wg.Wait()
-
+	if err := s.wait(ctx, cl, &wg); err != nil {
+		s.rollbacks.Add(1)
+		return fmt.Errorf("kafka sink %s: %d events not acknowledged: %w", s.name, len(events), s.diagnose(ctx, s.client(), err))
+	}
 	s.isolateTooLarge(ctx, cl, events, errs)
 
 	var retry []int
@@ -176,12 +175,12 @@ func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 			continue
 		}
 		if kafkaclient.Permanent(err) || badPartitionChoice(err) {
-			rejected = append(rejected, sluice.Rejection{Index: i, Reason: s.reason(s.topics[i], events[i], err)})
+			rejected = append(rejected, sluice.Rejection{Index: i, Reason: s.reason(topics[i], events[i], err)})
 			continue
 		}
 		retry = append(retry, i)
 		if cause == nil {
-			cause = fmt.Errorf("topic %q: %w", s.topics[i], err)
+			cause = fmt.Errorf("topic %q: %w", topics[i], err)
 		}
 	}
 	switch {
@@ -198,6 +197,63 @@ func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 		de.Retry, de.Cause = retry, cause
 	}
 	return de
+}
+
+// errNoAnswer is why a batch failed whose records got no answer in time.
+var errNoAnswer = errors.New("no answer from the brokers")
+
+// wait waits for every record's answer. Records already sent to a broker
+// that then went away never time out in an idempotent producer (their
+// sequence numbers must be settled first), so the wait is bounded here:
+// past delivery.timeout.ms plus request.timeout.ms (or when ctx ends) the
+// client is replaced, which fails what the old one held. Records the old
+// one wrote before that are sent again with the batch (at-least-once).
+func (s *Sink) wait(ctx context.Context, cl *kgo.Client, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Flush ends linger.ms for this batch, as Flume's producer.flush().
+	go func() { _ = cl.Flush(fctx) }()
+	dt, _ := cl.OptValue(kgo.RecordDeliveryTimeout).(time.Duration)
+	rt, _ := cl.OptValue(kgo.ProduceRequestTimeout).(time.Duration)
+	t := time.NewTimer(dt + rt + resetMargin)
+	defer t.Stop()
+	var err error
+	select {
+	case <-done:
+		return nil
+	case <-t.C:
+		err = fmt.Errorf("%w within delivery.timeout.ms + request.timeout.ms (%v); the producer was reset", errNoAnswer, dt+rt)
+	case <-ctx.Done():
+		err = fmt.Errorf("%w before the sink was stopped: %w", errNoAnswer, ctx.Err())
+	}
+	s.reset(cl)
+	return err
+}
+
+// resetMargin is added to the record timeouts before Deliver gives up.
+const resetMargin = 2 * time.Second
+
+// reset replaces cl by a new client (unless Stop already took it) and
+// closes cl in the background, which fails the records it still holds.
+func (s *Sink) reset(cl *kgo.Client) {
+	s.mu.Lock()
+	if s.cl == cl {
+		nc, err := kgo.NewClient(s.opts...)
+		if err != nil {
+			s.mu.Unlock()
+			s.log.Error("kafka sink: cannot make a new client", "err", err)
+			return
+		}
+		s.cl = nc
+	}
+	s.mu.Unlock()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		cl.Close()
+	}()
 }
 
 // isolateTooLarge sends again, one at a time, the records that failed as
@@ -229,11 +285,14 @@ func (s *Sink) isolateTooLarge(ctx context.Context, cl *kgo.Client, events []*sl
 // connection is checked with a ping, which names the bootstrap servers
 // that cannot be reached or the SASL mechanism that failed.
 func (s *Sink) diagnose(ctx context.Context, cl *kgo.Client, cause error) error {
+	if cl == nil || ctx.Err() != nil {
+		return cause
+	}
 	if kafkaclient.AuthFailed(cause) {
 		return kafkaclient.Explain(cl, cause)
 	}
 	var ne net.Error
-	if errors.Is(cause, kgo.ErrRecordTimeout) || errors.Is(cause, kgo.ErrRecordRetries) || errors.As(cause, &ne) || kgo.IsRetryableBrokerErr(cause) {
+	if errors.Is(cause, errNoAnswer) || errors.Is(cause, kgo.ErrRecordTimeout) || errors.Is(cause, kgo.ErrRecordRetries) || errors.As(cause, &ne) || kgo.IsRetryableBrokerErr(cause) {
 		pctx, cancel := context.WithTimeout(ctx, diagnosePing)
 		defer cancel()
 		if err := kafkaclient.Ping(pctx, cl); err != nil {
