@@ -218,6 +218,8 @@ var notes = strings.TrimSpace(`
   in these formats; an event whose body is not is rejected (see deadLetter.*). With the default
   ` + "`contentTypeHeader`" + ` (text/plain) the request is sent as ` + "`application/json; charset=UTF-8`" + ` or
   ` + "`application/x-ndjson`" + `.
+- Checked against Apache Flume 1.11's HTTP source (test/interop): JSON batches into its
+  JSONHandler and one POST per event into its BLOBHandler arrive as sent.
 - https endpoints are verified against the system's CAs, or against ` + "`truststore`" + ` (JKS,
   PKCS12, or PEM: a CA file), with the host name checked, as Java's HttpURLConnection does.
   Flume's HTTP sink takes its trust store from the JVM only.`)

@@ -266,6 +266,8 @@ var notes = strings.TrimSpace(fmt.Sprintf(`
   PKCS12 or PEM; `+"`ssl.certFile`"+` with `+"`ssl.keyFile`"+` (PEM files, as most Go and nginx setups
   have them) is a Sluice extension. Cipher suite lists apply to TLS 1.2; Go cannot disable single
   TLS 1.3 suites.
+- Checked beside Apache Flume 1.11's HTTP source (test/interop): the same requests get the same
+  status from both, but for the differences listed here, and make the same events byte for byte.
 - Jetty's `+"`QueuedThreadPool.*`"+`, `+"`HttpConfiguration.*`"+`, `+"`SslContextFactory.*`"+` and
   `+"`ServerConnector.*`"+` properties are accepted so Flume files load, and named (never their
   values) in one warning at start: they have no meaning for Go's HTTP server.`,
