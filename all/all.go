@@ -13,6 +13,7 @@ import (
 	_ "github.com/sluiceio/sluice/sinks/fileroll"
 	_ "github.com/sluiceio/sluice/sinks/hdfs"
 	_ "github.com/sluiceio/sluice/sinks/http"
+	_ "github.com/sluiceio/sluice/sinks/kafka"
 	_ "github.com/sluiceio/sluice/sinks/logger"
 	_ "github.com/sluiceio/sluice/sinks/null"
 	_ "github.com/sluiceio/sluice/sinks/processor"
