@@ -36,7 +36,12 @@ func TestMain(m *testing.M) {
 		fmt.Println("test/kafka: skipped under -short (the tests need Java and a Kafka broker)")
 		os.Exit(0)
 	}
-	os.Exit(peers.RunWithSluice(func() int {
+	run := func(tests func() int) int { return peers.RunWithSluice(tests, &binary) }
+	if b := os.Getenv("SLUICE_TEST_BINARY"); b != "" {
+		// A binary built elsewhere (e.g. with components not yet in all/).
+		run = func(tests func() int) int { binary = b; return tests() }
+	}
+	os.Exit(run(func() int {
 		k, err := peers.StartKafkaProcess(context.Background(), peers.KafkaOptions{
 			Heap: "512m", JVMFlags: peers.FastStartFlags,
 		})
@@ -53,7 +58,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "test/kafka: broker log tail:\n%s\n", k.LogTail())
 		}
 		return code
-	}, &binary))
+	}))
 }
 
 var topicSeq atomic.Int64
