@@ -118,3 +118,30 @@ func (h *Holder[C]) Drop(why string) {
 		h.Log.Info(h.What+" disconnected", "addr", h.Addr, "reason", why)
 	}
 }
+
+// Flume's RPC client defaults, which its sinks fall back to.
+const (
+	DefaultBatchSize = 100
+	DefaultTimeout   = 20 * time.Second
+)
+
+// FlumeFallbacks applies what Flume's RPC clients do with out-of-range
+// settings: a batch size below 1 and connect or request timeouts below a
+// second become the defaults. It returns a note for each value replaced.
+func FlumeFallbacks(batchSize *int, connectTimeout, requestTimeout *time.Duration) []string {
+	var notes []string
+	if *batchSize < 1 {
+		notes = append(notes, fmt.Sprintf("batch-size below 1; using %d", DefaultBatchSize))
+		*batchSize = DefaultBatchSize
+	}
+	for _, t := range []struct {
+		key string
+		v   *time.Duration
+	}{{"connect-timeout", connectTimeout}, {"request-timeout", requestTimeout}} {
+		if *t.v < time.Second {
+			notes = append(notes, fmt.Sprintf("%s below 1000 ms; using %d", t.key, DefaultTimeout.Milliseconds()))
+			*t.v = DefaultTimeout
+		}
+	}
+	return notes
+}

@@ -1,7 +1,9 @@
 package tlsconf
 
 import (
+	"crypto/tls"
 	"errors"
+	"log/slog"
 
 	"github.com/sluiceio/sluice/conf"
 )
@@ -111,4 +113,33 @@ func (c *ClientProps) Validate() error {
 func (c *ClientProps) Params() Params {
 	return c.params(Params{TrustAll: c.TrustAllCerts, TrustStore: c.Truststore,
 		TrustStorePassword: c.TruststorePassword, TrustStoreType: c.TruststoreType})
+}
+
+// Load builds the server's TLS configuration (nil when ssl is off), logging
+// each warning as "<what>: <warning>" on log.
+func (c *ServerProps) Load(log *slog.Logger, what string) (*tls.Config, error) {
+	if !c.SSL {
+		return nil, nil
+	}
+	cfg, warnings, err := Server(c.Params())
+	for _, w := range warnings {
+		log.Warn(what + ": " + w)
+	}
+	return cfg, err
+}
+
+// Load builds the client's TLS configuration (nil when ssl is off), logging
+// each warning, and that certificates go unchecked with trust-all-certs.
+func (c *ClientProps) Load(log *slog.Logger, what string) (*tls.Config, error) {
+	if !c.SSL {
+		return nil, nil
+	}
+	cfg, warnings, err := Client(c.Params())
+	for _, w := range warnings {
+		log.Warn(what + ": " + w)
+	}
+	if err == nil && c.TrustAllCerts {
+		log.Warn(what + ": trust-all-certs is true; the server's certificate is not verified")
+	}
+	return cfg, err
 }

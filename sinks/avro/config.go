@@ -10,13 +10,8 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/internal/sinkconn"
 	"github.com/sluiceio/sluice/internal/tlsconf"
-)
-
-// Flume's RPC client defaults.
-const (
-	defaultBatchSize = 100
-	defaultTimeout   = 20 * time.Second
 )
 
 // Config is the avro sink's configuration.
@@ -37,9 +32,9 @@ type Config struct {
 
 func defaults() *Config {
 	return &Config{
-		BatchSize:        defaultBatchSize,
-		ConnectTimeout:   defaultTimeout,
-		RequestTimeout:   defaultTimeout,
+		BatchSize:        sinkconn.DefaultBatchSize,
+		ConnectTimeout:   sinkconn.DefaultTimeout,
+		RequestTimeout:   sinkconn.DefaultTimeout,
 		CompressionType:  "none",
 		CompressionLevel: 6,
 		ClientProps:      tlsconf.DefaultClientProps(),
@@ -79,19 +74,7 @@ func compression(s string) (bool, error) {
 
 // normalized applies Flume's fallbacks and reports them.
 func (c Config) normalized() (Config, []string) {
-	var notes []string
-	if c.BatchSize < 1 {
-		notes = append(notes, "batch-size below 1; using 100")
-		c.BatchSize = defaultBatchSize
-	}
-	if c.ConnectTimeout < time.Second {
-		notes = append(notes, "connect-timeout below 1000 ms; using 20000")
-		c.ConnectTimeout = defaultTimeout
-	}
-	if c.RequestTimeout < time.Second {
-		notes = append(notes, "request-timeout below 1000 ms; using 20000")
-		c.RequestTimeout = defaultTimeout
-	}
+	notes := sinkconn.FlumeFallbacks(&c.BatchSize, &c.ConnectTimeout, &c.RequestTimeout)
 	return c, notes
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/internal/avroipc"
 	"github.com/sluiceio/sluice/internal/sinkconn"
-	"github.com/sluiceio/sluice/internal/tlsconf"
 )
 
 // Sink is a running avro sink.
@@ -50,19 +49,11 @@ func (s *Sink) Start(context.Context) error {
 		Deflate:        s.deflate,
 		DeflateLevel:   s.cfg.CompressionLevel,
 	}
-	if s.cfg.SSL {
-		tcfg, warnings, err := tlsconf.Client(s.cfg.Params())
-		for _, w := range warnings {
-			s.log.Warn("avro sink: " + w)
-		}
-		if err != nil {
-			return fmt.Errorf("avro sink %s: ssl: %w", s.name, err)
-		}
-		if s.cfg.TrustAllCerts {
-			s.log.Warn("avro sink: trust-all-certs is true; the server's certificate is not verified")
-		}
-		opts.TLS = tcfg
+	tcfg, err := s.cfg.ClientProps.Load(s.log, "avro sink")
+	if err != nil {
+		return fmt.Errorf("avro sink %s: ssl: %w", s.name, err)
 	}
+	opts.TLS = tcfg
 	s.conns.Start(func(ctx context.Context) (*avroipc.Client, error) {
 		return avroipc.Dial(ctx, s.conns.Addr, opts)
 	})

@@ -11,13 +11,8 @@ import (
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
 	"github.com/sluiceio/sluice/internal/flumethrift"
+	"github.com/sluiceio/sluice/internal/sinkconn"
 	"github.com/sluiceio/sluice/internal/tlsconf"
-)
-
-// Flume's RPC client defaults.
-const (
-	defaultBatchSize = 100
-	defaultTimeout   = 20 * time.Second
 )
 
 // Config is the thrift sink's configuration.
@@ -41,9 +36,9 @@ type Config struct {
 
 func defaults() *Config {
 	return &Config{
-		BatchSize:      defaultBatchSize,
-		ConnectTimeout: defaultTimeout,
-		RequestTimeout: defaultTimeout,
+		BatchSize:      sinkconn.DefaultBatchSize,
+		ConnectTimeout: sinkconn.DefaultTimeout,
+		RequestTimeout: sinkconn.DefaultTimeout,
 		Protocol:       "compact",
 		ClientProps:    tlsconf.DefaultClientProps(),
 		MaxConnections: 5,
@@ -77,19 +72,7 @@ func (c *Config) Validate() error {
 
 // normalized applies Flume's fallbacks and reports them.
 func (c Config) normalized() (Config, []string) {
-	var notes []string
-	if c.BatchSize < 1 {
-		notes = append(notes, "batch-size below 1; using 100")
-		c.BatchSize = defaultBatchSize
-	}
-	if c.ConnectTimeout < time.Second {
-		notes = append(notes, "connect-timeout below 1000 ms; using 20000")
-		c.ConnectTimeout = defaultTimeout
-	}
-	if c.RequestTimeout < time.Second {
-		notes = append(notes, "request-timeout below 1000 ms; using 20000")
-		c.RequestTimeout = defaultTimeout
-	}
+	notes := sinkconn.FlumeFallbacks(&c.BatchSize, &c.ConnectTimeout, &c.RequestTimeout)
 	return c, notes
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/internal/flumethrift"
 	"github.com/sluiceio/sluice/internal/sinkconn"
-	"github.com/sluiceio/sluice/internal/tlsconf"
 )
 
 // Sink is a running thrift sink.
@@ -52,19 +51,11 @@ func (s *Sink) Start(context.Context) error {
 		ConnectTimeout: s.cfg.ConnectTimeout,
 		RequestTimeout: s.cfg.RequestTimeout,
 	}
-	if s.cfg.SSL {
-		tcfg, warnings, err := tlsconf.Client(s.cfg.Params())
-		for _, w := range warnings {
-			s.log.Warn("thrift sink: " + w)
-		}
-		if err != nil {
-			return fmt.Errorf("thrift sink %s: ssl: %w", s.name, err)
-		}
-		if s.cfg.TrustAllCerts {
-			s.log.Warn("thrift sink: trust-all-certs is true; the server's certificate is not verified")
-		}
-		opts.TLS = tcfg
+	tcfg, err := s.cfg.ClientProps.Load(s.log, "thrift sink")
+	if err != nil {
+		return fmt.Errorf("thrift sink %s: ssl: %w", s.name, err)
 	}
+	opts.TLS = tcfg
 	s.conns.Start(func(ctx context.Context) (*flumethrift.Client, error) {
 		return flumethrift.Dial(ctx, s.conns.Addr, opts)
 	})

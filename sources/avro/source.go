@@ -14,7 +14,6 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/internal/avroipc"
-	"github.com/sluiceio/sluice/internal/tlsconf"
 )
 
 // Source is a running avro source.
@@ -61,16 +60,9 @@ func (s *Source) Start(ctx context.Context) error {
 	if s.srv.Running() {
 		return errors.New("avro source already started")
 	}
-	var tcfg *tls.Config
-	if s.cfg.SSL {
-		cfg, warnings, err := tlsconf.Server(s.cfg.Params())
-		for _, w := range warnings {
-			s.log.Warn("avro source: " + w)
-		}
-		if err != nil {
-			return fmt.Errorf("avro source %s: ssl: %w", s.name, err)
-		}
-		tcfg = cfg
+	tcfg, err := s.cfg.ServerProps.Load(s.log, "avro source")
+	if err != nil {
+		return fmt.Errorf("avro source %s: ssl: %w", s.name, err)
 	}
 	addr := net.JoinHostPort(s.cfg.Bind, strconv.Itoa(s.cfg.Port))
 	var lc net.ListenConfig

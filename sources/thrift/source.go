@@ -19,7 +19,6 @@ import (
 	"github.com/sluiceio/sluice/internal/flumethrift"
 	"github.com/sluiceio/sluice/internal/flumethrift/flume"
 	"github.com/sluiceio/sluice/internal/tcpserver"
-	"github.com/sluiceio/sluice/internal/tlsconf"
 )
 
 // Source is a running thrift source.
@@ -63,16 +62,9 @@ func (s *Source) Start(ctx context.Context) error {
 	if s.note != "" {
 		s.log.Warn("thrift source: " + s.note)
 	}
-	var tcfg *tls.Config
-	if s.cfg.SSL {
-		cfg, warnings, err := tlsconf.Server(s.cfg.Params())
-		for _, w := range warnings {
-			s.log.Warn("thrift source: " + w)
-		}
-		if err != nil {
-			return fmt.Errorf("thrift source %s: ssl: %w", s.name, err)
-		}
-		tcfg = cfg
+	tcfg, err := s.cfg.ServerProps.Load(s.log, "thrift source")
+	if err != nil {
+		return fmt.Errorf("thrift source %s: ssl: %w", s.name, err)
 	}
 	addr := net.JoinHostPort(s.cfg.Bind, strconv.Itoa(s.cfg.Port))
 	var lc net.ListenConfig
