@@ -20,7 +20,7 @@ const (
 // Config is the Kafka sink's configuration, with Flume's property names.
 type Config struct {
 	BootstrapServers    string            `flume:"kafka.bootstrap.servers" doc:"comma-separated host:port list of Kafka brokers to bootstrap from (required; brokerList is the deprecated spelling)"`
-	Topic               string            `flume:"kafka.topic" doc:"topic to write to; with allowTopicOverride, %{header} is replaced by that header's value for events without the topic header"`
+	Topic               string            `flume:"kafka.topic" doc:"topic to write to (unset: default-flume-topic, as in Flume); with allowTopicOverride, %{header} is replaced by that header's value for events without the topic header"`
 	BatchSize           int               `flume:"flumeBatchSize" doc:"most events taken from the channel and sent in one batch (100 when unset)"`
 	KafkaBatchSize      int               `flume:"kafka.flumeBatchSize" doc:"the spelling Flume's user guide shows (Flume itself ignores it); used when flumeBatchSize is not set"`
 	UseFlumeEventFormat bool              `flume:"useFlumeEventFormat" doc:"write each event as a Flume event in Avro binary (headers and body) instead of its body alone"`

@@ -50,8 +50,9 @@ var notes = strings.TrimSpace(`
   topic; by default the batch rolls back as in Flume (which retries it forever), and with
   ` + "`deadLetter.directory`" + ` or ` + "`deadLetter.channel`" + ` it is set aside while the rest of the batch commits.
   Flume fails the whole batch on a ` + "`partitionIdHeader`" + ` value that is not a number; Sluice rejects that event only.
-- **A broker that is away**: records wait up to ` + "`kafka.producer.delivery.timeout.ms`" + ` (120000, as in Java), then
-  the batch rolls back and the core backs off and logs the outage once (saying whether the bootstrap servers
+- **A broker that is away**: records wait up to ` + "`kafka.producer.delivery.timeout.ms`" + ` (120000, as in Java; a
+  record already sent to a broker that died, up to that plus ` + "`request.timeout.ms`" + `, after which the producer is
+  replaced, since an idempotent producer cannot time such a record out by itself), then the batch rolls back and the core backs off and logs the outage once (saying whether the bootstrap servers
   cannot be reached or SASL failed), a reminder a minute and once when it ends. Records a broker acknowledged
   before it failed are sent again with the rest of the batch (at-least-once).
 - Start does not wait for Kafka: a background check (10 s at most) logs a warning when the brokers do not answer.
