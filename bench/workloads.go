@@ -74,6 +74,7 @@ func Workloads() []Workload {
 		}
 		out = append(out, w)
 	}
+	out = append(out, thriftWorkloads()...)
 	durable, roll, idle := DurableWorkload().Workload, SpoolRoll(), IdleWorkload()
 	durable.Goal, roll.Goal, idle.Goal = 4, 5, 6
 	out = append(out, HTTPWorkload(8, 100))

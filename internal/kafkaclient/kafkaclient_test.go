@@ -300,6 +300,24 @@ func TestSASLAndTLSOptions(t *testing.T) {
 	if c, _ := cl.OptValue(kgo.DialTLSConfig).(*tls.Config); c == nil || c.InsecureSkipVerify || c.RootCAs == nil {
 		t.Errorf("default TLS config does not verify the host against the trust store: %+v", c)
 	}
+	// Flume's global FLUME_SSL_* settings fill what is not set, and only
+	// with SSL; the caller's map is left as it was.
+	t.Setenv("FLUME_SSL_TRUSTSTORE_PATH", "/nonexistent/global.jks")
+	m := map[string]string{"security.protocol": "SSL"}
+	if _, _, err := ProducerOpts(common, m); err == nil || !strings.Contains(err.Error(), "global.jks") {
+		t.Errorf("FLUME_SSL_TRUSTSTORE_PATH not used: %v", err)
+	}
+	if len(m) != 1 {
+		t.Errorf("caller's map changed: %v", m)
+	}
+	m["ssl.truststore.location"] = "../tlsconf/testdata/trust.jks"
+	m["ssl.truststore.password"] = "changeit"
+	if _, _, err := ProducerOpts(common, m); err != nil {
+		t.Errorf("the property must win over FLUME_SSL_TRUSTSTORE_PATH: %v", err)
+	}
+	if _, w, err := ProducerOpts(common, nil); err != nil || len(w) != 0 {
+		t.Errorf("PLAINTEXT reads FLUME_SSL_*: %v %q", err, w)
+	}
 	// PLAINTEXT ignores ssl.* with a warning naming the key.
 	_, warn, err = ProducerOpts(common, map[string]string{"ssl.truststore.location": "/x"})
 	if err != nil || len(warn) != 1 || !strings.Contains(warn[0], "kafka.producer.ssl.truststore.location is ignored: security.protocol is PLAINTEXT") {

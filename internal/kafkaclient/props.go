@@ -68,8 +68,13 @@ type props struct {
 	errs   []error
 }
 
+// newProps copies m, so that filling defaults never changes the caller's map.
 func newProps(prefix string, m map[string]string) *props {
-	return &props{prefix: prefix, m: m, used: map[string]bool{}}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return &props{prefix: prefix, m: c, used: map[string]bool{}}
 }
 
 func (p *props) name(key string) string { return p.prefix + key }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/sluiceio/sluice/conf"
+	"os"
 	"strings"
 	"unicode"
 
@@ -55,6 +56,19 @@ func (p *props) security() []kgo.Opt {
 
 func (p *props) tlsConfig() *tls.Config {
 	nerr := len(p.errs)
+	// Flume fills the store settings not given from its global SSL
+	// environment (FLUME_SSL_*), as its KafkaSSLUtil does.
+	for key, env := range map[string]string{
+		"ssl.truststore.location": "FLUME_SSL_TRUSTSTORE_PATH", "ssl.truststore.password": "FLUME_SSL_TRUSTSTORE_PASSWORD",
+		"ssl.truststore.type": "FLUME_SSL_TRUSTSTORE_TYPE", "ssl.keystore.location": "FLUME_SSL_KEYSTORE_PATH",
+		"ssl.keystore.password": "FLUME_SSL_KEYSTORE_PASSWORD", "ssl.keystore.type": "FLUME_SSL_KEYSTORE_TYPE",
+	} {
+		if _, set := p.m[key]; !set {
+			if v, ok := os.LookupEnv(env); ok {
+				p.m[key] = v
+			}
+		}
+	}
 	tsLoc, _ := p.get("ssl.truststore.location")
 	tsPw, _ := p.get("ssl.truststore.password")
 	tsType := p.storeType("ssl.truststore.type")
