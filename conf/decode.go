@@ -209,13 +209,32 @@ func Decode(cfg any, props []Prop) []*Error {
 		}
 	}
 	if len(errs) == 0 || allWarnings(errs) {
+		valid := true
 		if v, ok := cfg.(Validator); ok {
 			if err := v.Validate(); err != nil {
 				errs = append(errs, validationErrors(err, props, fields)...)
+				valid = false
+			}
+		}
+		if w, ok := cfg.(Warner); ok && valid {
+			if ws := errors.Join(w.Warnings()...); ws != nil {
+				for _, e := range validationErrors(ws, props, fields) {
+					e.Warning = true
+					errs = append(errs, e)
+				}
 			}
 		}
 	}
 	return errs
+}
+
+// Warner is implemented by config structs that have warnings to give once
+// they are valid: settings accepted but ignored, deprecated spellings,
+// pass-through keys (kafka.consumer.*) the component does not know. Like
+// Validate's errors, a PropError is placed at the property it names. They
+// show in `sluice check` and at agent start, as unknown keys do.
+type Warner interface {
+	Warnings() []error
 }
 
 // validationErrors positions Validate's errors at the property they name,

@@ -133,18 +133,30 @@ func (c *Config) groupID() string {
 	return "flume"
 }
 
-// notes are what the source says at start about settings it accepts but
-// treats differently from Flume.
-func (c *Config) notes() []string {
-	var out []string
+// Warnings are the settings accepted but treated differently from Flume,
+// and the kafka.consumer.* keys ignored or unknown, placed at their
+// property; `sluice check` and the agent's start show them.
+func (c *Config) Warnings() []error {
+	var out []error
 	if c.Topic != "" && c.Topics == "" && c.TopicsRegex == "" {
-		out = append(out, "topic is deprecated: use kafka.topics")
+		out = append(out, conf.Invalid("topic", "is deprecated: use kafka.topics"))
 	}
 	if c.OldGroupID != "" {
-		out = append(out, "groupId is deprecated: use kafka.consumer.group.id")
+		out = append(out, conf.Invalid("groupId", "is deprecated: use kafka.consumer.group.id"))
 	}
 	if c.ZookeeperConnect != "" {
-		out = append(out, "zookeeperConnect is ignored: offsets are kept in Kafka and the brokers come from kafka.bootstrap.servers")
+		out = append(out, conf.Invalid("zookeeperConnect", "is ignored: offsets are kept in Kafka and the brokers come from kafka.bootstrap.servers"))
+	}
+	_, warns, _ := kafkaclient.ConsumerOpts(&c.Common, c.Consumer)
+	for _, w := range warns {
+		// "kafka.consumer.<key> ...": blame the key.
+		if key, rest, ok := strings.Cut(w, " "); ok && strings.HasPrefix(key, "kafka.consumer.") {
+			if _, set := c.Consumer[strings.TrimPrefix(key, "kafka.consumer.")]; set {
+				out = append(out, conf.Invalid(key, "%s", rest))
+				continue
+			}
+		}
+		out = append(out, errors.New(w))
 	}
 	return out
 }

@@ -1,8 +1,6 @@
 package kafka
 
 import (
-	"bytes"
-	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
@@ -136,8 +134,8 @@ func TestConfigDeprecatedNames(t *testing.T) {
 	if got := c.topicList(); len(got) != 1 || got[0] != "old" || c.groupID() != "g-old" {
 		t.Errorf("topic %v group %q", got, c.groupID())
 	}
-	if n := c.notes(); len(n) != 2 {
-		t.Errorf("notes = %q, want the two deprecations", n)
+	if n := c.Warnings(); len(n) != 2 {
+		t.Errorf("warnings = %q, want the two deprecations", n)
 	}
 	c, _ = decode(t, "kafka.bootstrap.servers", "h:1", "kafka.topics", "new", "topic", "old",
 		"groupId", "g-old", "kafka.consumer.group.id", "g-new")
@@ -146,35 +144,41 @@ func TestConfigDeprecatedNames(t *testing.T) {
 	}
 }
 
-// migrateZookeeperOffsets is accepted; unknown kafka.consumer.* keys and
-// ignored ones are warned about at build time, and no secret is printed.
+// migrateZookeeperOffsets is accepted; unknown and ignored kafka.consumer.*
+// keys and deprecated names are warnings placed at their property, and no
+// secret is shown.
 func TestConfigWarningsAndSecrets(t *testing.T) {
-	c, errs := decode(t, "kafka.bootstrap.servers", "h:1", "kafka.topics", "a", "migrateZookeeperOffsets", "true",
-		"kafka.consumer.no.such.setting", "1", "zookeeperConnect", "zk:2181",
+	_, errs := decode(t, "kafka.bootstrap.servers", "h:1", "kafka.topics", "a", "migrateZookeeperOffsets", "true",
+		"kafka.consumer.no.such.setting", "1", "zookeeperConnect", "zk:2181", "groupId", "g",
 		"kafka.consumer.security.protocol", "SASL_PLAINTEXT", "kafka.consumer.sasl.mechanism", "PLAIN",
 		"kafka.consumer.sasl.jaas.config", `org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="hunter2";`)
 	if len(errorsOnly(errs)) != 0 {
 		t.Fatalf("errors: %v", errs)
 	}
-	var logs bytes.Buffer
-	env := sluicetest.SourceEnv("r1", sluicetest.NewProcessor())
-	env.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	if _, err := New(env, c); err != nil {
-		t.Fatal(err)
+	var all []string
+	for _, e := range errs {
+		all = append(all, e.Error())
 	}
-	out := logs.String()
-	for _, want := range []string{"kafka.consumer.no.such.setting", "zookeeperConnect"} {
+	out := strings.Join(all, "\n")
+	for _, want := range []string{
+		"a1.sources.r1.kafka.consumer.no.such.setting (t.conf:4): is not a Kafka client property",
+		"a1.sources.r1.zookeeperConnect (t.conf:5): is ignored",
+		"a1.sources.r1.groupId (t.conf:6): is deprecated",
+	} {
 		if !strings.Contains(out, want) {
-			t.Errorf("no warning naming %s:\n%s", want, out)
+			t.Errorf("no warning %q in:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "hunter2") {
-		t.Errorf("the SASL password is in the log:\n%s", out)
+	if strings.Contains(out, "hunter2") || strings.Contains(out, "migrateZookeeperOffsets") {
+		t.Errorf("a secret, or a warning about migrateZookeeperOffsets:\n%s", out)
 	}
 	// A broken JAAS config is an error that does not show the password.
 	_, errs = decode(t, "kafka.bootstrap.servers", "h:1", "kafka.topics", "a",
 		"kafka.consumer.security.protocol", "SASL_PLAINTEXT", "kafka.consumer.sasl.mechanism", "PLAIN",
 		"kafka.consumer.sasl.jaas.config", `NoSuchModule required password="hunter2"`)
+	if len(errorsOnly(errs)) == 0 {
+		t.Error("a broken sasl.jaas.config is not an error")
+	}
 	for _, e := range errs {
 		if strings.Contains(e.Error(), "hunter2") {
 			t.Errorf("the SASL password is in an error: %v", e)

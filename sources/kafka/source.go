@@ -58,12 +58,10 @@ type Source struct {
 
 // New builds the source; it connects to nothing until Start.
 func New(env sluice.Env, cfg *Config) (*Source, error) {
-	opts, warns, err := kafkaclient.ConsumerOpts(&cfg.Common, cfg.Consumer)
+	// Its warnings were reported with the configuration (Config.Warnings).
+	opts, _, err := kafkaclient.ConsumerOpts(&cfg.Common, cfg.Consumer)
 	if err != nil {
 		return nil, err // Validate ran the same mapping: not reached
-	}
-	for _, w := range append(warns, cfg.notes()...) {
-		env.Logger.Warn("kafka source " + env.Name + ": " + w)
 	}
 	s := &Source{
 		cfg: *cfg, name: env.Name, log: env.Logger, proc: env.Processor, counters: env.SourceCounters,
