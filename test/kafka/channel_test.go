@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -364,10 +365,8 @@ func TestChannelCountersMatchFlume(t *testing.T) {
 func TestFlumeAndSluiceShareAGroup(t *testing.T) {
 	topic := Topic(t, 4)
 	const n = 4000
-	Agent(t, t.TempDir(), "p", seqIntoChannel("p", topic, n))
-	waitRecords(t, topic, n)
 	fout, sout := Dir(t, "flume"), Dir(t, "sluice")
-	peers.StartFlume(t, peers.FlumeOptions{Peer: "flume-kafka", Agent: "f", JVMFlags: peers.FastStartFlags, Conf: `f.channels = c1
+	f := peers.StartFlume(t, peers.FlumeOptions{Peer: "flume-kafka", Agent: "f", JVMFlags: peers.FastStartFlags, Conf: `f.channels = c1
 f.sinks = k1
 f.sinks.k1.type = file_roll
 f.sinks.k1.channel = c1
@@ -376,7 +375,19 @@ f.sinks.k1.sink.rollInterval = 0
 f.sinks.k1.sink.batchSize = 10
 ` + flumeKafkaChannel("f", topic, "shared") + `f.channels.c1.kafka.consumer.max.poll.records = 10
 `, ReadyLog: "Component type: SINK, name: k1"})
+	// Flume's consumer joins on its sink's first take.
+	if err := f.WaitLog(" assigned.", 2*time.Minute); err != nil {
+		t.Fatalf("Flume's channel never joined the group: %v\n%s", err, f.LogTail())
+	}
 	s := Agent(t, t.TempDir(), "a1", channelToFileRoll("a1", topic, "shared", sout, "sinks.k1.sink.batchSize = 10"))
+	// The group rebalanced: two partitions each (range).
+	two := regexp.MustCompile(`partitions assigned.*partitions="\[\d \d\]"`)
+	s.WaitLogFunc("a share of two partitions", two.MatchString, 2*time.Minute)
+	// A random key per event spreads the events over all four partitions.
+	Agent(t, t.TempDir(), "p", seqIntoChannel("p", topic, n,
+		"sources.r1.interceptors = i1",
+		"sources.r1.interceptors.i1.type = uuid",
+		"sources.r1.interceptors.i1.headerName = key"))
 	want := numbers(n)
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
