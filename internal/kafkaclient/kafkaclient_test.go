@@ -416,3 +416,32 @@ func FuzzDecodeFlumeEvent(f *testing.F) {
 		}
 	})
 }
+
+// TestExplainSASLFailure: the broker's SASL refusal is named with the
+// mechanism and the servers, never with the password.
+func TestExplainSASLFailure(t *testing.T) {
+	const pw = "TopSecretPw9"
+	opts, _, err := ProducerOpts(&Common{BootstrapServers: "127.0.0.1:1"}, map[string]string{
+		"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "SCRAM-SHA-256",
+		"sasl.jaas.config": `org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="` + pw + `";`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	got := Explain(cl, fmt.Errorf("broker said: %w", kerr.SaslAuthenticationFailed)).Error()
+	if !strings.Contains(got, `SASL authentication failed for mechanism SCRAM-SHA-256 at kafka.bootstrap.servers "127.0.0.1:1"`) || strings.Contains(got, pw) {
+		t.Errorf("got %s", got)
+	}
+	got = Explain(cl, &kgo.ErrFirstReadEOF{}).Error()
+	if !strings.Contains(got, "during SASL authentication for mechanism SCRAM-SHA-256") {
+		t.Errorf("got %s", got)
+	}
+	if !AuthFailed(kerr.SaslAuthenticationFailed) || AuthFailed(kerr.MessageTooLarge) {
+		t.Error("AuthFailed")
+	}
+}
