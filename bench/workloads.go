@@ -78,6 +78,7 @@ func Workloads() []Workload {
 	durable, roll, idle := DurableWorkload().Workload, SpoolRoll(), IdleWorkload()
 	durable.Goal, roll.Goal, idle.Goal = 4, 5, 6
 	out = append(out, HTTPWorkload(8, 100))
+	out = append(out, SyslogWorkload(4))
 	return append(out, durable, roll, SpoolDir(), idle)
 }
 
