@@ -165,6 +165,7 @@ func TestEveryExampleHasARunTest(t *testing.T) {
 		"taildir-logger.conf":     "TestTaildirLoggerExample",
 		"syslog-fileroll.conf":    "TestSyslogFileRollExample",
 		"http-collector.conf":     "TestHTTPCollectorExample",
+		"http-relay.conf":         "TestHTTPRelayExample",
 		"fan-in.conf":             "TestFanInExample",         // in test/interop
 		"thrift-tier.conf":        "TestThriftTierExample",    // in test/interop
 		"kafka-fileroll.conf":     "TestKafkaFileRollExample", // in test/kafka

@@ -412,7 +412,6 @@ func sortedHeaders(line string) string {
 	return "{" + strings.Join(hs, ", ") + line[end:]
 }
 
-
 // A two-tier HTTP hop with the real binary: tier 1 (netcat -> memory ->
 // http sink) POSTs to tier 2 (http source -> memory -> file_roll). Tier 2
 // starts only after tier 1 has taken events, so the sink first fails and
@@ -470,5 +469,24 @@ a1.sinks.k1.backoff.2XX = false
 				}
 			}
 		})
+	}
+}
+
+// The two examples together: the edge relay forwards netcat lines over
+// HTTP to the REST collector, with the host interceptor's header.
+func TestHTTPRelayExample(t *testing.T) {
+	collector, relay := t.TempDir(), t.TempDir()
+	startAgent(t, collector, example("http-collector.conf"))
+	startAgent(t, relay, example("http-relay.conf"))
+	sent := lines("relayed", 250)
+	wantAllOK(t, sendLines(t, "127.0.0.1:44481", sent), len(sent))
+	got := waitLines(t, filepath.Join(collector, "out", "http"), len(sent), 30*time.Second)
+	if len(got) != len(sent) {
+		t.Fatalf("collector wrote %d lines, want %d", len(got), len(sent))
+	}
+	for i, s := range sent {
+		if !strings.HasSuffix(got[i], "} "+s) || !strings.Contains(got[i], "host=") {
+			t.Fatalf("line %d: %q, want the line %q with a host header", i, got[i], s)
+		}
 	}
 }
