@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -281,6 +282,42 @@ func TestConfigErrors(t *testing.T) {
 		}
 		if got := strings.Join(msgs, "; "); !strings.Contains(got, tc.want) {
 			t.Errorf("%s %v: errors %q, want %q", tc.name, tc.props, got, tc.want)
+		}
+	}
+}
+
+// A key store that cannot be read fails the start with an error that names
+// the file but never the password, which the log does not show either.
+func TestTLSErrorsHideThePassword(t *testing.T) {
+	const secret = "TopSecret-0451"
+	for _, ks := range []string{"/nonexistent/server.jks", "../../internal/tlsconf/testdata/server.jks"} {
+		spec, _ := sluice.Lookup(sluice.KindSource, "syslogtcp")
+		cfg := spec.Config()
+		var ps []conf.Prop
+		for k, v := range map[string]string{"host": "127.0.0.1", "port": "0", "ssl": "true", "keystore": ks, "keystore-password": secret} {
+			ps = append(ps, conf.Prop{Key: k, FullKey: "a1.sources.r1." + k, Value: v})
+		}
+		for _, e := range conf.Decode(cfg, ps) {
+			t.Fatalf("config: %v", e)
+		}
+		var logs strings.Builder
+		env := sluicetest.SourceEnv("r1", sluicetest.NewProcessor())
+		env.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		v, err := spec.New(env, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := v.(sluice.Source)
+		err = src.Start(context.Background())
+		if err == nil {
+			src.Stop(context.Background())
+			t.Fatalf("%s with a wrong password: started", ks)
+		}
+		if strings.Contains(err.Error(), secret) || strings.Contains(logs.String(), secret) {
+			t.Errorf("the password shows: %v\n%s", err, logs.String())
+		}
+		if !strings.Contains(err.Error(), "ssl") {
+			t.Errorf("error %q does not say it is about ssl", err)
 		}
 	}
 }
