@@ -23,7 +23,8 @@ import (
 )
 
 const (
-	commitTimeout   = 30 * time.Second // one synchronous offset commit
+	commitTimeout   = 10 * time.Second // one synchronous offset commit
+	leaveTimeout    = 10 * time.Second // leaving the group at stop
 	topicCheckEvery = 10 * time.Second // how often missing topics are looked for
 )
 
@@ -126,7 +127,7 @@ func (s *Source) Stop(ctx context.Context) error {
 
 func (s *Source) run() {
 	cl := s.cl
-	defer cl.CloseAllowingRebalance() // leaves the group; revoked commits what is pending
+	defer s.leave(cl)
 
 	pollCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -194,6 +195,20 @@ func (s *Source) run() {
 		s.commit(recs)
 		cl.AllowRebalance()
 	}
+}
+
+// leave leaves the group (revoked commits what is pending) and closes the
+// client, within leaveTimeout even when the brokers are away: the group
+// then moves the partitions after the session timeout.
+func (s *Source) leave(cl *kgo.Client) {
+	cl.AllowRebalance()
+	ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+	defer cancel()
+	if err := cl.LeaveGroupContext(ctx); err != nil {
+		s.log.Warn("kafka source: leaving the consumer group did not complete; the group gives the partitions to others after its session timeout",
+			"group", s.cfg.groupID(), "err", err)
+	}
+	cl.Close()
 }
 
 // subscription names what the source reads, for log lines.

@@ -127,19 +127,33 @@ func TestSourceBrokerKilledAndRestarted(t *testing.T) {
 	topic := Topic(t, 2)
 	out := Dir(t, "out")
 	a := Agent(t, t.TempDir(), "a1", sourceConf("a1", topic, "g-"+topic, out))
+	outB := Dir(t, "outB")
+	b := Agent(t, t.TempDir(), "b1", sourceConf("b1", topic, "gb-"+topic, outB))
 	c1 := Lines("before", 1000)
 	Produce(t, topic, c1)
 	WaitDistinct(t, out, c1, 2*time.Minute)
+	WaitDistinct(t, outB, c1, 2*time.Minute)
 
 	if err := broker.Kill(); err != nil {
 		t.Fatalf("kill the broker: %v", err)
 	}
 	const begin = "cannot connect to a Kafka broker"
 	a.WaitLog(begin, time.Minute)
-	// Let the client retry for a good while before the broker returns:
-	// wait until the source has failed to reach it long enough for many
-	// reconnect attempts (the client backs off up to ~10 s).
-	time.Sleep(20 * time.Second)
+	// An agent stopped while the broker is away stops, within its
+	// deadlines (leaving the group gives up), and cleanly.
+	b.WaitLog(begin, time.Minute)
+	stopped := make(chan error, 1)
+	go func() { stopped <- b.Stop() }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Errorf("agent b exit during the outage: %v", err)
+		}
+	case <-time.After(40 * time.Second):
+		t.Errorf("agent b did not stop within 40 s of SIGTERM while the broker was away:\n%s", b.Output())
+	}
+	// Let a's client retry for a while longer before the broker returns.
+	time.Sleep(10 * time.Second)
 	if err := broker.Restart(); err != nil {
 		t.Fatalf("restart the broker: %v\n%s", err, broker.LogTail())
 	}
