@@ -243,3 +243,50 @@ func TestUnreachableBootstrap(t *testing.T) {
 		return len(rec.Lines("the brokers do not answer yet", `cannot reach kafka.bootstrap.servers "127.0.0.1:1"`)) == 1
 	})
 }
+
+// TestSASLPlain writes through the broker's SASL_PLAINTEXT listener: with
+// alice's password every event arrives; with a wrong one the batch rolls
+// back with an error saying SASL authentication failed for PLAIN, and
+// neither it nor the start check's warning shows the password.
+func TestSASLPlain(t *testing.T) {
+	needBroker(t)
+	topic := newTopic(t, 1)
+	jaas := func(pw string) string {
+		return `kafka.producer.sasl.jaas.config = org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="` + pw + `";`
+	}
+	common := []string{"kafka.bootstrap.servers = " + saslAddr, "kafka.topic = " + topic,
+		"kafka.producer.security.protocol = SASL_PLAINTEXT", "kafka.producer.sasl.mechanism = PLAIN",
+		"kafka.producer.delivery.timeout.ms = 5000"}
+
+	s, env := newSink(t, nil, append(common, jaas(alicePassword))...)
+	ch := sluicetest.NewChannel(&sluice.Event{Body: []byte("via sasl 1")}, &sluice.Event{Body: []byte("via sasl 2")})
+	drain(t, env, s, ch)
+	if recs := consume(t, topic, 2); len(recs) != 2 || string(recs[0].Value) != "via sasl 1" {
+		t.Errorf("read %d records", len(recs))
+	}
+
+	const wrong = "not-Alices-Pw-0815"
+	rec := &logRecorder{}
+	s2, env2 := newSink(t, slog.New(rec), append(common, jaas(wrong))...)
+	ch2 := sluicetest.NewChannel(&sluice.Event{Body: []byte("never")})
+	env2.Channel, env2.ChannelName = ch2, "c1"
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := sluicetest.SinkLoop(env2, s2).Process(ctx)
+	if err == nil || !strings.Contains(err.Error(), "SASL authentication failed for mechanism PLAIN") {
+		t.Fatalf("got %v", err)
+	}
+	if strings.Contains(err.Error(), wrong) {
+		t.Errorf("the password is in the error: %v", err)
+	}
+	if ch2.Len() != 1 {
+		t.Errorf("the event is gone from the channel")
+	}
+	waitUntil(t, "the start check's warning", 30*time.Second, func() bool {
+		return len(rec.Lines("SASL authentication failed for mechanism PLAIN")) > 0
+	})
+	if strings.Contains(rec.All(), wrong) {
+		t.Errorf("the password is in the log:\n%s", rec.All())
+	}
+	t.Logf("error: %v", err)
+}

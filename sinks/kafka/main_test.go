@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -31,12 +32,56 @@ import (
 // topics of its own.
 var broker *peers.Kafka
 
+// saslAddr is the broker's SASL_PLAINTEXT listener, where user alice
+// logs in with PLAIN and alicePassword.
+var saslAddr string
+
+const alicePassword = "alice-Pw-4711"
+
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if testing.Short() {
 		os.Exit(m.Run()) // unit tests only: no Java
 	}
-	k, err := peers.StartKafkaProcess(context.Background(), peers.KafkaOptions{Heap: "512m", JVMFlags: peers.FastStartFlags})
+	ports, err := freePorts(3)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sinks/kafka:", err)
+		os.Exit(1)
+	}
+	// Besides the PLAINTEXT listener, one with SASL PLAIN (user alice) for
+	// the authentication tests.
+	plain, ctrl, sasl := ports[0], ports[1], ports[2]
+	saslAddr = fmt.Sprintf("127.0.0.1:%d", sasl)
+	k, err := peers.StartKafkaProcess(context.Background(), peers.KafkaOptions{
+		Heap: "512m", JVMFlags: peers.FastStartFlags, Port: plain,
+		Props: map[string]string{
+			"listeners":                      fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s", plain, ctrl, saslAddr),
+			"advertised.listeners":           fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s", plain, ctrl, saslAddr),
+			"controller.quorum.voters":       fmt.Sprintf("1@127.0.0.1:%d", ctrl),
+			"listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+			"sasl.enabled.mechanisms":        "PLAIN",
+			"listener.name.sasl_plaintext.plain.sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="` + alicePassword + `";`,
+		},
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sinks/kafka: starting the broker:", err)
 		os.Exit(1)
