@@ -165,7 +165,7 @@ func init() {
 			"Flume's HTTP sink, or (a Sluice extension) one request per batch as a JSON array or " +
 			"NDJSON. What each response status means — the event is done, or goes back to the " +
 			"channel to be sent again, and whether to pause — follows Flume's `rollback.CODE` and " +
-			"`backoff.CODE` rules.",
+			"`backoff.CODE` rules. See the [HTTP guide](../http.md).",
 		Notes:   notes,
 		Example: example,
 		Factory: sluice.MakeFactory(defaults, New),

@@ -203,7 +203,8 @@ func init() {
 			"`{\"headers\":{...},\"body\":\"...\"}`; the blob handlers make the whole body one event; " +
 			"`ndjson` reads one JSON event per line. The client gets 200 only once every required " +
 			"channel committed the batch, 503 when a channel refused it (retry later), 400 for a " +
-			"malformed body (the message says what and where), 413 for a body over max-body-size.",
+			"malformed body (the message says what and where), 413 for a body over max-body-size. " +
+			"See the [HTTP guide](../http.md).",
 		Notes:   notes,
 		Example: example,
 		Factory: sluice.MakeFactory(defaults, New),
