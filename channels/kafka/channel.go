@@ -162,10 +162,8 @@ func (c *Channel) Start(context.Context) error {
 	if err != nil {
 		return fmt.Errorf("kafka channel %s: producer: %w", c.name, err)
 	}
-	copts := append(append([]kgo.Opt(nil), c.consOpts...),
-		kgo.ConsumerGroup(c.cfg.GroupID),
+	copts := append(append(append([]kgo.Opt(nil), c.consOpts...), kafkaclient.GroupOpts(c.cfg.GroupID)...),
 		kgo.ConsumeTopics(c.cfg.Topic),
-		kgo.DisableAutoCommit(),
 		// Rebalances wait while a fetched batch is being buffered, so a
 		// partition's records never arrive after it was revoked.
 		kgo.BlockRebalanceOnPoll(),

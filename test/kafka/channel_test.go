@@ -135,14 +135,19 @@ func TestTwoAgentsShareAChannelAndSurviveKill9(t *testing.T) {
 		t.Run("kill "+victim, func(t *testing.T) {
 			topic := Topic(t, 4)
 			const n = 40000
-			Agent(t, t.TempDir(), "p", seqIntoChannel("p", topic, n))
+			// Random keys spread the events over the four partitions.
+			Agent(t, t.TempDir(), "p", seqIntoChannel("p", topic, n,
+				"sources.r1.interceptors = i1",
+				"sources.r1.interceptors.i1.type = uuid",
+				"sources.r1.interceptors.i1.headerName = key"))
 			waitRecords(t, topic, n)
 
 			outA, outB := Dir(t, "a"), Dir(t, "b")
 			a := Agent(t, t.TempDir(), "a", channelToFileRoll("a", topic, "g", outA))
 			b := Agent(t, t.TempDir(), "b", channelToFileRoll("b", topic, "g", outB))
 			deadline := time.Now().Add(2 * time.Minute)
-			for len(RollLines(t, outA)) == 0 || len(RollLines(t, outB)) == 0 {
+			// Both are well into their shares before one is killed.
+			for len(RollLines(t, outA)) < 2000 || len(RollLines(t, outB)) < 2000 {
 				if time.Now().After(deadline) {
 					t.Fatalf("the agents did not both take: %d and %d lines", len(RollLines(t, outA)), len(RollLines(t, outB)))
 				}
