@@ -65,8 +65,8 @@ const (
 // bytes, reusing buf when it is large enough. A claimed length above max is
 // refused before anything is allocated for it, and a payload is grown only
 // as its bytes arrive, so a peer announcing a large frame and sending
-// nothing costs nothing. A clean end of stream before the first byte is
-// io.EOF.
+// nothing costs at most 1 MiB. A clean end of stream before the first byte
+// is io.EOF.
 func ReadFrame(r io.Reader, buf []byte, limit int) ([]byte, error) {
 	var hdr [4]byte
 	if n, err := io.ReadFull(r, hdr[:]); err != nil {
@@ -90,9 +90,11 @@ func ReadFrame(r io.Reader, buf []byte, limit int) ([]byte, error) {
 		}
 		return buf, nil
 	}
-	buf = buf[:0]
+	// Up to 1 MiB is allocated at once; beyond, the buffer doubles as the
+	// bytes come.
+	buf = make([]byte, 0, min(n, 1<<20))
 	for len(buf) < n {
-		step := min(n-len(buf), max(len(buf), 64<<10))
+		step := min(n-len(buf), max(len(buf), 1<<20))
 		buf = append(buf, make([]byte, step)...)
 		have := len(buf) - step
 		if got, err := io.ReadFull(r, buf[have:]); err != nil {
@@ -172,8 +174,16 @@ func newProtocol(p Protocol, t thrift.TTransport, limit int) thrift.TProtocol {
 // DecodeCall decodes one framed message's payload as a call of
 // ThriftSourceProtocol. On error, Method and SeqID are set when they could
 // be read, so the server can answer with an exception before it closes the
-// connection. The events own their bytes (payload may be reused).
+// connection. The events point into payload, which must not change
+// afterwards. A connection's calls decode faster through one Decoder.
 func DecodeCall(payload []byte, p Protocol) (Call, error) {
+	d := Decoder{Protocol: p}
+	return d.Decode(payload)
+}
+
+// decodeSlow is DecodeCall by the generated code: every layout Thrift
+// allows, and the errors.
+func decodeSlow(payload []byte, p Protocol) (Call, error) {
 	ctx := context.Background()
 	mem := &thrift.TMemoryBuffer{Buffer: bytes.NewBuffer(payload)}
 	prot := bounded{TProtocol: newProtocol(p, mem, len(payload)), mem: mem}
@@ -223,9 +233,10 @@ func DecodeCall(payload []byte, p Protocol) (Call, error) {
 	return c, nil
 }
 
+// toEvent makes a Sluice event; as the fast path, no headers is a nil map.
 func toEvent(e *flume.ThriftFlumeEvent) *sluice.Event {
-	if e.Headers == nil {
-		e.Headers = map[string]string{}
+	if len(e.Headers) == 0 {
+		e.Headers = nil
 	}
 	return &sluice.Event{Headers: e.Headers, Body: e.Body}
 }

@@ -118,7 +118,8 @@ func (s *Source) serve(raw net.Conn) {
 	}
 	defer conn.Close()
 	c := &connection{s: s, peer: peer, dc: dc, conn: conn,
-		br: bufio.NewReaderSize(conn, 64<<10), w: flumethrift.NewWriter(s.protocol)}
+		br: bufio.NewReaderSize(conn, 64<<10), w: flumethrift.NewWriter(s.protocol),
+		dec: flumethrift.Decoder{Protocol: s.protocol}}
 	c.run()
 }
 
@@ -129,7 +130,7 @@ type connection struct {
 	conn net.Conn
 	br   *bufio.Reader
 	w    *flumethrift.Writer
-	buf  []byte
+	dec  flumethrift.Decoder
 }
 
 func (c *connection) run() {
@@ -143,16 +144,13 @@ func (c *connection) run() {
 			return
 		}
 		c.dc.Timeout = s.cfg.ReadTimeout
-		var err error
-		c.buf, err = flumethrift.ReadFrame(c.br, c.buf, s.cfg.MaxFrameSize)
+		// A new buffer for each frame: the events point into it.
+		payload, err := flumethrift.ReadFrame(c.br, nil, s.cfg.MaxFrameSize)
 		if err != nil {
 			s.report.Ended(c.peer, err, false)
 			return
 		}
-		call, err := flumethrift.DecodeCall(c.buf, s.protocol)
-		if cap(c.buf) > 1<<20 {
-			c.buf = nil // the events own their bytes; keep no large buffer while idle
-		}
+		call, err := c.dec.Decode(payload)
 		if err != nil {
 			s.report.BadInput(c.peer, "bad request", err)
 			if call.Method != "" {
