@@ -221,8 +221,17 @@ func (j *jsonEvent) UnmarshalJSON(b []byte) error {
 		if raw.Headers[0] != '{' {
 			return fmt.Errorf("headers: expected an object of strings, found %s", describeRaw(raw.Headers))
 		}
-		if err := json.Unmarshal(raw.Headers, &j.Headers); err != nil {
-			return fmt.Errorf("headers: %w", unwrapJSON(err))
+		var values map[string]json.RawMessage
+		if err := json.Unmarshal(raw.Headers, &values); err != nil {
+			return fmt.Errorf("headers: %w", err)
+		}
+		j.Headers = make(map[string]text, len(values))
+		for k, v := range values {
+			var t text
+			if err := t.UnmarshalJSON(v); err != nil {
+				return fmt.Errorf("headers: %q: %w", k, err)
+			}
+			j.Headers[k] = t
 		}
 	}
 	if len(raw.Body) > 0 {
@@ -253,15 +262,6 @@ func article(v string) string {
 		return "something else"
 	}
 	return "a " + v
-}
-
-// unwrapJSON shortens encoding/json's messages about a header value.
-func unwrapJSON(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Errorf("%q: expected a string, found %s", te.Field, article(te.Value))
-	}
-	return err
 }
 
 // decodeJSONArray reads Flume's JSON handler format: one array of events.

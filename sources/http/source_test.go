@@ -148,7 +148,7 @@ func TestMalformedJSONIs400WithWhatAndWhere(t *testing.T) {
 		{`null`, "found null"},
 		{`[{"body":"a"}, {"body":"b",}]`, "invalid JSON in event 1 (which starts at byte offset 15) at byte offset 27"},
 		{`[{"body":"a"}, "text"]`, "event 1 (at byte offset 15): expected an object"},
-		{`[{"body":"a"},{"body":"b"},{"headers":{"k":{"x":1}}}]`, `event 2 (at byte offset 27): headers: expected a string, found an object`},
+		{`[{"body":"a"},{"body":"b"},{"headers":{"k":{"x":1}}}]`, `event 2 (at byte offset 27): headers: "k": expected a string, found an object`},
 		{`[{"headers":[1],"body":"a"}]`, "event 0 (at byte offset 1): headers: expected an object of strings, found an array"},
 		{`[{"body":{"x":1}}]`, "event 0 (at byte offset 1): body: expected a string, found an object"},
 		{`[{"body":"a"} x]`, "at byte offset 14: invalid character 'x' after array element"},
