@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -289,4 +290,84 @@ func TestSASLPlain(t *testing.T) {
 		t.Errorf("the password is in the log:\n%s", rec.All())
 	}
 	t.Logf("error: %v", err)
+}
+
+// TestBadPartitionsRejected: an event whose partition header names a
+// partition the topic lacks, or is not a number, is rejected for good with
+// the reason; the events beside it are written.
+func TestBadPartitionsRejected(t *testing.T) {
+	needBroker(t)
+	topic := newTopic(t, 2)
+	s, _ := newSink(t, nil, "kafka.bootstrap.servers = "+broker.Addr, "kafka.topic = "+topic, "partitionIdHeader = p")
+	events := []*sluice.Event{
+		{Headers: map[string]string{"p": "7"}, Body: []byte("too far")},
+		{Headers: map[string]string{"p": "1"}, Body: []byte("ok 1")},
+		{Headers: map[string]string{"p": "x"}, Body: []byte("not a number")},
+		{Body: []byte("ok 2")},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := s.Deliver(ctx, events)
+	var de *sluice.DeliveryError
+	if !errors.As(err, &de) || len(de.Retry) != 0 || len(de.Rejected) != 2 {
+		t.Fatalf("got %v", err)
+	}
+	reasons := map[int]string{}
+	for _, r := range de.Rejected {
+		reasons[r.Index] = r.Reason.Error()
+	}
+	if !strings.Contains(reasons[0], fmt.Sprintf("topic %q has no such partition", topic)) ||
+		!strings.Contains(reasons[2], `header p: "x" is not a partition number`) {
+		t.Errorf("reasons %q", reasons)
+	}
+	recs := consume(t, topic, 2)
+	var got []string
+	for _, r := range recs {
+		got = append(got, fmt.Sprintf("%s@%d", r.Value, r.Partition))
+	}
+	slices.Sort(got)
+	if len(got) != 2 || got[0] != "ok 1@1" || !strings.HasPrefix(got[1], "ok 2@") {
+		t.Errorf("topic holds %q", got)
+	}
+}
+
+// BenchmarkDeliver measures events per second through the sink into the
+// broker: 100-byte bodies with three headers, batches of 1000, defaults
+// (acks=all, idempotent, no compression).
+func BenchmarkDeliver(b *testing.B) {
+	if testing.Short() {
+		b.Skip("needs a broker")
+	}
+	ctx := context.Background()
+	topic := fmt.Sprintf("sink-bench-%d", topicSeq.Add(1))
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := broker.CreateTopic(cctx, topic, 3); err != nil {
+		b.Fatal(err)
+	}
+	cfg := defaults()
+	cfg.BootstrapServers, cfg.Topic, cfg.BatchSize = broker.Addr, topic, 1000
+	s, err := New(sluicetest.Env("k1"), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Stop(ctx)
+	body := bytes.Repeat([]byte("x"), 100)
+	batch := make([]*sluice.Event, 1000)
+	for i := range batch {
+		batch[i] = &sluice.Event{Headers: map[string]string{"host": "web-17.example.com", "timestamp": "1700000000000", "seq": strconv.Itoa(i)}, Body: body}
+	}
+	b.ResetTimer()
+	sent := 0
+	for sent < b.N {
+		if err := s.Deliver(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		sent += len(batch)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "events/s")
 }
