@@ -227,6 +227,9 @@ const parseNotes = `
   Flume ignores the offset of a timestamp that has a fraction, and reads a one-digit fraction
   ` + "`.5`" + ` as 5 ms. RFC 3164 timestamps have no year: the year is chosen so the time is at most
   a month ahead of the agent's clock and at most eleven months behind, as Flume does.
+- Flume's syslogtcp and syslogudp do not reset ` + "`priority`" + ` and ` + "`version`" + ` between messages, so an
+  Invalid or unparsed message carries the previous message's; Sluice sets them only from the
+  message itself. Otherwise the events equal Flume's byte for byte (compared in test/interop).
 - With ` + "`keepFields`" + `, a nil timestamp or host name (` + "`-`" + `) stays in the body as ` + "`-`" + ` (Flume writes
   ` + "`null`" + `). ` + "`keepFields = all`" + ` keeps the whole message as the body.
 - The body keeps the bytes that were sent (Flume's syslogtcp/syslogudp replace bytes that are not
