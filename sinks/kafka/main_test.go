@@ -74,11 +74,11 @@ func TestMain(m *testing.M) {
 	k, err := peers.StartKafkaProcess(context.Background(), peers.KafkaOptions{
 		Heap: "512m", JVMFlags: peers.FastStartFlags, Port: plain,
 		Props: map[string]string{
-			"listeners":                      fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s", plain, ctrl, saslAddr),
-			"advertised.listeners":           fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s", plain, ctrl, saslAddr),
-			"controller.quorum.voters":       fmt.Sprintf("1@127.0.0.1:%d", ctrl),
-			"listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
-			"sasl.enabled.mechanisms":        "PLAIN",
+			"listeners":                                           fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s", plain, ctrl, saslAddr),
+			"advertised.listeners":                                fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s", plain, ctrl, saslAddr),
+			"controller.quorum.voters":                            fmt.Sprintf("1@127.0.0.1:%d", ctrl),
+			"listener.security.protocol.map":                      "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+			"sasl.enabled.mechanisms":                             "PLAIN",
 			"listener.name.sasl_plaintext.plain.sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="` + alicePassword + `";`,
 		},
 	})
