@@ -229,6 +229,10 @@ func (s *Sink) wait(ctx context.Context, cl *kgo.Client, wg *sync.WaitGroup) err
 		err = fmt.Errorf("%w before the sink was stopped: %w", errNoAnswer, ctx.Err())
 	}
 	s.reset(cl)
+	// The old client may still write records whose values are slices of
+	// buf (the Flume event format) until it is closed: the next batch
+	// must not overwrite them.
+	s.buf = nil
 	return err
 }
 
