@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/internal/kafkaclient"
 )
@@ -342,5 +344,31 @@ func TestRestartGoesOnFromCommittedOffsets(t *testing.T) {
 	put(t, c, ev("marker"))
 	if got := bodiesOf(takeUntil(t, c, "marker")); got != "b marker " {
 		t.Errorf("after the restart took %q, want b again and the marker", got)
+	}
+}
+
+// A record that is not a Flume event (written by something else) is
+// handed out as it is, marked, and the records after it follow.
+func TestForeignRecordIsHandedOutMarked(t *testing.T) {
+	needBroker(t)
+	tp := topic(t, 1)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.Addr), kgo.DefaultProduceTopic(tp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(t.Context(), &kgo.Record{Value: []byte("\x07not avro"), Key: []byte("k")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := openCh(t, tp, "g")
+	put(t, c, ev("after"))
+	tx := c.Begin()
+	got := takeN(t, c, tx, 2)
+	_ = tx.Commit()
+	if string(got[0].Body) != "\x07not avro" || got[0].Headers[decodeErrorHeader] == "" || got[0].Headers["key"] != "k" {
+		t.Errorf("foreign record: %q %v", got[0].Body, got[0].Headers)
+	}
+	if string(got[1].Body) != "after" || len(got[1].Headers) != 0 {
+		t.Errorf("next record: %q %v", got[1].Body, got[1].Headers)
 	}
 }

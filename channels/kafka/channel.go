@@ -469,11 +469,13 @@ func (c *Channel) closedErr() error {
 	return fmt.Errorf("channel %s: stopped: %w", c.name, sluice.ErrClosed)
 }
 
-// produceErr explains a produce failure.
+// produceErr explains a produce failure, naming the topic and the brokers.
+// (Why the brokers cannot be reached, TLS or SASL, is logged once by
+// watchBrokers.)
 func (c *Channel) produceErr(n int, err error) error {
-	if !kafkaclient.Retryable(err) || kafkaclient.AuthFailed(err) {
-		return fmt.Errorf("channel %s: %d events not written to kafka topic %q: %w", c.name, n, c.cfg.Topic, err)
+	if kafkaclient.AuthFailed(err) {
+		err = kafkaclient.Explain(c.prod, err)
 	}
-	return fmt.Errorf("channel %s: %d events not written to kafka topic %q (brokers %q): %w",
-		c.name, n, c.cfg.Topic, strings.Join(c.cfg.Seeds(), ","), kafkaclient.Explain(c.prod, err))
+	return fmt.Errorf("channel %s: %d events not written to kafka topic %q at kafka.bootstrap.servers %q: %w",
+		c.name, n, c.cfg.Topic, strings.Join(c.cfg.Seeds(), ","), err)
 }

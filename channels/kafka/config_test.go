@@ -367,3 +367,37 @@ func stopNow(t testing.TB, c *Channel) {
 		t.Error(err)
 	}
 }
+
+// With the brokers away, a commit of puts fails within
+// kafka.producer.delivery.timeout.ms with an error saying so: the source
+// gets its batch back.
+func TestPutCommitFailsWhileTheBrokersAreAway(t *testing.T) {
+	cfg, errs := decode(t, "kafka.bootstrap.servers", "127.0.0.1:1", "kafka.producer.delivery.timeout.ms", "1500")
+	if len(errorsOnly(errs)) != 0 {
+		t.Fatal(errs)
+	}
+	cnt := sluice.NewChannelCounters()
+	c, err := New(sluice.Env{Name: "c1", Logger: sluicetest.Logger(), ChannelCounters: cnt}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer stopNow(t, c)
+	tx := c.Begin()
+	if err := tx.Put([]*sluice.Event{sluice.NewEvent([]byte("x"))}); err != nil {
+		t.Fatal(err)
+	}
+	err = tx.Commit()
+	if err == nil || !strings.Contains(err.Error(), `"flume-channel"`) || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("commit: %v; want an error naming the topic and the brokers", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Errorf("rollback after a failed commit: %v", err)
+	}
+	if cnt.EventPutSuccess.Load() != 0 || cnt.EventPutAttempt.Load() != 1 {
+		t.Errorf("put counters %v", cnt.Snapshot())
+	}
+	t.Log(err)
+}
