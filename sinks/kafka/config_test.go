@@ -2,10 +2,14 @@ package kafka
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluiceio/sluice"
@@ -259,4 +263,38 @@ func TestStopWithoutStartAndDeliverAfterStop(t *testing.T) {
 
 func sluiceEnv() sluice.Env {
 	return sluice.Env{Name: "k1", Logger: slogDiscard(), SinkCounters: sluice.NewSinkCounters()}
+}
+
+func TestClassify(t *testing.T) {
+	events := make([]*sluice.Event, 6)
+	for i := range events {
+		events[i] = &sluice.Event{Body: []byte("0123456789")}
+	}
+	topics := []string{"a", "b", "c", "d", "e", "f"}
+	errs := []error{
+		nil,
+		fmt.Errorf("wrapped: %w", kerr.MessageTooLarge),
+		kgo.ErrRecordTimeout,
+		fmt.Errorf("no partitions available after attempting to refresh metadata 5 times, last err: %w", kerr.UnknownTopicOrPartition),
+		kerr.NotLeaderForPartition,
+		errors.New("invalid record partitioning choice of 7 from 2 available"),
+	}
+	pre := []sluice.Rejection{{Index: 0, Reason: errors.New("bad header")}}
+	retry, rejected, cause := classify(events, topics, errs, pre)
+	if !slices.Equal(retry, []int{2, 4}) || !errors.Is(cause, kgo.ErrRecordTimeout) || !strings.Contains(cause.Error(), `topic "c"`) {
+		t.Errorf("retry %v cause %v", retry, cause)
+	}
+	var got []string
+	for _, r := range rejected {
+		got = append(got, fmt.Sprintf("%d: %v", r.Index, r.Reason))
+	}
+	want := []string{"0: bad header", `1: topic "b": a record of 10 bytes is larger than`, `3: topic "d" does not exist and the brokers do not create it`, `5: topic "f" has no such partition`}
+	if len(got) != len(want) {
+		t.Fatalf("rejected %q", got)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("rejection %q, want %q...", got[i], want[i])
+		}
+	}
 }

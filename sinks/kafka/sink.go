@@ -168,21 +168,7 @@ func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 	}
 	s.isolateTooLarge(ctx, cl, events, errs)
 
-	var retry []int
-	var cause error
-	for i, err := range errs {
-		if err == nil {
-			continue
-		}
-		if kafkaclient.Permanent(err) || badPartitionChoice(err) {
-			rejected = append(rejected, sluice.Rejection{Index: i, Reason: s.reason(topics[i], events[i], err)})
-			continue
-		}
-		retry = append(retry, i)
-		if cause == nil {
-			cause = fmt.Errorf("topic %q: %w", topics[i], err)
-		}
-	}
+	retry, rejected, cause := classify(events, topics, errs, rejected)
 	switch {
 	case len(retry) == 0 && len(rejected) == 0:
 		s.sendTimer.Add(time.Since(start).Milliseconds())
@@ -306,8 +292,28 @@ func (s *Sink) diagnose(ctx context.Context, cl *kgo.Client, cause error) error 
 	return cause
 }
 
+// classify sorts the records' answers: those refused for good join
+// rejected (with their reason), the others that failed are to be retried,
+// cause saying why the first of them failed.
+func classify(events []*sluice.Event, topics []string, errs []error, rejected []sluice.Rejection) (retry []int, _ []sluice.Rejection, cause error) {
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		if kafkaclient.Permanent(err) || badPartitionChoice(err) {
+			rejected = append(rejected, sluice.Rejection{Index: i, Reason: reason(topics[i], events[i], err)})
+			continue
+		}
+		retry = append(retry, i)
+		if cause == nil {
+			cause = fmt.Errorf("topic %q: %w", topics[i], err)
+		}
+	}
+	return retry, rejected, cause
+}
+
 // reason explains a record the brokers will never take.
-func (s *Sink) reason(topic string, e *sluice.Event, err error) error {
+func reason(topic string, e *sluice.Event, err error) error {
 	switch {
 	case errors.Is(err, kerr.UnknownTopicOrPartition):
 		return fmt.Errorf("topic %q does not exist and the brokers do not create it (auto.create.topics.enable is off): %w", topic, err)
