@@ -2,9 +2,7 @@ package kafka
 
 import (
 	"context"
-	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -310,32 +308,13 @@ func TestStartAndStopWithoutABroker(t *testing.T) {
 	}
 }
 
-// logBuf collects log lines for tests.
-type logBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // An unreachable broker does not hold Start up; it is logged as an error
 // naming the servers.
 func TestUnreachableBrokerIsLogged(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.BootstrapServers = "127.0.0.1:1"
-	var buf logBuf
-	log := slog.New(slog.NewTextHandler(&buf, nil))
-	c, err := New(sluice.Env{Name: "c1", Logger: log, ChannelCounters: sluice.NewChannelCounters()}, cfg)
+	var buf sluicetest.LogBuf
+	c, err := New(sluice.Env{Name: "c1", Logger: buf.Logger(), ChannelCounters: sluice.NewChannelCounters()}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
