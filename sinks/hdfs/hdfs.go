@@ -485,7 +485,7 @@ func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 // rollSize body bytes) is closed before the event goes to a new one.
 func (s *Sink) append(b *bucket, e *sluice.Event, now time.Time) error {
 	if f := b.f; f != nil {
-		if s.cfg.RollCount > 0 && f.events >= s.cfg.RollCount || s.cfg.RollSize > 0 && f.size >= s.cfg.RollSize ||
+		if f.w == nil || s.cfg.RollCount > 0 && f.events >= s.cfg.RollCount || s.cfg.RollSize > 0 && f.size >= s.cfg.RollSize ||
 			s.cfg.RollInterval > 0 && !now.Before(f.opened.Add(s.cfg.RollInterval)) {
 			if err := s.closeFile(b); err != nil {
 				s.log.Warn("hdfs sink: rolling a file failed; it will be closed later", "sink", s.name, "error", err)
@@ -500,7 +500,7 @@ func (s *Sink) append(b *bucket, e *sluice.Event, now time.Time) error {
 	f := b.f
 	if !s.isTouched(f) {
 		s.touched = append(s.touched, f)
-		if s.cfg.CallTimeout > 0 {
+		if s.cfg.CallTimeout > 0 && f.w != nil {
 			_ = f.w.SetDeadline(now.Add(s.cfg.CallTimeout))
 		}
 	}
@@ -613,13 +613,31 @@ func (s *Sink) flush(f *hfile) error {
 	if err == nil {
 		err = f.bw.Flush()
 	}
-	if err == nil {
-		err = f.w.Flush()
-	}
 	if err != nil {
 		return err
 	}
+	// The Go client's Flush sends the packets but does not wait for the
+	// DataNodes to acknowledge them (Java's hflush does), so a batch could
+	// be committed that no DataNode holds. Closing the file waits for
+	// every acknowledgement and for the NameNode; the file is then opened
+	// again for append, and the next batch continues it.
+	if err := closeWriter(f.w); err != nil {
+		return err
+	}
 	f.flushed = f.cw.n
+	w, err := s.client.Append(f.tmp)
+	if err != nil {
+		// The batch is safe in a closed file: finish that file now, and
+		// the next batch starts a new one.
+		f.w = nil
+		s.log.Warn("hdfs sink: could not reopen a file for append; closing it", "sink", s.name, "file", f.tmp, "error", err)
+		return nil
+	}
+	f.w = w
+	f.cw.w = w
+	if s.cfg.CallTimeout > 0 {
+		_ = w.SetDeadline(time.Now().Add(s.cfg.CallTimeout))
+	}
 	return nil
 }
 
@@ -648,11 +666,10 @@ func (s *Sink) abandon(f *hfile) {
 	if f.b.f == f {
 		f.b.f = nil
 	}
-	if f.cw.n > f.committed {
-		// Do not send the rest: close what the DataNodes have.
+	if f.w != nil {
 		_ = f.w.SetDeadline(time.Now().Add(5 * time.Second))
+		_ = f.w.Close()
 	}
-	_ = f.w.Close()
 	s.c.ConnectionClosed.Add(1)
 	p := &pendingClose{tmp: f.tmp, final: f.final, cut: f.committed, next: s.now()}
 	s.pending = append(s.pending, p)
@@ -671,6 +688,11 @@ func (s *Sink) Settled(ctx context.Context, committed bool) {
 		if committed {
 			f.committed = f.flushed
 			f.cEvents = f.events
+			if f.w == nil && !f.closed {
+				if err := s.closeFile(f.b); err != nil {
+					s.log.Warn("hdfs sink: renaming a closed file failed", "sink", s.name, "error", err)
+				}
+			}
 		} else {
 			s.abandon(f)
 		}
@@ -734,7 +756,9 @@ func (s *Sink) closeFile(b *bucket) error {
 	b.f = nil
 	f.closed = true
 	var err error
-	if f.seq != nil {
+	if f.w == nil {
+		// Closed already after its last batch (reopening it failed).
+	} else if f.seq != nil {
 		err = f.seq.close()
 	} else {
 		err = f.ser.Flush()
@@ -745,16 +769,18 @@ func (s *Sink) closeFile(b *bucket) error {
 			err = f.comp.finish()
 		}
 	}
-	if err == nil {
-		err = f.bw.Flush()
-	}
-	if err == nil && s.cfg.CallTimeout > 0 {
-		_ = f.w.SetDeadline(time.Now().Add(s.cfg.CallTimeout))
-	}
-	if err == nil {
-		err = closeWriter(f.w)
-	} else {
-		_ = f.w.Close()
+	if f.w != nil {
+		if err == nil {
+			err = f.bw.Flush()
+		}
+		if err == nil && s.cfg.CallTimeout > 0 {
+			_ = f.w.SetDeadline(time.Now().Add(s.cfg.CallTimeout))
+		}
+		if err == nil {
+			err = closeWriter(f.w)
+		} else {
+			_ = f.w.Close()
+		}
 	}
 	if err != nil {
 		s.c.ConnectionFailed.Add(1)
@@ -790,6 +816,9 @@ func closeWriter(w *hdfs.FileWriter) error {
 	return err
 }
 
+// recoveryPoll is how often a lease recovery under way is looked at.
+const recoveryPoll = 2 * time.Second
+
 // retryPending works through files whose close failed: recover the lease
 // (the NameNode closes the file), cut off what was never committed,
 // rename. force ignores retryInterval (at stop).
@@ -802,6 +831,12 @@ func (s *Sink) retryPending(now time.Time, force bool) {
 		}
 		done, err := s.finishPending(p)
 		if done {
+			continue
+		}
+		if err == nil {
+			// Lease recovery is under way on the NameNode: look again soon.
+			p.next = now.Add(min(s.cfg.RetryInterval, recoveryPoll))
+			kept = append(kept, p)
 			continue
 		}
 		p.tries++
