@@ -1,0 +1,188 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluiceio/sluice/sluicetest"
+	"github.com/sluiceio/sluice/test/peers"
+)
+
+// produce writes n records "<prefix>-<i>" with distinct keys (spread over
+// the partitions) and a Kafka header.
+func produce(t *testing.T, addr, topic, prefix string, n int) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: topic, Key: []byte(prefix + "-k" + strconv.Itoa(i)),
+			Value:   []byte(fmt.Sprintf("%s-%d", prefix, i)),
+			Headers: []kgo.RecordHeader{{Key: "X-Trace", Value: []byte("t" + strconv.Itoa(i))}}}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+}
+
+// committed returns the group's committed offset per partition of topic.
+func committed(t *testing.T, addr, group, topic string) map[int32]int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	resp, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
+	if err != nil {
+		t.Fatalf("fetch offsets: %v", err)
+	}
+	out := map[int32]int64{}
+	resp.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == topic && o.Err == nil {
+			out[o.Partition] = o.At
+		}
+	})
+	return out
+}
+
+func endOffsets(t *testing.T, addr, topic string) map[int32]int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("end offsets: %v", err)
+	}
+	out := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	return out
+}
+
+func runSource(t *testing.T, cfg *Config, p *sluicetest.Processor) *Source {
+	t.Helper()
+	s, err := New(sluicetest.SourceEnv("r1", p), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func stopSource(t *testing.T, s *Source) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}
+
+// Against a real broker: while the channels refuse every batch, no offset
+// is committed; once they take it, every record arrives with Flume's
+// headers and the committed offsets reach the end of each partition; a
+// later member of the group gets only what was written after.
+func TestBrokerOffsetsMoveOnlyAfterDelivery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Java and a Kafka broker")
+	}
+	k := peers.StartKafka(t, peers.KafkaOptions{JVMFlags: peers.FastStartFlags})
+	const topic, group, n = "deliver-then-commit", "g1", 300
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := k.CreateTopic(ctx, topic, 2); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, k.Addr, topic, "first", n)
+
+	cfg, errs := decode(t, "kafka.bootstrap.servers", k.Addr, "kafka.topics", topic,
+		"kafka.consumer.group.id", group, "kafka.consumer.auto.offset.reset", "earliest",
+		"batchSize", "50", "batchDurationMillis", "100", "backoffSleepIncrement", "50", "maxBackoffSleep", "200",
+		"header.trace", "X-Trace")
+	if len(errorsOnly(errs)) != 0 {
+		t.Fatal(errs)
+	}
+
+	// 1. The channels refuse: batches are retried, nothing is committed.
+	p1 := sluicetest.NewProcessor()
+	p1.SetFail(errors.New("channel full"))
+	s1 := runSource(t, cfg, p1)
+	deadline := time.Now().Add(time.Minute)
+	for p1.Calls() < 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the source made %d hand-off attempts in a minute", p1.Calls())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stopSource(t, s1)
+	if c := committed(t, k.Addr, group, topic); len(c) != 0 {
+		t.Fatalf("offsets committed for batches the channels refused: %v", c)
+	}
+
+	// 2. The channels take them: all arrive, offsets reach the end.
+	p2 := sluicetest.NewProcessor()
+	s2 := runSource(t, cfg, p2)
+	got, err := p2.WaitFor(n, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopSource(t, s2)
+	seen := map[string]bool{}
+	for _, e := range got {
+		seen[string(e.Body)] = true
+		i := e.Body[len("first-"):]
+		if e.Headers["key"] != "first-k"+string(i) || e.Headers["trace"] != "t"+string(i) ||
+			e.Headers["topic"] != topic || e.Headers["partition"] == "" || e.Headers["offset"] == "" || e.Headers["timestamp"] == "" {
+			t.Fatalf("event %q headers %v", e.Body, e.Headers)
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct records of %d", len(seen), n)
+	}
+	c, ends := committed(t, k.Addr, group, topic), endOffsets(t, k.Addr, topic)
+	for p, end := range ends {
+		if c[p] != end {
+			t.Errorf("partition %d: committed %d, end %d", p, c[p], end)
+		}
+	}
+	cnt := p2.Counters().Snapshot()
+	if cnt["EventAcceptedCount"] != strconv.Itoa(len(got)) || cnt["KafkaCommitTimer"] == "" || cnt["KafkaEventGetTimer"] == "" {
+		t.Errorf("counters: %v", cnt)
+	}
+
+	// 3. A new member gets only what came after: the commits held.
+	produce(t, k.Addr, topic, "later", 40)
+	p3 := sluicetest.NewProcessor()
+	s3 := runSource(t, cfg, p3)
+	got, err = p3.WaitFor(40, time.Minute)
+	stopSource(t, s3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range got {
+		if string(e.Body[:5]) != "later" {
+			t.Errorf("record %q delivered again after its offset was committed", e.Body)
+		}
+	}
+}
