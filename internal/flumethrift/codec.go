@@ -244,16 +244,16 @@ func toEvent(e *flume.ThriftFlumeEvent) *sluice.Event {
 // Writer encodes framed messages. The slice a method returns is valid until
 // the next call.
 type Writer struct {
-	mem  *thrift.TMemoryBuffer
-	prot thrift.TProtocol
-	tfe  []flume.ThriftFlumeEvent
-	ptrs []*flume.ThriftFlumeEvent
+	binary bool
+	out    []byte                // calls
+	mem    *thrift.TMemoryBuffer // replies, by the generated code
+	prot   thrift.TProtocol
 }
 
 // NewWriter makes a Writer for protocol p.
 func NewWriter(p Protocol) *Writer {
-	mem := thrift.NewTMemoryBufferLen(4 << 10)
-	return &Writer{mem: mem, prot: newProtocol(p, mem, 1<<31-1)}
+	mem := thrift.NewTMemoryBufferLen(256)
+	return &Writer{binary: p == Binary, mem: mem, prot: newProtocol(p, mem, 1<<31-1)}
 }
 
 // framed runs write after a 4-byte placeholder and fills in the length.
@@ -269,7 +269,7 @@ func (w *Writer) framed(write func(ctx context.Context) error) ([]byte, error) {
 	}
 	b := w.mem.Bytes()
 	if len(b)-4 > 1<<31-1 {
-		return nil, fmt.Errorf("message of %d bytes is too large for a frame", len(b)-4)
+		return nil, errTooLarge(len(b) - 4)
 	}
 	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
 	return b, nil
@@ -290,40 +290,39 @@ func (w *Writer) message(ctx context.Context, name string, typ thrift.TMessageTy
 
 // AppendBatch encodes the call appendBatch(events).
 func (w *Writer) AppendBatch(seq int32, events []*sluice.Event) ([]byte, error) {
-	w.tfe = append(w.tfe[:0], make([]flume.ThriftFlumeEvent, len(events))...)
-	w.ptrs = w.ptrs[:0]
-	for i, e := range events {
-		w.tfe[i] = fromEvent(e)
-		w.ptrs = append(w.ptrs, &w.tfe[i])
+	dst := w.appendCall(w.buffer(), MethodAppendBatch, seq)
+	dst = w.appendField(dst, 1, tList)
+	switch n := len(events); {
+	case w.binary:
+		dst = appendU32(append(dst, binaryType[tStruct]), uint32(n))
+	case n < 15:
+		dst = append(dst, byte(n)<<4|compactType[tStruct])
+	default:
+		dst = binary.AppendUvarint(append(dst, 0xf0|compactType[tStruct]), uint64(n))
 	}
-	args := &flume.ThriftSourceProtocolAppendBatchArgs{Events: w.ptrs}
-	b, err := w.framed(func(ctx context.Context) error {
-		return w.message(ctx, MethodAppendBatch, thrift.CALL, seq, args)
-	})
-	// Drop the references to the events' data.
-	clear(w.tfe)
-	clear(w.ptrs)
-	if cap(w.tfe) > 1<<16 {
-		w.tfe, w.ptrs = nil, nil
+	for _, e := range events {
+		dst = w.appendEvent(dst, e)
 	}
-	return b, err
+	return w.finish(dst)
 }
 
 // Append encodes the call append(event).
 func (w *Writer) Append(seq int32, e *sluice.Event) ([]byte, error) {
-	ev := fromEvent(e)
-	args := &flume.ThriftSourceProtocolAppendArgs{Event: &ev}
-	return w.framed(func(ctx context.Context) error {
-		return w.message(ctx, MethodAppend, thrift.CALL, seq, args)
-	})
+	dst := w.appendCall(w.buffer(), MethodAppend, seq)
+	dst = w.appendEvent(w.appendField(dst, 1, tStruct), e)
+	return w.finish(dst)
 }
 
-func fromEvent(e *sluice.Event) flume.ThriftFlumeEvent {
-	body := e.Body
-	if body == nil {
-		body = []byte{}
+// buffer is the calls' buffer, dropped once a large batch grew it.
+func (w *Writer) buffer() []byte {
+	if cap(w.out) > 4<<20 {
+		w.out = nil
 	}
-	return flume.ThriftFlumeEvent{Headers: e.Headers, Body: body}
+	return w.out[:0]
+}
+
+func errTooLarge(n int) error {
+	return fmt.Errorf("message of %d bytes is too large for a frame", n)
 }
 
 // Reply encodes the answer st to a call.

@@ -290,3 +290,73 @@ func payloadString(b []byte) string {
 	}
 	return unsafe.String(&b[0], len(b))
 }
+
+// The encoder writes calls in the same layout, without the generated
+// code's interface call and type-table lookup per value: it is what the
+// thrift sink spends its time on.
+
+func appendU32(dst []byte, v uint32) []byte { return binary.BigEndian.AppendUint32(dst, v) }
+
+func (w *Writer) appendSize(dst []byte, n int) []byte {
+	if w.binary {
+		return appendU32(dst, uint32(n))
+	}
+	return binary.AppendUvarint(dst, uint64(uint32(n)))
+}
+
+func (w *Writer) appendString(dst []byte, s string) []byte {
+	return append(w.appendSize(dst, len(s)), s...)
+}
+
+func (w *Writer) appendField(dst []byte, id int, t int) []byte {
+	if w.binary {
+		return append(dst, binaryType[t], 0, byte(id))
+	}
+	return append(dst, 1<<4|compactType[t]) // field id delta 1
+}
+
+// appendCall starts a framed call of method with sequence number seq.
+func (w *Writer) appendCall(dst []byte, method string, seq int32) []byte {
+	dst = append(dst[:0], 0, 0, 0, 0)
+	if w.binary {
+		dst = appendU32(dst, 0x80010001) // version 1, CALL
+		dst = w.appendString(dst, method)
+		return appendU32(dst, uint32(seq))
+	}
+	dst = append(dst, 0x82, 0x21) // protocol id; version 1, CALL
+	dst = binary.AppendUvarint(dst, uint64(uint32(seq)))
+	return w.appendString(dst, method)
+}
+
+func (w *Writer) appendEvent(dst []byte, e *sluice.Event) []byte {
+	dst = w.appendField(dst, 1, tMap)
+	n := len(e.Headers)
+	switch {
+	case w.binary:
+		dst = append(dst, binaryType[tString], binaryType[tString])
+		dst = appendU32(dst, uint32(n))
+	case n == 0:
+		dst = append(dst, 0)
+	default:
+		dst = binary.AppendUvarint(dst, uint64(n))
+		dst = append(dst, compactType[tString]<<4|compactType[tString])
+	}
+	for k, v := range e.Headers {
+		dst = w.appendString(dst, k)
+		dst = w.appendString(dst, v)
+	}
+	dst = w.appendField(dst, 2, tString)
+	dst = append(w.appendSize(dst, len(e.Body)), e.Body...)
+	return append(dst, 0) // end of the event
+}
+
+// finish ends the arguments and the message and fills in the frame length.
+func (w *Writer) finish(dst []byte) ([]byte, error) {
+	dst = append(dst, 0) // end of the arguments
+	if len(dst)-4 > 1<<31-1 {
+		return nil, errTooLarge(len(dst) - 4)
+	}
+	binary.BigEndian.PutUint32(dst, uint32(len(dst)-4))
+	w.out = dst
+	return dst, nil
+}
