@@ -2,11 +2,12 @@ package hdfs
 
 const notes = `Differences from Flume's HDFSEventSink:
 
-- **Events commit only once HDFS has them.** Each batch is written, and every file it touched is
-  flushed to the DataNodes (hflush), before the channel commits, as in Flume. The Go HDFS client
-  sends the flushed packets to the DataNode pipeline but does not wait for their acknowledgement
-  the way Java's hflush does, so a DataNode crash in the instant after a commit can still lose that
-  last batch's tail; a failure before the commit rolls the batch back and nothing is lost.
+- **Events commit only once HDFS has them.** Each batch is written and every file it touched is
+  made durable on the DataNodes before the channel commits, as Flume's hflush does. The Go HDFS
+  client's flush does not wait for the DataNodes' acknowledgements, so Sluice closes the file after
+  each batch (which waits for them and for the NameNode) and opens it again for append: a few more
+  NameNode calls per batch, and in exchange a DataNode that dies right after a commit loses nothing.
+  Between batches the file is closed on HDFS but keeps its in-use name until it rolls.
 - **A failed batch is cut off.** When a write or flush fails (DataNode or NameNode away, timeout),
   the files the batch touched are given up: their leases are recovered, they are truncated back to
   the end of the last committed batch (removed when nothing in them was committed) and renamed to
