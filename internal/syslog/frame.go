@@ -15,6 +15,9 @@ type Framer struct {
 	Max int
 	// rest is what is left of an octet-counted frame that was cut.
 	rest int
+	// inLine says a line was cut and its rest comes next: it is read up to
+	// its newline, never as an octet count.
+	inLine bool
 }
 
 // Next finds the next message at the start of data. It returns how many
@@ -38,6 +41,9 @@ func (f *Framer) Next(data []byte, atEOF bool) (n int, msg []byte, cut bool) {
 		}
 		f.rest -= want
 		return want, trimEOL(data[:want]), f.rest > 0
+	}
+	if f.inLine {
+		return f.line(data, atEOF)
 	}
 	if data[0] == '\n' || data[0] == '\r' && len(data) > 1 && data[1] == '\n' {
 		i := 0
@@ -69,20 +75,37 @@ func (f *Framer) Next(data []byte, atEOF bool) (n int, msg []byte, cut bool) {
 		}
 		// Not an octet count: a line (which the parser will find Invalid).
 	}
-	lim := min(len(data), f.Max+1)
+	return f.line(data, atEOF)
+}
+
+// line frames a line ending in LF (a CR before it dropped), cut at Max.
+func (f *Framer) line(data []byte, atEOF bool) (n int, msg []byte, cut bool) {
+	// Max bytes, then CR LF at the most, decide whether the line fits.
+	lim := min(len(data), f.Max+2)
 	for i, c := range data[:lim] {
-		if c == '\n' {
-			line := data[:i]
-			if i > 0 && line[i-1] == '\r' {
-				line = line[:i-1]
-			}
-			return i + 1, line, false
+		if c != '\n' {
+			continue
 		}
+		line := data[:i]
+		if i > 0 && line[i-1] == '\r' {
+			line = line[:i-1]
+		}
+		if len(line) > f.Max {
+			break
+		}
+		f.inLine = false
+		if len(line) == 0 {
+			return i + 1, nil, false // e.g. the newline right after a cut
+		}
+		return i + 1, line, false
 	}
-	if len(data) > f.Max {
+	waitCRLF := len(data) == f.Max+1 && data[f.Max] == '\r' && !atEOF
+	if len(data) > f.Max && !waitCRLF {
+		f.inLine = true
 		return f.Max, data[:f.Max], true
 	}
 	if atEOF {
+		f.inLine = false
 		return len(data), trimEOL(data), false
 	}
 	return 0, nil, false

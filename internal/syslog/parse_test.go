@@ -220,6 +220,10 @@ func TestFramer(t *testing.T) {
 		{"line cut at max, rest read on", 10, "<10> bad bad data bad bad\n", []msg{{"<10> bad b", true}, {"ad data ba", true}, {"d bad", false}}},
 		{"exactly max is whole", 10, "<10>123456\n", []msg{{"<10>123456", false}}},
 		{"octet counted cut", 4, "10 <1>abcdefg<2>x\n", []msg{{"<1>a", true}, {"bcde", true}, {"fg", false}, {"<2>x", false}}},
+		{"rest of a cut line is never an octet count", 10, "<10> bad b12 <13>xyz\n<1>a\n", []msg{{"<10> bad b", true}, {"12 <13>xyz", false}, {"<1>a", false}}},
+		{"cut exactly before the newline", 10, "<10>1234567\n<1>a\n", []msg{{"<10>123456", true}, {"7", false}, {"<1>a", false}}},
+		{"exactly max before CRLF is whole", 10, "<10>123456\r\n<1>a\n", []msg{{"<10>123456", false}, {"<1>a", false}}},
+		{"max and a CR without LF is cut", 10, "<10>123456\rx\n", []msg{{"<10>123456", true}, {"\rx", false}}},
 		{"digits without space are a line", 100, "1234567890123 x\n", []msg{{"1234567890123 x", false}}},
 		{"short octet frame at EOF", 100, "50 <1>abc", []msg{{"<1>abc", true}}},
 	}
