@@ -99,15 +99,22 @@ func stopSource(t *testing.T, s *Source) {
 	}
 }
 
-// Against a real broker: while the channels refuse every batch, no offset
-// is committed; once they take it, every record arrives with Flume's
-// headers and the committed offsets reach the end of each partition; a
-// later member of the group gets only what was written after.
-func TestBrokerOffsetsMoveOnlyAfterDelivery(t *testing.T) {
+// TestBroker runs the source against one real Kafka broker (KRaft, from the
+// Maven artifacts; skipped under -short).
+func TestBroker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Java and a Kafka broker")
 	}
 	k := peers.StartKafka(t, peers.KafkaOptions{JVMFlags: peers.FastStartFlags})
+	t.Run("OffsetsMoveOnlyAfterDelivery", func(t *testing.T) { testOffsetsMoveOnlyAfterDelivery(t, k) })
+	t.Run("StalledMemberCommitsNothingItDidNotDeliver", func(t *testing.T) { testStalledMemberCommitsNothingItDidNotDeliver(t, k) })
+}
+
+// While the channels refuse every batch, no offset
+// is committed; once they take it, every record arrives with Flume's
+// headers and the committed offsets reach the end of each partition; a
+// later member of the group gets only what was written after.
+func testOffsetsMoveOnlyAfterDelivery(t *testing.T, k *peers.Kafka) {
 	const topic, group, n = "deliver-then-commit", "g1", 300
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -185,4 +192,84 @@ func TestBrokerOffsetsMoveOnlyAfterDelivery(t *testing.T) {
 			t.Errorf("record %q delivered again after its offset was committed", e.Body)
 		}
 	}
+}
+
+// A member whose channels refuse its batch holds it
+// through a rebalance (partitions move only between batches) until the
+// group drops it; the other member then reads everything, and the stalled
+// member's late delivery neither commits over the group's offsets nor
+// loses a record.
+func testStalledMemberCommitsNothingItDidNotDeliver(t *testing.T, k *peers.Kafka) {
+	const topic, group, n = "stalled-member", "g2", 200
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := k.CreateTopic(ctx, topic, 4); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, k.Addr, topic, "rec", n)
+	cfg, errs := decode(t, "kafka.bootstrap.servers", k.Addr, "kafka.topics", topic,
+		"kafka.consumer.group.id", group, "kafka.consumer.auto.offset.reset", "earliest",
+		"kafka.consumer.session.timeout.ms", "6000", "kafka.consumer.heartbeat.interval.ms", "1000",
+		"kafka.consumer.max.poll.interval.ms", "6000",
+		"batchSize", "1000", "batchDurationMillis", "300", "backoffSleepIncrement", "50", "maxBackoffSleep", "200")
+	if len(errorsOnly(errs)) != 0 {
+		t.Fatal(errs)
+	}
+
+	pa := sluicetest.NewProcessor()
+	pa.SetFail(errors.New("channel full"))
+	a := runSource(t, cfg, pa)
+	deadline := time.Now().Add(time.Minute)
+	for pa.Calls() < 3 { // a holds a batch its channels refuse
+		if time.Now().After(deadline) {
+			t.Fatalf("a made %d hand-off attempts in a minute", pa.Calls())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	pb := sluicetest.NewProcessor()
+	b := runSource(t, cfg, pb)
+	got, err := pb.WaitFor(n, 2*time.Minute)
+	if err != nil {
+		t.Fatalf("b, alone after a was dropped from the group: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, e := range got {
+		seen[string(e.Body)] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("b read %d distinct records of %d", len(seen), n)
+	}
+	// b commits after each batch it delivered; wait for the end offsets.
+	ends := endOffsets(t, k.Addr, topic)
+	deadline = time.Now().Add(time.Minute)
+	for {
+		c := committed(t, k.Addr, group, topic)
+		done := true
+		for p, end := range ends {
+			done = done && c[p] == end
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("committed %v, end offsets %v", c, ends)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// a's channels take its stale batch now: duplicates, but its commit
+	// must not move the group's offsets back.
+	pa.SetFail(nil)
+	if _, err := pa.WaitFor(1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	stopSource(t, a)
+	stopSource(t, b)
+	c := committed(t, k.Addr, group, topic)
+	for p, end := range ends {
+		if c[p] != end {
+			t.Errorf("partition %d: committed offset %d after the stalled member's late delivery, want %d", p, c[p], end)
+		}
+	}
+	t.Logf("a delivered %d stale records (duplicates), b %d", len(pa.Events()), len(got))
 }
