@@ -108,6 +108,47 @@ func TestBroker(t *testing.T) {
 	k := peers.StartKafka(t, peers.KafkaOptions{JVMFlags: peers.FastStartFlags})
 	t.Run("OffsetsMoveOnlyAfterDelivery", func(t *testing.T) { testOffsetsMoveOnlyAfterDelivery(t, k) })
 	t.Run("StalledMemberCommitsNothingItDidNotDeliver", func(t *testing.T) { testStalledMemberCommitsNothingItDidNotDeliver(t, k) })
+	t.Run("TopicsRegex", func(t *testing.T) { testTopicsRegex(t, k) })
+}
+
+// kafka.topics.regex reads every topic whose whole name matches, and no
+// other (not one that only contains a match).
+func testTopicsRegex(t *testing.T, k *peers.Kafka) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, topic := range []string{"rx-a", "rx-b", "xrx-a", "rx"} {
+		if err := k.CreateTopic(ctx, topic, 1); err != nil {
+			t.Fatal(err)
+		}
+		produce(t, k.Addr, topic, topic, 10)
+	}
+	cfg, errs := decode(t, "kafka.bootstrap.servers", k.Addr, "kafka.topics.regex", `rx-\w+`,
+		"kafka.consumer.group.id", "g-rx", "kafka.consumer.auto.offset.reset", "earliest", "batchDurationMillis", "100")
+	if len(errorsOnly(errs)) != 0 {
+		t.Fatal(errs)
+	}
+	p := sluicetest.NewProcessor()
+	s := runSource(t, cfg, p)
+	got, err := p.WaitFor(20, time.Minute)
+	if err != nil {
+		stopSource(t, s)
+		t.Fatal(err)
+	}
+	// Records of the other topics, had they been subscribed, would have come
+	// with the first fetches; one more record makes sure those are done.
+	produce(t, k.Addr, "rx-a", "last", 1)
+	got, err = p.WaitFor(21, time.Minute)
+	stopSource(t, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, e := range got {
+		count[e.Headers["topic"]]++
+	}
+	if count["rx-a"] != 11 || count["rx-b"] != 10 || len(count) != 2 {
+		t.Errorf("records per topic %v, want rx-a 11 and rx-b 10 only", count)
+	}
 }
 
 // While the channels refuse every batch, no offset
