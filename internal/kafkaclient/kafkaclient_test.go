@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/conf"
 )
 
 var common = &Common{BootstrapServers: "127.0.0.1:9092, 127.0.0.2:9093"}
@@ -443,5 +444,23 @@ func TestExplainSASLFailure(t *testing.T) {
 	}
 	if !AuthFailed(kerr.SaslAuthenticationFailed) || AuthFailed(kerr.MessageTooLarge) {
 		t.Error("AuthFailed")
+	}
+}
+
+func TestWarningErrors(t *testing.T) {
+	_, warn, err := ProducerOpts(common, map[string]string{"batch.size": "1", "zzz": "secretvalue"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := WarningErrors(append(warn, "something general"))
+	var pe *conf.PropError
+	if len(errs) != 3 || !errors.As(errs[0], &pe) || pe.Key != "kafka.producer.batch.size" || !strings.HasPrefix(pe.Msg, "is accepted and ignored") {
+		t.Fatalf("%v", errs)
+	}
+	if !errors.As(errs[1], &pe) || pe.Key != "kafka.producer.zzz" || strings.Contains(pe.Msg, "secretvalue") {
+		t.Errorf("%v", errs[1])
+	}
+	if errors.As(errs[2], &pe) {
+		t.Errorf("general warning became a PropError: %v", errs[2])
 	}
 }

@@ -7,6 +7,7 @@
 package kafkaclient
 
 import (
+	"errors"
 	"fmt"
 	"github.com/sluiceio/sluice/conf"
 	"slices"
@@ -182,4 +183,19 @@ func (p *props) unknown() {
 	for _, k := range keys {
 		p.warnf("%s is not a Kafka client property Sluice knows; ignored", p.name(k))
 	}
+}
+
+// WarningErrors turns the warnings of ProducerOpts or ConsumerOpts into
+// errors for a config's Warnings (conf.Warner): one naming a property is a
+// conf.PropError on it, so `sluice check` shows it at its line.
+func WarningErrors(warns []string) []error {
+	out := make([]error, 0, len(warns))
+	for _, w := range warns {
+		if key, rest, ok := strings.Cut(w, " "); ok && (strings.HasPrefix(key, "kafka.producer.") || strings.HasPrefix(key, "kafka.consumer.")) {
+			out = append(out, conf.Invalid(key, "%s", rest))
+			continue
+		}
+		out = append(out, errors.New(w))
+	}
+	return out
 }

@@ -53,13 +53,13 @@ type settings struct {
 	batchSize int
 	partition int32 // -1: none
 	producer  map[string]string
-	warnings  []string
+	warnings  []error // placed at their property by conf.Warner
 }
 
 func (c *Config) settings() settings {
 	s := settings{common: kafkaclient.Common{BootstrapServers: c.BootstrapServers}, topic: c.Topic, partition: -1}
 	deprecated := func(old, now string) {
-		s.warnings = append(s.warnings, fmt.Sprintf("%s is deprecated; use %s", old, now))
+		s.warnings = append(s.warnings, conf.Invalid(old, "is deprecated: use %s", now))
 	}
 	if strings.TrimSpace(s.common.BootstrapServers) == "" && c.BrokerList != "" {
 		s.common.BootstrapServers = c.BrokerList
@@ -71,20 +71,20 @@ func (c *Config) settings() settings {
 	}
 	if s.topic == "" {
 		s.topic = defaultTopic
-		s.warnings = append(s.warnings, "kafka.topic is not set; writing to "+defaultTopic)
+		s.warnings = append(s.warnings, conf.Invalid("kafka.topic", "is not set: writing to %s, as Flume does", defaultTopic))
 	}
 	switch {
 	case c.BatchSize > 0:
 		s.batchSize = c.BatchSize
 		if c.KafkaBatchSize > 0 {
-			s.warnings = append(s.warnings, "both flumeBatchSize and kafka.flumeBatchSize are set; flumeBatchSize wins")
+			s.warnings = append(s.warnings, conf.Invalid("kafka.flumeBatchSize", "is ignored: flumeBatchSize is set too and wins"))
 		}
 	case c.OldBatchSize > 0:
 		s.batchSize = c.OldBatchSize
 		deprecated("batchSize", "flumeBatchSize")
 	case c.KafkaBatchSize > 0:
 		s.batchSize = c.KafkaBatchSize
-		s.warnings = append(s.warnings, "kafka.flumeBatchSize is used as flumeBatchSize (Flume ignores it; flumeBatchSize is its name)")
+		s.warnings = append(s.warnings, conf.Invalid("kafka.flumeBatchSize", "is used as flumeBatchSize (Flume ignores this spelling; flumeBatchSize is its name)"))
 	default:
 		s.batchSize = defaultBatchSize
 	}
@@ -99,10 +99,10 @@ func (c *Config) settings() settings {
 		}
 	}
 	if c.SerializerClass != "" {
-		s.warnings = append(s.warnings, "serializer.class is deprecated and ignored")
+		s.warnings = append(s.warnings, conf.Invalid("serializer.class", "is deprecated and ignored"))
 	}
 	if c.KeySerializerClass != "" {
-		s.warnings = append(s.warnings, "key.serializer.class is deprecated and ignored")
+		s.warnings = append(s.warnings, conf.Invalid("key.serializer.class", "is deprecated and ignored"))
 	}
 	if c.DefaultPartitionID != "" {
 		if n, err := strconv.ParseInt(strings.TrimSpace(c.DefaultPartitionID), 10, 32); err == nil && n >= 0 {
@@ -139,4 +139,16 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// Warnings are Flume's fallbacks and deprecated keys this configuration
+// relies on, and the kafka.producer.* keys ignored or unknown; `sluice
+// check` and the agent's start show them at their line.
+func (c *Config) Warnings() []error {
+	s := c.settings()
+	out := s.warnings
+	if _, warns, err := kafkaclient.ProducerOpts(&s.common, s.producer); err == nil {
+		out = append(out, kafkaclient.WarningErrors(warns)...)
+	}
+	return out
 }

@@ -46,7 +46,7 @@ func TestDefaultsAreFlumes(t *testing.T) {
 	if s.topic != "default-flume-topic" || s.batchSize != 100 || s.partition != -1 || !cfg.AllowTopicOverride || cfg.TopicHeader != "topic" || cfg.UseFlumeEventFormat {
 		t.Errorf("settings %+v config %+v", s, cfg)
 	}
-	if len(s.warnings) != 1 || !strings.Contains(s.warnings[0], "kafka.topic is not set") {
+	if len(s.warnings) != 1 || !strings.Contains(s.warnings[0].Error(), "kafka.topic: is not set") {
 		t.Errorf("warnings %q", s.warnings)
 	}
 }
@@ -57,7 +57,7 @@ func TestLegacyKeysAndBatchSizePrecedence(t *testing.T) {
 	if s.common.BootstrapServers != "old:9092" || s.topic != "t1" || s.batchSize != 7 || s.producer["acks"] != "1" {
 		t.Errorf("%+v", s)
 	}
-	if got := strings.Join(s.warnings, "\n"); strings.Count(got, "deprecated") != 4 {
+	if got := errors.Join(s.warnings...).Error(); strings.Count(got, "deprecated") != 4 {
 		t.Errorf("warnings:\n%s", got)
 	}
 	// The new keys win over the old.
@@ -71,7 +71,7 @@ func TestLegacyKeysAndBatchSizePrecedence(t *testing.T) {
 		t.Errorf("kafka.flumeBatchSize alone: %d", s.batchSize)
 	}
 	s = mustDecode(t, "kafka.bootstrap.servers = b:1", "kafka.flumeBatchSize = 33", "flumeBatchSize = 44").settings()
-	if s.batchSize != 44 || !strings.Contains(strings.Join(s.warnings, "\n"), "flumeBatchSize wins") {
+	if s.batchSize != 44 || !strings.Contains(errors.Join(s.warnings...).Error(), "flumeBatchSize is set too and wins") {
 		t.Errorf("both: %d %q", s.batchSize, s.warnings)
 	}
 }
@@ -295,6 +295,32 @@ func TestClassify(t *testing.T) {
 	for i := range want {
 		if !strings.HasPrefix(got[i], want[i]) {
 			t.Errorf("rejection %q, want %q...", got[i], want[i])
+		}
+	}
+}
+
+// TestWarningsAtTheirLine: deprecated keys and ignored kafka.producer.*
+// keys are warnings placed at their property, as sluice check shows them.
+func TestWarningsAtTheirLine(t *testing.T) {
+	_, errs := decode(t, "brokerList = b:1", "kafka.topic = t", "kafka.producer.batch.size = 100", "kafka.producer.max.block.ms = 5")
+	var got []string
+	for _, e := range errs {
+		if !e.Warning {
+			t.Errorf("not a warning: %v", e)
+		}
+		got = append(got, e.Error())
+	}
+	want := []string{
+		"a1.sinks.k1.brokerList (f.conf:1): is deprecated: use kafka.bootstrap.servers",
+		"a1.sinks.k1.kafka.producer.batch.size (f.conf:3): is accepted and ignored",
+		"a1.sinks.k1.kafka.producer.max.block.ms (f.conf:4): is accepted and ignored",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %q", got)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("got %q, want %q...", got[i], want[i])
 		}
 	}
 }

@@ -31,7 +31,6 @@ type Sink struct {
 	set   settings
 	maker *recordMaker
 	opts  []kgo.Opt
-	warns []string
 	name  string
 	log   *slog.Logger
 	c     *sluice.SinkCounters
@@ -50,12 +49,12 @@ type Sink struct {
 // New builds the sink from a validated config; it connects nothing.
 func New(env sluice.Env, cfg *Config) (*Sink, error) {
 	set := cfg.settings()
-	opts, warns, err := kafkaclient.ProducerOpts(&set.common, set.producer)
+	opts, _, err := kafkaclient.ProducerOpts(&set.common, set.producer)
 	if err != nil {
 		return nil, err
 	}
 	s := &Sink{
-		set: set, maker: newRecordMaker(cfg, set), warns: append(set.warnings, warns...),
+		set: set, maker: newRecordMaker(cfg, set),
 		name: env.Name, log: env.Logger, c: env.SinkCounters,
 		sendTimer: env.SinkCounters.Get("KafkaEventSendTimer"),
 		rollbacks: env.SinkCounters.Get("RollbackCount"),
@@ -71,11 +70,9 @@ func (s *Sink) BatchSize() int { return s.set.batchSize }
 // Start makes the client, which connects when it first needs a broker, and
 // checks in the background (within 10 s) that the brokers answer, so that
 // a wrong address or failing SASL shows in the log at once. It never waits
-// for Kafka.
+// for Kafka. (The configuration's warnings were given when the agent read
+// the file: Config.Warnings.)
 func (s *Sink) Start(context.Context) error {
-	for _, w := range s.warns {
-		s.log.Warn("kafka sink: " + w)
-	}
 	cl, err := kgo.NewClient(s.opts...)
 	if err != nil {
 		return fmt.Errorf("kafka sink %s: %w", s.name, err)
