@@ -102,7 +102,7 @@ type Parser struct {
 type header struct {
 	pri      string // the digits between < and >
 	version  string // "" when absent
-	stamp    string // the timestamp as written; "-" for the nil one
+	stamp    []byte // the timestamp as written; "-" for the nil one
 	host     string // "-" for the nil one
 	body     []byte
 	rfc5424  bool
@@ -257,16 +257,15 @@ func versions(b []byte, try func(version string, at int) bool) bool {
 func match5424(b []byte, hd *header) bool {
 	return versions(b, func(v string, at int) bool {
 		i := at
-		var stamp string
+		stamp := b[i:min(i+1, len(b))]
 		if i < len(b) && b[i] == '-' {
-			stamp = "-"
 			i++
 		} else {
 			n := stamp5424(b[i:])
 			if n == 0 {
 				return false
 			}
-			stamp = string(b[i : i+n])
+			stamp = b[i : i+n]
 			i += n
 		}
 		if i >= len(b) || !isSpace(b[i]) {
@@ -288,7 +287,7 @@ func match5424(b []byte, hd *header) bool {
 		if i >= len(b) || !isSpace(b[i]) {
 			return false
 		}
-		*hd = header{version: v, stamp: stamp, hasStamp: stamp != "-", host: host, body: b[i+1:], rfc5424: true}
+		*hd = header{version: v, stamp: stamp, hasStamp: string(stamp) != "-", host: host, body: b[i+1:], rfc5424: true}
 		return true
 	})
 }
@@ -315,7 +314,7 @@ func match3164(b []byte, hd *header) bool {
 		if i >= len(b) || !isSpace(b[i]) {
 			return false
 		}
-		*hd = header{version: v, stamp: string(b[at : at+n]), hasStamp: true, host: host, body: b[i+1:]}
+		*hd = header{version: v, stamp: b[at : at+n], hasStamp: true, host: host, body: b[i+1:]}
 		return true
 	})
 }
@@ -404,7 +403,7 @@ func stamp3164(b []byte) int {
 	return i + 8
 }
 
-func atoi(s string) int {
+func atoi[T string | []byte](s T) int {
 	n := 0
 	for i := 0; i < len(s); i++ {
 		n = n*10 + int(s[i]-'0')
@@ -419,7 +418,8 @@ func atoi(s string) int {
 func (p *Parser) millis(hd *header) (int64, bool) {
 	s := hd.stamp
 	if hd.rfc5424 {
-		loc := p.loc()
+		loc, off := p.loc(), 0
+		zoned := false
 		ns := 0
 		i := 19
 		if i < len(s) && s[i] == '.' {
@@ -429,36 +429,51 @@ func (p *Parser) millis(hd *header) (int64, bool) {
 			}
 			frac := s[i+1 : j]
 			// Milliseconds: further digits are cut off, as in Flume.
-			ms := atoi((frac + "00")[:3])
+			ms := 0
+			for k := range 3 {
+				ms *= 10
+				if k < len(frac) {
+					ms += int(frac[k] - '0')
+				}
+			}
 			ns = ms * int(time.Millisecond)
 			i = j
 		}
 		if i < len(s) {
-			if s[i] == 'Z' {
-				loc = time.UTC
-			} else {
-				off := (atoi(s[i+1:i+3])*60 + atoi(s[i+4:i+6])) * 60
+			// An offset is applied by hand: a FixedZone per message
+			// would allocate.
+			zoned, loc = true, time.UTC
+			if s[i] != 'Z' {
+				off = (atoi(s[i+1:i+3])*60 + atoi(s[i+4:i+6])) * 60
 				if s[i] == '-' {
 					off = -off
 				}
-				loc = time.FixedZone("", off)
 			}
 		}
 		t := time.Date(atoi(s[0:4]), time.Month(atoi(s[5:7])), atoi(s[8:10]),
 			atoi(s[11:13]), atoi(s[14:16]), atoi(s[17:19]), ns, loc)
+		if zoned {
+			t = t.Add(-time.Duration(off) * time.Second)
+		}
 		return t.UnixMilli(), true
 	}
-	mon, ok := months[s[:3]]
+	mon, ok := months[string(s[:3])]
 	if !ok {
 		return 0, false
 	}
-	f := strings.Fields(s[3:]) // day, HH:MM:SS
-	if len(f) != 2 {
-		return 0, false
+	// stamp3164 checked the shape: Mmm, 1-2 blanks, 1-2 digits of day,
+	// a blank, HH:MM:SS.
+	i := 3
+	for isSpace(s[i]) {
+		i++
 	}
-	clock := f[1]
+	d := i
+	for isDigit(s[i]) {
+		i++
+	}
+	day, clock := s[d:i], s[i+1:]
 	now := p.now()
-	t := time.Date(now.UTC().Year(), mon, atoi(f[0]), atoi(clock[0:2]), atoi(clock[3:5]), atoi(clock[6:8]), 0, p.loc())
+	t := time.Date(now.UTC().Year(), mon, atoi(day), atoi(clock[0:2]), atoi(clock[3:5]), atoi(clock[6:8]), 0, p.loc())
 	if t.After(now) && t.AddDate(0, -1, 0).After(now) {
 		t = t.AddDate(-1, 0, 0)
 	} else if t.Before(now) && t.AddDate(0, 11, 0).Before(now) {
