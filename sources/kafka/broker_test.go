@@ -37,8 +37,8 @@ func produce(t *testing.T, addr, topic, prefix string, n int) {
 	}
 }
 
-// committed returns the group's committed offset per partition of topic.
-func committed(t *testing.T, addr, group, topic string) map[int32]int64 {
+// admin runs f with an admin client of the broker at addr.
+func admin(t *testing.T, addr string, f func(ctx context.Context, adm *kadm.Client) error) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	if err != nil {
@@ -47,34 +47,35 @@ func committed(t *testing.T, addr, group, topic string) map[int32]int64 {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	resp, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
-	if err != nil {
-		t.Fatalf("fetch offsets: %v", err)
+	if err := f(ctx, kadm.NewClient(cl)); err != nil {
+		t.Fatal(err)
 	}
+}
+
+// committed returns the group's committed offset per partition of topic.
+func committed(t *testing.T, addr, group, topic string) map[int32]int64 {
+	t.Helper()
 	out := map[int32]int64{}
-	resp.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == topic && o.Err == nil {
-			out[o.Partition] = o.At
-		}
+	admin(t, addr, func(ctx context.Context, adm *kadm.Client) error {
+		resp, err := adm.FetchOffsets(ctx, group)
+		resp.Each(func(o kadm.OffsetResponse) {
+			if o.Topic == topic && o.Err == nil {
+				out[o.Partition] = o.At
+			}
+		})
+		return err
 	})
 	return out
 }
 
 func endOffsets(t *testing.T, addr, topic string) map[int32]int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatalf("end offsets: %v", err)
-	}
 	out := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	admin(t, addr, func(ctx context.Context, adm *kadm.Client) error {
+		ends, err := adm.ListEndOffsets(ctx, topic)
+		ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+		return err
+	})
 	return out
 }
 
