@@ -425,3 +425,112 @@ func TestCrashLeavesNoInUseFile(t *testing.T) {
 }
 
 var _ = sluice.ErrClosed
+
+// DataStream through the other serializers: HEADER_AND_TEXT lines and
+// avro_event (an Avro container Hadoop's -text decodes to JSON records).
+func TestDataStreamSerializers(t *testing.T) {
+	needHDFS(t)
+	t.Run("header_and_text", func(t *testing.T) {
+		dir := testDir(t)
+		f := newSink(t, "hdfs.path", dir, "hdfs.fileType", "DataStream", "serializer", "HEADER_AND_TEXT")
+		f.ch.Add(ev("hello", "k", "v"))
+		f.drain()
+		f.stop()
+		fs := files(t, dir)
+		if len(fs) != 1 {
+			t.Fatalf("files: %v", fs)
+		}
+		if got := cat(t, fs[0].Path); got != "{k=v} hello\n" {
+			t.Fatalf("got %q", got)
+		}
+	})
+	t.Run("avro_event", func(t *testing.T) {
+		dir := testDir(t)
+		f := newSink(t, "hdfs.path", dir, "hdfs.fileType", "DataStream", "serializer", "avro_event",
+			"hdfs.fileSuffix", ".avro", "hdfs.batchSize", "2")
+		for i := 0; i < 5; i++ {
+			f.ch.Add(ev(fmt.Sprintf("body%d", i), "n", strconv.Itoa(i)))
+		}
+		f.drain()
+		f.stop()
+		fs := files(t, dir)
+		if len(fs) != 1 || !strings.HasSuffix(fs[0].Path, ".avro") {
+			t.Fatalf("files: %v", fs)
+		}
+		got := strings.Split(strings.TrimSuffix(text(t, fs[0].Path), "\n"), "\n")
+		if len(got) != 5 {
+			t.Fatalf("hadoop fs -text read %d records: %q", len(got), got)
+		}
+		for i, l := range got {
+			if !strings.Contains(l, fmt.Sprintf(`"n":"%d"`, i)) || !strings.Contains(l, `"body"`) {
+				t.Errorf("record %d: %s", i, l)
+			}
+		}
+	})
+}
+
+// hdfs.maxOpenFiles: a bucket beyond the limit closes (and renames) the
+// least recently used file.
+func TestMaxOpenFiles(t *testing.T) {
+	needHDFS(t)
+	dir := testDir(t)
+	f := newSink(t, "hdfs.path", dir+"/%{b}", "hdfs.fileType", "DataStream", "hdfs.maxOpenFiles", "2", "hdfs.rollCount", "0", "hdfs.rollSize", "0")
+	for _, b := range []string{"a", "b", "a", "c"} {
+		f.ch.Add(ev(b, "b", b))
+		f.drain()
+	}
+	var closed, open []string
+	for _, e := range files(t, dir) {
+		if strings.HasSuffix(e.Path, ".tmp") {
+			open = append(open, path.Base(path.Dir(e.Path)))
+		} else {
+			closed = append(closed, path.Base(path.Dir(e.Path)))
+		}
+	}
+	if strings.Join(closed, ",") != "b" || strings.Join(open, ",") != "a,c" {
+		t.Fatalf("closed %v, open %v; want b closed (least recently used), a and c open", closed, open)
+	}
+}
+
+// A full HDFS (the directory's space quota reached): a clear error, the
+// events stay in the channel, and they go once there is room.
+func TestQuotaExceeded(t *testing.T) {
+	needHDFS(t)
+	dir := testDir(t)
+	if _, err := cluster.Shell("-mkdir", "-p", dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cluster.DFSAdmin("-setSpaceQuota", "1k", dir); err != nil {
+		t.Fatal(err)
+	}
+	f := newSink(t, "hdfs.path", dir, "hdfs.fileType", "DataStream")
+	for i := 0; i < 3; i++ {
+		f.ch.Add(ev(strconv.Itoa(i)))
+	}
+	_, err := f.loop.Process(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "quota exceeded") || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("error: %v", err)
+	}
+	if f.ch.Len() != 3 {
+		t.Fatalf("channel holds %d events, want 3", f.ch.Len())
+	}
+	if _, err := cluster.DFSAdmin("-clrSpaceQuota", dir); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		_, _ = f.loop.Process(context.Background())
+		return f.ch.Len() == 0
+	})
+	waitFor(t, func() bool {
+		_ = f.s.Idle(context.Background())
+		return len(f.s.pending) == 0
+	})
+	f.stop()
+	var got []string
+	for _, e := range files(t, dir) {
+		got = append(got, cat(t, e.Path))
+	}
+	if strings.Join(got, "") != "0\n1\n2\n" {
+		t.Fatalf("files after the quota was lifted: %q", got)
+	}
+}
