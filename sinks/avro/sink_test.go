@@ -1,15 +1,12 @@
 package avro
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -98,77 +95,6 @@ func newSink(t testing.TB, ch sluice.Channel, addr string, props map[string]stri
 	return &testSink{Sink: s, Loop: sluicetest.SinkLoop(env, s)}, env
 }
 
-// randomEvents makes events with random headers (including non-ASCII and
-// empty strings) and random binary bodies (some empty).
-func randomEvents(n int, seed uint64) []*sluice.Event {
-	r := rand.New(rand.NewPCG(seed, 1))
-	keys := []string{"host", "timestamp", "topic", "ключ", "", "a.b.c", "x-y"}
-	str := func(max int) string {
-		b := make([]rune, r.IntN(max))
-		for i := range b {
-			if r.IntN(10) == 0 {
-				b[i] = rune(0x400 + r.IntN(0x400))
-			} else {
-				b[i] = rune(' ' + r.IntN(95))
-			}
-		}
-		return string(b)
-	}
-	out := make([]*sluice.Event, n)
-	for i := range out {
-		h := map[string]string{}
-		for j := r.IntN(5); j > 0; j-- {
-			if r.IntN(3) == 0 {
-				h[str(20)] = str(40)
-			} else {
-				h[keys[r.IntN(len(keys))]] = str(40)
-			}
-		}
-		body := make([]byte, r.IntN(300))
-		for j := range body {
-			body[j] = byte(r.Uint32())
-		}
-		out[i] = &sluice.Event{Headers: h, Body: body}
-	}
-	return out
-}
-
-func sameEvents(t *testing.T, got, want []*sluice.Event) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("got %d events, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if !bytes.Equal(got[i].Body, want[i].Body) {
-			t.Fatalf("event %d: body %x, want %x", i, got[i].Body, want[i].Body)
-		}
-		if len(got[i].Headers) != len(want[i].Headers) {
-			t.Fatalf("event %d: headers %q, want %q", i, got[i].Headers, want[i].Headers)
-		}
-		for k, v := range want[i].Headers {
-			if g, ok := got[i].Headers[k]; !ok || g != v {
-				t.Fatalf("event %d: header %q = %q, want %q", i, k, g, v)
-			}
-		}
-	}
-}
-
-// drain calls Process until the channel is empty, allowing up to maxErrs
-// failed calls (each rolled back), and returns the errors seen.
-func drain(t *testing.T, s *testSink, ch *sluicetest.Channel, maxErrs int) []error {
-	t.Helper()
-	var errs []error
-	for ch.Len() > 0 {
-		if _, err := s.Process(context.Background()); err != nil {
-			errs = append(errs, err)
-			if len(errs) > maxErrs {
-				t.Fatalf("too many failures: %v", errs)
-			}
-		}
-	}
-	return errs
-}
-
 func TestRoundTrip(t *testing.T) {
 	trust := map[string]string{"ssl": "true", "truststore": stores + "trust.jks", "truststore-password": storePw}
 	tests := []struct {
@@ -187,17 +113,17 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			proc := sluicetest.NewProcessor()
 			src := startSource(t, proc, 0, tc.src)
-			want := randomEvents(tc.count, uint64(i))
+			want := sluicetest.RandomEvents(tc.count, uint64(i))
 			ch := sluicetest.NewChannel(want...)
 			props := map[string]string{"batch-size": strconv.Itoa(tc.batch)}
 			for k, v := range tc.sink {
 				props[k] = v
 			}
 			s, env := newSink(t, ch, src.Addr().String(), props)
-			if errs := drain(t, s, ch, 0); len(errs) > 0 {
+			if errs := sluicetest.Drain(t, s, ch, 0); len(errs) > 0 {
 				t.Fatal(errs)
 			}
-			sameEvents(t, proc.Events(), want)
+			sluicetest.SameEvents(t, proc.Events(), want)
 			c := env.SinkCounters
 			if c.EventDrainAttempt.Load() != int64(tc.count) || c.EventDrainSuccess.Load() != int64(tc.count) ||
 				c.BatchComplete.Load() != int64(tc.count/tc.batch) || c.ConnectionCreated.Load() != 1 || c.EventWriteFail.Load() != 0 {
@@ -210,31 +136,13 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// failingProc refuses the first n batches, as a full channel does.
-type failingProc struct {
-	*sluicetest.Processor
-	mu   sync.Mutex
-	fail int
-}
-
-func (p *failingProc) Process(ctx context.Context, events []*sluice.Event, call sluice.Call) error {
-	p.mu.Lock()
-	if p.fail > 0 {
-		p.fail--
-		p.mu.Unlock()
-		return sluicetest.ErrFull
-	}
-	p.mu.Unlock()
-	return p.Processor.Process(ctx, events, call)
-}
-
 func TestFailedStatusRetriedUntilAccepted(t *testing.T) {
-	proc := &failingProc{Processor: sluicetest.NewProcessor(), fail: 3}
+	proc := sluicetest.NewFailingProcessor(3)
 	src := startSource(t, proc, 0, nil)
-	want := randomEvents(1000, 7)
+	want := sluicetest.RandomEvents(1000, 7)
 	ch := sluicetest.NewChannel(want...)
 	s, env := newSink(t, ch, src.Addr().String(), map[string]string{"batch-size": "300"})
-	errs := drain(t, s, ch, 3)
+	errs := sluicetest.Drain(t, s, ch, 3)
 	if len(errs) != 3 {
 		t.Fatalf("%d failed calls, want 3: %v", len(errs), errs)
 	}
@@ -245,7 +153,7 @@ func TestFailedStatusRetriedUntilAccepted(t *testing.T) {
 	}
 	// Nothing lost, nothing twice, and in order: each refused batch went
 	// back to the head of the channel.
-	sameEvents(t, proc.Events(), want)
+	sluicetest.SameEvents(t, proc.Events(), want)
 	c := env.SinkCounters
 	if c.EventWriteFail.Load() != 3 || c.ConnectionCreated.Load() != 4 || c.ConnectionClosed.Load() != 3 || ch.Rollbacks != 3 {
 		t.Errorf("counters %v, rollbacks %d", c.Snapshot(), ch.Rollbacks)
@@ -259,7 +167,7 @@ func TestDeadPeerThenBack(t *testing.T) {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	want := randomEvents(250, 3)
+	want := sluicetest.RandomEvents(250, 3)
 	ch := sluicetest.NewChannel(want...)
 	s, env := newSink(t, ch, l.Addr().String(), map[string]string{"batch-size": "100"})
 	for i := 0; i < 3; i++ {
@@ -277,10 +185,10 @@ func TestDeadPeerThenBack(t *testing.T) {
 	}
 	proc := sluicetest.NewProcessor()
 	startSource(t, proc, port, nil)
-	if errs := drain(t, s, ch, 0); len(errs) > 0 {
+	if errs := sluicetest.Drain(t, s, ch, 0); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	sameEvents(t, proc.Events(), want)
+	sluicetest.SameEvents(t, proc.Events(), want)
 }
 
 func TestStalledPeerTimesOut(t *testing.T) {
@@ -299,7 +207,7 @@ func TestStalledPeerTimesOut(t *testing.T) {
 			go io.Copy(io.Discard, c)
 		}
 	}()
-	ch := sluicetest.NewChannel(randomEvents(10, 4)...)
+	ch := sluicetest.NewChannel(sluicetest.RandomEvents(10, 4)...)
 	s, env := newSink(t, ch, l.Addr().String(), map[string]string{"request-timeout": "1000"})
 	_, err = s.Process(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "timed out after 1s") {
@@ -326,7 +234,7 @@ func TestCancelledProcessRollsBack(t *testing.T) {
 			go io.Copy(io.Discard, c)
 		}
 	}()
-	ch := sluicetest.NewChannel(randomEvents(10, 5)...)
+	ch := sluicetest.NewChannel(sluicetest.RandomEvents(10, 5)...)
 	s, _ := newSink(t, ch, l.Addr().String(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
@@ -343,7 +251,7 @@ func TestCancelledProcessRollsBack(t *testing.T) {
 
 func TestUntrustedServer(t *testing.T) {
 	src := startSource(t, sluicetest.NewProcessor(), 0, map[string]string{"ssl": "true", "keystore": stores + "other.jks", "keystore-password": storePw})
-	ch := sluicetest.NewChannel(randomEvents(1, 1)...)
+	ch := sluicetest.NewChannel(sluicetest.RandomEvents(1, 1)...)
 	s, env := newSink(t, ch, src.Addr().String(), map[string]string{"ssl": "true", "truststore": stores + "trust.jks"})
 	_, err := s.Process(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "not trusted") {
@@ -357,7 +265,7 @@ func TestUntrustedServer(t *testing.T) {
 func TestResetConnectionInterval(t *testing.T) {
 	proc := sluicetest.NewProcessor()
 	src := startSource(t, proc, 0, nil)
-	ch := sluicetest.NewChannel(randomEvents(20, 6)...)
+	ch := sluicetest.NewChannel(sluicetest.RandomEvents(20, 6)...)
 	s, env := newSink(t, ch, src.Addr().String(), map[string]string{"batch-size": "10", "reset-connection-interval": "60"})
 	if _, err := s.Process(context.Background()); err != nil {
 		t.Fatal(err)

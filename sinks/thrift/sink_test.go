@@ -1,16 +1,13 @@
 package thrift
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -110,67 +107,6 @@ func newSink(t testing.TB, name string, ch sluice.Channel, addr string, props ma
 	return &testSink{Sink: s, Loop: sluicetest.SinkLoop(env, s)}, env
 }
 
-// randomEvents makes events with random headers (including non-ASCII and
-// empty strings) and random binary bodies (some empty).
-func randomEvents(n int, seed uint64) []*sluice.Event {
-	r := rand.New(rand.NewPCG(seed, 1))
-	keys := []string{"host", "timestamp", "topic", "ключ", "", "a.b.c"}
-	str := func(n int) string {
-		b := make([]rune, r.IntN(n))
-		for i := range b {
-			if r.IntN(10) == 0 {
-				b[i] = rune(0x400 + r.IntN(0x400))
-			} else {
-				b[i] = rune(' ' + r.IntN(95))
-			}
-		}
-		return string(b)
-	}
-	out := make([]*sluice.Event, n)
-	for i := range out {
-		h := map[string]string{"seq": strconv.Itoa(i)}
-		for j := r.IntN(4); j > 0; j-- {
-			h[keys[r.IntN(len(keys))]] = str(40)
-		}
-		body := make([]byte, r.IntN(300))
-		for j := range body {
-			body[j] = byte(r.Uint32())
-		}
-		out[i] = &sluice.Event{Headers: h, Body: body}
-	}
-	return out
-}
-
-func sameEvents(t *testing.T, got, want []*sluice.Event) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("got %d events, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if !bytes.Equal(got[i].Body, want[i].Body) || fmt.Sprint(got[i].Headers) != fmt.Sprint(want[i].Headers) {
-			t.Fatalf("event %d: %x %q, want %x %q", i, got[i].Body, got[i].Headers, want[i].Body, want[i].Headers)
-		}
-	}
-}
-
-// drain calls Process until the channel is empty, allowing up to maxErrs
-// failed calls (each rolled back), and returns the errors seen.
-func drain(t *testing.T, s interface {
-	Process(context.Context) (sluice.Status, error)
-}, ch *sluicetest.Channel, maxErrs int) []error {
-	t.Helper()
-	var errs []error
-	for ch.Len() > 0 {
-		if _, err := s.Process(context.Background()); err != nil {
-			errs = append(errs, err)
-			if len(errs) > maxErrs {
-				t.Fatalf("too many failures: %v", errs)
-			}
-		}
-	}
-	return errs
-}
-
 func TestRoundTrip(t *testing.T) {
 	tlsSrc := map[string]string{"ssl": "true", "keystore": stores + "server.jks", "keystore-password": storePw}
 	tests := []struct {
@@ -189,17 +125,17 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			proc := sluicetest.NewProcessor()
 			src := startSource(t, proc, 0, tc.src)
-			want := randomEvents(tc.count, uint64(i))
+			want := sluicetest.RandomEvents(tc.count, uint64(i))
 			ch := sluicetest.NewChannel(want...)
 			props := map[string]string{"batch-size": strconv.Itoa(tc.batch)}
 			for k, v := range tc.sink {
 				props[k] = v
 			}
 			s, env := newSink(t, "k1", ch, src.Addr().String(), props)
-			if errs := drain(t, s, ch, 0); len(errs) > 0 {
+			if errs := sluicetest.Drain(t, s, ch, 0); len(errs) > 0 {
 				t.Fatal(errs)
 			}
-			sameEvents(t, proc.Events(), want)
+			sluicetest.SameEvents(t, proc.Events(), want)
 			c := env.SinkCounters
 			if c.EventDrainAttempt.Load() != int64(tc.count) || c.EventDrainSuccess.Load() != int64(tc.count) ||
 				c.BatchComplete.Load() != int64(tc.count/tc.batch) || c.ConnectionCreated.Load() != 1 || c.EventWriteFail.Load() != 0 {
@@ -212,31 +148,13 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// failingProc refuses the first n batches, as a full channel does.
-type failingProc struct {
-	*sluicetest.Processor
-	mu   sync.Mutex
-	fail int
-}
-
-func (p *failingProc) Process(ctx context.Context, events []*sluice.Event, call sluice.Call) error {
-	p.mu.Lock()
-	if p.fail > 0 {
-		p.fail--
-		p.mu.Unlock()
-		return sluicetest.ErrFull
-	}
-	p.mu.Unlock()
-	return p.Processor.Process(ctx, events, call)
-}
-
 func TestFailedStatusRetriedUntilAccepted(t *testing.T) {
-	proc := &failingProc{Processor: sluicetest.NewProcessor(), fail: 3}
+	proc := sluicetest.NewFailingProcessor(3)
 	src := startSource(t, proc, 0, nil)
-	want := randomEvents(1000, 7)
+	want := sluicetest.RandomEvents(1000, 7)
 	ch := sluicetest.NewChannel(want...)
 	s, env := newSink(t, "k1", ch, src.Addr().String(), map[string]string{"batch-size": "300"})
-	errs := drain(t, s, ch, 3)
+	errs := sluicetest.Drain(t, s, ch, 3)
 	if len(errs) != 3 {
 		t.Fatalf("%d failed calls, want 3: %v", len(errs), errs)
 	}
@@ -246,7 +164,7 @@ func TestFailedStatusRetriedUntilAccepted(t *testing.T) {
 		}
 	}
 	// Nothing lost, nothing twice, and in order.
-	sameEvents(t, proc.Events(), want)
+	sluicetest.SameEvents(t, proc.Events(), want)
 	c := env.SinkCounters
 	if c.EventWriteFail.Load() != 3 || c.ConnectionCreated.Load() != 4 || c.ConnectionClosed.Load() != 3 || ch.Rollbacks != 3 {
 		t.Errorf("counters %v, rollbacks %d", c.Snapshot(), ch.Rollbacks)
@@ -265,7 +183,7 @@ func freePort(t *testing.T) int {
 
 func TestDeadPeerThenBack(t *testing.T) {
 	port := freePort(t)
-	want := randomEvents(250, 3)
+	want := sluicetest.RandomEvents(250, 3)
 	ch := sluicetest.NewChannel(want...)
 	s, env := newSink(t, "k1", ch, "127.0.0.1:"+strconv.Itoa(port), map[string]string{"batch-size": "100"})
 	for range 3 {
@@ -283,10 +201,10 @@ func TestDeadPeerThenBack(t *testing.T) {
 	}
 	proc := sluicetest.NewProcessor()
 	startSource(t, proc, port, nil)
-	if errs := drain(t, s, ch, 0); len(errs) > 0 {
+	if errs := sluicetest.Drain(t, s, ch, 0); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	sameEvents(t, proc.Events(), want)
+	sluicetest.SameEvents(t, proc.Events(), want)
 }
 
 // A source that goes away between batches: the failed batch is rolled
@@ -295,7 +213,7 @@ func TestPeerRestartsMidStream(t *testing.T) {
 	port := freePort(t)
 	proc := sluicetest.NewProcessor()
 	src := startSource(t, proc, port, nil)
-	want := randomEvents(500, 9)
+	want := sluicetest.RandomEvents(500, 9)
 	ch := sluicetest.NewChannel(want...)
 	s, _ := newSink(t, "k1", ch, "127.0.0.1:"+strconv.Itoa(port), map[string]string{"batch-size": "100"})
 	if _, err := s.Process(context.Background()); err != nil {
@@ -313,10 +231,10 @@ func TestPeerRestartsMidStream(t *testing.T) {
 		t.Fatalf("%d events in the channel, want 400", ch.Len())
 	}
 	startSource(t, proc, port, nil)
-	if errs := drain(t, s, ch, 0); len(errs) > 0 {
+	if errs := sluicetest.Drain(t, s, ch, 0); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	sameEvents(t, proc.Events(), want)
+	sluicetest.SameEvents(t, proc.Events(), want)
 }
 
 func stalledPeer(t *testing.T) string {
@@ -339,7 +257,7 @@ func stalledPeer(t *testing.T) string {
 }
 
 func TestStalledPeerTimesOut(t *testing.T) {
-	ch := sluicetest.NewChannel(randomEvents(10, 4)...)
+	ch := sluicetest.NewChannel(sluicetest.RandomEvents(10, 4)...)
 	s, env := newSink(t, "k1", ch, stalledPeer(t), map[string]string{"request-timeout": "1000"})
 	_, err := s.Process(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "no answer within request-timeout (1s)") {
@@ -352,7 +270,7 @@ func TestStalledPeerTimesOut(t *testing.T) {
 }
 
 func TestCancelledProcessRollsBack(t *testing.T) {
-	ch := sluicetest.NewChannel(randomEvents(10, 5)...)
+	ch := sluicetest.NewChannel(sluicetest.RandomEvents(10, 5)...)
 	s, _ := newSink(t, "k1", ch, stalledPeer(t), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
@@ -369,7 +287,7 @@ func TestCancelledProcessRollsBack(t *testing.T) {
 
 func TestUntrustedServer(t *testing.T) {
 	src := startSource(t, sluicetest.NewProcessor(), 0, map[string]string{"ssl": "true", "keystore": stores + "other.jks", "keystore-password": storePw})
-	ch := sluicetest.NewChannel(randomEvents(1, 1)...)
+	ch := sluicetest.NewChannel(sluicetest.RandomEvents(1, 1)...)
 	s, env := newSink(t, "k1", ch, src.Addr().String(), map[string]string{"ssl": "true", "truststore": stores + "trust.jks"})
 	_, err := s.Process(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "TLS handshake") {
@@ -385,7 +303,7 @@ func TestResetConnectionInterval(t *testing.T) {
 		t.Run(key, func(t *testing.T) {
 			proc := sluicetest.NewProcessor()
 			src := startSource(t, proc, 0, nil)
-			ch := sluicetest.NewChannel(randomEvents(20, 6)...)
+			ch := sluicetest.NewChannel(sluicetest.RandomEvents(20, 6)...)
 			s, env := newSink(t, "k1", ch, src.Addr().String(), map[string]string{"batch-size": "10", key: "60"})
 			if _, err := s.Process(context.Background()); err != nil {
 				t.Fatal(err)
@@ -450,11 +368,11 @@ func TestFailoverGroup(t *testing.T) {
 			}
 			proc := sluicetest.NewProcessor()
 			good := startSource(t, proc, 0, nil)
-			want := randomEvents(1000, 11)
+			want := sluicetest.RandomEvents(1000, 11)
 			ch := sluicetest.NewChannel(want...)
 			g := group(t, "failover", map[string]string{"priority.k1": "10", "priority.k2": "5"}, ch, bad, good.Addr().String())
-			drain(t, g, ch, 1)
-			sameEvents(t, proc.Events(), want)
+			sluicetest.Drain(t, g, ch, 1)
+			sluicetest.SameEvents(t, proc.Events(), want)
 		})
 	}
 }
@@ -464,10 +382,10 @@ func TestFailoverGroup(t *testing.T) {
 func TestLoadBalanceGroup(t *testing.T) {
 	p1, p2 := sluicetest.NewProcessor(), sluicetest.NewProcessor()
 	s1, s2 := startSource(t, p1, 0, nil), startSource(t, p2, 0, map[string]string{"protocol": "compact"})
-	want := randomEvents(2000, 12)
+	want := sluicetest.RandomEvents(2000, 12)
 	ch := sluicetest.NewChannel(want...)
 	g := group(t, "load_balance", map[string]string{"selector": "round_robin", "backoff": "true"}, ch, s1.Addr().String(), s2.Addr().String())
-	drain(t, g, ch, 0)
+	sluicetest.Drain(t, g, ch, 0)
 	if len(p1.Events()) == 0 || len(p2.Events()) == 0 {
 		t.Fatalf("unbalanced: %d and %d events", len(p1.Events()), len(p2.Events()))
 	}
@@ -487,10 +405,10 @@ func TestLoadBalanceGroup(t *testing.T) {
 	if err := s2.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	more := randomEvents(500, 13)
+	more := sluicetest.RandomEvents(500, 13)
 	ch.Add(more...)
 	before := len(p1.Events())
-	drain(t, g, ch, 5)
+	sluicetest.Drain(t, g, ch, 5)
 	if got := len(p1.Events()) - before; got != 500 {
 		t.Fatalf("k1 got %d of the 500 events sent while k2 was down", got)
 	}

@@ -102,18 +102,6 @@ func events(n int, prefix string) []*sluice.Event {
 	return out
 }
 
-func sameEvents(t *testing.T, got, want []*sluice.Event) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("got %d events, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if !bytes.Equal(got[i].Body, want[i].Body) || fmt.Sprint(got[i].Headers) != fmt.Sprint(want[i].Headers) {
-			t.Fatalf("event %d: %q %v, want %q %v", i, got[i].Body, got[i].Headers, want[i].Body, want[i].Headers)
-		}
-	}
-}
-
 // Both protocols, with Sluice's client and with Apache Thrift's own
 // generated client and framed transport, which share no encoding code.
 func TestAppendBatchAndAppend(t *testing.T) {
@@ -156,7 +144,7 @@ func TestAppendBatchAndAppend(t *testing.T) {
 			want := append(append([]*sluice.Event{}, batch...), one,
 				&sluice.Event{Headers: map[string]string{"lib": "thrift"}, Body: []byte("from libthrift")},
 				&sluice.Event{Headers: map[string]string{}, Body: []byte{}})
-			sameEvents(t, proc.Events(), want)
+			sluicetest.SameEvents(t, proc.Events(), want)
 			sc := f.env.SourceCounters
 			if sc.AppendBatchReceived.Load() != 2 || sc.AppendBatchAccepted.Load() != 2 || sc.AppendReceived.Load() != 2 ||
 				sc.AppendAccepted.Load() != 2 || sc.EventReceived.Load() != 14 || sc.EventAccepted.Load() != 14 ||
@@ -353,7 +341,7 @@ func TestTLS(t *testing.T) {
 			if err := c.AppendBatch(context.Background(), batch); err != nil {
 				t.Fatal(err)
 			}
-			sameEvents(t, proc.Events(), batch)
+			sluicetest.SameEvents(t, proc.Events(), batch)
 			// A plain client is not answered.
 			plain := dial(t, f.addr, flumethrift.DialOptions{Protocol: pr, RequestTimeout: 2 * time.Second})
 			if err := plain.AppendBatch(context.Background(), events(1, "p")); err == nil {
