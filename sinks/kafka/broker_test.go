@@ -371,3 +371,43 @@ func BenchmarkDeliver(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestTLS writes through the broker's SSL listener with Java stores: a
+// PKCS12 trust store, a JKS key store for the client certificate the
+// broker requires, host names checked (the certificate names localhost).
+// A trust store that does not hold the broker's certificate fails with an
+// error saying so.
+func TestTLS(t *testing.T) {
+	needBroker(t)
+	topic := newTopic(t, 1)
+	stores := filepath.Join("..", "..", "internal", "tlsconf", "testdata")
+	tlsProps := func(trust, typ string) []string {
+		return []string{"kafka.bootstrap.servers = " + sslAddr, "kafka.topic = " + topic,
+			"kafka.producer.security.protocol = SSL",
+			"kafka.producer.ssl.truststore.location = " + filepath.Join(stores, trust),
+			"kafka.producer.ssl.truststore.password = changeit",
+			"kafka.producer.ssl.truststore.type = " + typ,
+			"kafka.producer.ssl.keystore.location = " + filepath.Join(stores, "server.jks"),
+			"kafka.producer.ssl.keystore.password = changeit",
+			"kafka.producer.ssl.key.password = changeit",
+			"kafka.producer.delivery.timeout.ms = 5000"}
+	}
+	s, env := newSink(t, nil, tlsProps("trust.p12", "PKCS12")...)
+	drain(t, env, s, sluicetest.NewChannel(&sluice.Event{Body: []byte("over tls")}))
+	if recs := consume(t, topic, 1); len(recs) != 1 || string(recs[0].Value) != "over tls" {
+		t.Errorf("read %d records", len(recs))
+	}
+
+	s2, env2 := newSink(t, nil, tlsProps("other.jks", "JKS")...)
+	ch := sluicetest.NewChannel(&sluice.Event{Body: []byte("never")})
+	env2.Channel, env2.ChannelName = ch, "c1"
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := sluicetest.SinkLoop(env2, s2).Process(ctx)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("TLS: the certificate of kafka.bootstrap.servers %q is not trusted", sslAddr)) {
+		t.Fatalf("got %v", err)
+	}
+	if ch.Len() != 1 {
+		t.Error("the event left the channel")
+	}
+}

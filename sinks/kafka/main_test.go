@@ -38,6 +38,9 @@ var saslAddr string
 
 const alicePassword = "alice-Pw-4711"
 
+// sslAddr is the broker's SSL listener (client certificates required).
+var sslAddr string
+
 func freePorts(n int) ([]int, error) {
 	var ports []int
 	var ls []net.Listener
@@ -62,22 +65,37 @@ func TestMain(m *testing.M) {
 	if testing.Short() {
 		os.Exit(m.Run()) // unit tests only: no Java
 	}
-	ports, err := freePorts(3)
+	ports, err := freePorts(4)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sinks/kafka:", err)
 		os.Exit(1)
 	}
 	// Besides the PLAINTEXT listener, one with SASL PLAIN (user alice) for
 	// the authentication tests.
-	plain, ctrl, sasl := ports[0], ports[1], ports[2]
+	plain, ctrl, sasl, ssl := ports[0], ports[1], ports[2], ports[3]
 	saslAddr = fmt.Sprintf("127.0.0.1:%d", sasl)
+	sslAddr = fmt.Sprintf("localhost:%d", ssl)
+	stores, err := filepath.Abs(filepath.Join("..", "..", "internal", "tlsconf", "testdata"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sinks/kafka:", err)
+		os.Exit(1)
+	}
 	k, err := peers.StartKafkaProcess(context.Background(), peers.KafkaOptions{
 		Heap: "512m", JVMFlags: peers.FastStartFlags, Port: plain,
 		Props: map[string]string{
-			"listeners":                                           fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s", plain, ctrl, saslAddr),
-			"advertised.listeners":                                fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s", plain, ctrl, saslAddr),
+			"listeners":                                           fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s,SSL://%s", plain, ctrl, saslAddr, sslAddr),
+			"advertised.listeners":                                fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s,SSL://%s", plain, ctrl, saslAddr, sslAddr),
 			"controller.quorum.voters":                            fmt.Sprintf("1@127.0.0.1:%d", ctrl),
-			"listener.security.protocol.map":                      "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+			"listener.security.protocol.map":                      "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL",
+			// The SSL listener: the test stores of internal/tlsconf (a
+			// certificate for localhost and 127.0.0.1), clients must show
+			// a certificate the broker trusts (the same one).
+			"ssl.keystore.location":   filepath.Join(stores, "server.jks"),
+			"ssl.keystore.password":   "changeit",
+			"ssl.key.password":        "changeit",
+			"ssl.truststore.location": filepath.Join(stores, "trust.jks"),
+			"ssl.truststore.password": "changeit",
+			"ssl.client.auth":         "required",
 			"sasl.enabled.mechanisms":                             "PLAIN",
 			"listener.name.sasl_plaintext.plain.sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="` + alicePassword + `";`,
 		},
