@@ -83,19 +83,19 @@ func TestMain(m *testing.M) {
 	k, err := peers.StartKafkaProcess(context.Background(), peers.KafkaOptions{
 		Heap: "512m", JVMFlags: peers.FastStartFlags, Port: plain,
 		Props: map[string]string{
-			"listeners":                                           fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s,SSL://%s", plain, ctrl, saslAddr, sslAddr),
-			"advertised.listeners":                                fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s,SSL://%s", plain, ctrl, saslAddr, sslAddr),
-			"controller.quorum.voters":                            fmt.Sprintf("1@127.0.0.1:%d", ctrl),
-			"listener.security.protocol.map":                      "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL",
+			"listeners":                      fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s,SSL://%s", plain, ctrl, saslAddr, sslAddr),
+			"advertised.listeners":           fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s,SSL://%s", plain, ctrl, saslAddr, sslAddr),
+			"controller.quorum.voters":       fmt.Sprintf("1@127.0.0.1:%d", ctrl),
+			"listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL",
 			// The SSL listener: the test stores of internal/tlsconf (a
 			// certificate for localhost and 127.0.0.1), clients must show
 			// a certificate the broker trusts (the same one).
-			"ssl.keystore.location":   filepath.Join(stores, "server.jks"),
-			"ssl.keystore.password":   "changeit",
-			"ssl.key.password":        "changeit",
-			"ssl.truststore.location": filepath.Join(stores, "trust.jks"),
-			"ssl.truststore.password": "changeit",
-			"ssl.client.auth":         "required",
+			"ssl.keystore.location":                               filepath.Join(stores, "server.jks"),
+			"ssl.keystore.password":                               "changeit",
+			"ssl.key.password":                                    "changeit",
+			"ssl.truststore.location":                             filepath.Join(stores, "trust.jks"),
+			"ssl.truststore.password":                             "changeit",
+			"ssl.client.auth":                                     "required",
 			"sasl.enabled.mechanisms":                             "PLAIN",
 			"listener.name.sasl_plaintext.plain.sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="` + alicePassword + `";`,
 		},
