@@ -534,3 +534,68 @@ func TestQuotaExceeded(t *testing.T) {
 		t.Fatalf("files after the quota was lifted: %q", got)
 	}
 }
+
+// The whole cluster (NameNode too) goes away mid-stream and comes back:
+// batches fail while it is away (the events stay in the channel), the sink
+// connects again by itself, and every event is in HDFS once, with no file
+// left in use.
+func TestClusterRestart(t *testing.T) {
+	needHDFS(t)
+	dir := testDir(t)
+	f := newSink(t, "hdfs.path", dir, "hdfs.fileType", "DataStream", "hdfs.rollCount", "0", "hdfs.rollSize", "0",
+		"hdfs.rollInterval", "0", "hdfs.batchSize", "10", "hdfs.retryInterval", "1", "hdfs.callTimeout", "5000")
+	n := 0
+	add := func(k int) {
+		for i := 0; i < k; i++ {
+			f.ch.Add(ev(fmt.Sprintf("r%04d", n)))
+			n++
+		}
+	}
+	add(30)
+	f.drain()
+	if err := cluster.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	add(30)
+	if _, err := f.loop.Process(context.Background()); err == nil {
+		t.Fatal("a batch succeeded with the cluster down")
+	} else {
+		t.Logf("with the cluster down: %v", err)
+	}
+	if f.ch.Len() != 30 {
+		t.Fatalf("channel holds %d, want 30", f.ch.Len())
+	}
+	if err := cluster.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	last := ""
+	waitFor(t, func() bool {
+		if _, err := f.loop.Process(context.Background()); err != nil && err.Error() != last {
+			last = err.Error()
+			t.Logf("after the restart: %v", err)
+		}
+		return f.ch.Len() == 0
+	})
+	waitFor(t, func() bool {
+		_ = f.s.Idle(context.Background())
+		return len(f.s.pending) == 0
+	})
+	f.stop()
+	var got []string
+	for _, e := range files(t, dir) {
+		if strings.HasSuffix(e.Path, ".tmp") {
+			t.Errorf("in-use file left: %s", e.Path)
+		}
+		if s := strings.TrimSuffix(cat(t, e.Path), "\n"); s != "" {
+			got = append(got, strings.Split(s, "\n")...)
+		}
+	}
+	sort.Strings(got)
+	var want []string
+	for i := 0; i < n; i++ {
+		want = append(want, fmt.Sprintf("r%04d", i))
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("after the restart got %d events, want %d: %v", len(got), len(want), got)
+	}
+}
