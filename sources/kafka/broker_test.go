@@ -315,3 +315,54 @@ func testStalledMemberCommitsNothingItDidNotDeliver(t *testing.T, k *peers.Kafka
 	}
 	t.Logf("a delivered %d stale records (duplicates), b %d", len(pa.Events()), len(got))
 }
+
+// BenchmarkSourceRead reads a topic of 100,000 records of 100 bytes (4
+// partitions) from a real broker into the core's hand-off, with a new
+// group each time: the source's read, map and commit path end to end.
+func BenchmarkSourceRead(b *testing.B) {
+	if testing.Short() {
+		b.Skip("needs Java and a Kafka broker")
+	}
+	k := peers.StartKafka(b, peers.KafkaOptions{})
+	const topic, n = "bench", 100000
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := k.CreateTopic(ctx, topic, 4); err != nil {
+		b.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Addr), kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := make([]byte, 100)
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: topic, Key: []byte(strconv.Itoa(i)), Value: body}
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		b.Fatal(err)
+	}
+	cl.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c := defaults()
+		c.BootstrapServers, c.Topics = k.Addr, topic
+		c.GroupID = "bench-" + strconv.Itoa(i)
+		c.Consumer = map[string]string{"auto.offset.reset": "earliest"}
+		p := sluicetest.NewProcessor()
+		s, err := New(sluicetest.SourceEnv("r1", p), c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := p.WaitFor(n, 5*time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_ = s.Stop(sctx)
+		scancel()
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+}
