@@ -259,18 +259,17 @@ func (c *Channel) Begin() sluice.Transaction { return &txn{c: c} }
 func (c *Channel) Ready() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.tr.buffered() > 0 {
+		return closedChan
+	}
 	if c.ready == nil {
 		c.ready = make(chan struct{})
-		if c.tr.buffered() > 0 {
-			close(c.ready)
-			c.ready = nil
-			closed := make(chan struct{})
-			close(closed)
-			return closed
-		}
 	}
 	return c.ready
 }
+
+// closedChan is Ready's answer while records wait to be taken.
+var closedChan = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
 
 // wakeReady is called with mu held when records were added.
 func (c *Channel) wakeReady() {
