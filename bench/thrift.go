@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/sluiceio/sluice"
@@ -68,25 +67,7 @@ a2.sinks.k1.channel = c1
 func ThriftLoad(conns, batch int) func(ctx context.Context, p Ports, events, bodySize int) error {
 	return func(ctx context.Context, p Ports, events, bodySize int) error {
 		addr := fmt.Sprintf("127.0.0.1:%d", p.Source)
-		var wg sync.WaitGroup
-		errs := make(chan error, conns)
-		per := events / conns
-		for i := 0; i < conns; i++ {
-			n := per
-			if i == conns-1 {
-				n = events - per*(conns-1)
-			}
-			wg.Add(1)
-			go func(n int) {
-				defer wg.Done()
-				if err := thriftConn(ctx, addr, n, batch, bodySize); err != nil {
-					errs <- err
-				}
-			}(n)
-		}
-		wg.Wait()
-		close(errs)
-		return errors.Join(collect(errs)...)
+		return perConn(conns, events, func(_, n int) error { return thriftConn(ctx, addr, n, batch, bodySize) })
 	}
 }
 

@@ -120,26 +120,32 @@ func IdleWorkload() Workload {
 func NetcatLoad(conns int) func(ctx context.Context, p Ports, events, bodySize int) error {
 	return func(ctx context.Context, p Ports, events, bodySize int) error {
 		addr := fmt.Sprintf("127.0.0.1:%d", p.Source)
-		var wg sync.WaitGroup
-		errs := make(chan error, conns)
-		per := events / conns
-		for i := 0; i < conns; i++ {
-			n := per
-			if i == conns-1 {
-				n = events - per*(conns-1)
-			}
-			wg.Add(1)
-			go func(id, n int) {
-				defer wg.Done()
-				if err := netcatConn(ctx, addr, id, n, bodySize); err != nil {
-					errs <- err
-				}
-			}(i, n)
-		}
-		wg.Wait()
-		close(errs)
-		return errors.Join(collect(errs)...)
+		return perConn(conns, events, func(id, n int) error { return netcatConn(ctx, addr, id, n, bodySize) })
 	}
+}
+
+// perConn runs send on conns goroutines, connection id sending n of the
+// events (the last one the remainder), and joins their errors.
+func perConn(conns, events int, send func(id, n int) error) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	per := events / conns
+	for i := 0; i < conns; i++ {
+		n := per
+		if i == conns-1 {
+			n = events - per*(conns-1)
+		}
+		wg.Add(1)
+		go func(id, n int) {
+			defer wg.Done()
+			if err := send(id, n); err != nil {
+				errs <- err
+			}
+		}(i, n)
+	}
+	wg.Wait()
+	close(errs)
+	return errors.Join(collect(errs)...)
 }
 
 func collect(ch <-chan error) []error {
