@@ -2,11 +2,21 @@
 GO ?= go
 BIN := bin/sluice
 
-.PHONY: build test test-short vet fmt-check docs bench run-example clean peers
+.PHONY: plugins build test test-short vet fmt-check docs bench run-example clean peers
 
 build:
 	# Static, without libc: a smaller idle footprint and one binary that runs anywhere.
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/sluice
+
+# The example plugins (examples/plugins/<name>) in a plugins.d layout:
+# sluice agent --plugins-path bin/plugins.d ... (docs/plugins.md).
+PLUGINS := redis jsonheaders
+plugins:
+	@for p in $(PLUGINS); do \
+		mkdir -p bin/plugins.d/$$p && \
+		CGO_ENABLED=0 $(GO) build -o bin/plugins.d/$$p/$$p-plugin ./examples/plugins/$$p && \
+		cp examples/plugins/$$p/plugin.json bin/plugins.d/$$p/ || exit 1; \
+	done
 
 # Everything CI checks: formatting, vet, generated docs up to date, and all tests.
 test: fmt-check vet peers

@@ -65,7 +65,8 @@ func propErr(p Prop, format string, args ...any) *Error {
 // Field describes one property of a config struct, read from its tags:
 //
 //	flume:"key"        the property name; "prefix.*" on a map[string]string
-//	                   collects every key under prefix (map key = the rest)
+//	                   collects every key under prefix (map key = the rest);
+//	                   "*" collects every key no other field takes
 //	default from the struct returned by the spec's Config()
 //	doc:"..."          one line for the docs
 //	required:"true"    the property must be set
@@ -119,7 +120,7 @@ func collectFields(v reflect.Value, index []int, out *[]Field) {
 			f.Aliases = strings.Split(a, ",")
 		}
 		fv := v.Field(i)
-		if strings.HasSuffix(key, ".*") {
+		if key == "*" || strings.HasSuffix(key, ".*") {
 			f.Prefix = true
 			f.Key = strings.TrimSuffix(key, "*")
 			f.Type = "map"

@@ -16,6 +16,7 @@ import (
 	"github.com/sluiceio/sluice/agent"
 	"github.com/sluiceio/sluice/conf"
 	"github.com/sluiceio/sluice/internal/gctune"
+	"github.com/sluiceio/sluice/plugins"
 )
 
 // newLogger honours -Dflume.root.logger=LEVEL,appender: the level is used,
@@ -73,6 +74,12 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(a.system, stderr)
+	if !registerPlugins(a.pluginsPath, a.confDir, stderr) {
+		return 1
+	}
+	// Plugin processes die with the agent anyway (Pdeathsig); this reaps
+	// them on every way out of a clean run.
+	defer plugins.Cleanup()
 	for _, ig := range a.ignored {
 		log.Info("ignoring JVM-only option", "option", ig)
 	}
@@ -172,6 +179,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if !registerPlugins(a.pluginsPath, a.confDir, stderr) {
+		return 1
+	}
+	defer plugins.Cleanup()
 	ag, _, ok := load(a, log, stderr)
 	if !ok {
 		return 1

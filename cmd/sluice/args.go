@@ -21,6 +21,9 @@ type agentArgs struct {
 	// checks of the configuration; 0 means the default).
 	pollSeconds int
 	ignored     []string // JVM-only options, reported once
+	// pluginsPath is --plugins-path: directories of plugins (plugins.d
+	// layouts), separated by ':'.
+	pluginsPath string
 }
 
 // parseAgentArgs reads Flume's command line: short and long forms
@@ -84,7 +87,16 @@ func parseAgentArgs(args []string) (*agentArgs, error) {
 			a.noReload = true
 		case flag == "--strict":
 			a.strict = true
-		case flag == "-C" || flag == "--classpath" || flag == "--plugins-path":
+		case flag == "--plugins-path":
+			v, err := value(&i, flag)
+			if err != nil {
+				return nil, err
+			}
+			if a.pluginsPath != "" {
+				v = a.pluginsPath + ":" + v
+			}
+			a.pluginsPath = v
+		case flag == "-C" || flag == "--classpath":
 			v, err := value(&i, flag)
 			if err != nil {
 				return nil, err

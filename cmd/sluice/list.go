@@ -10,8 +10,22 @@ import (
 )
 
 func cmdList(args []string, stdout, stderr io.Writer) int {
-	if code, done := noArgs("list", args, stderr); done {
-		return code
+	var path string
+	for i := 0; i < len(args); i++ {
+		switch {
+		case args[i] == "--plugins-path" && i+1 < len(args):
+			i++
+			path = joinPath(path, args[i])
+		case strings.HasPrefix(args[i], "--plugins-path="):
+			path = joinPath(path, strings.TrimPrefix(args[i], "--plugins-path="))
+		default:
+			if code, done := noArgs("list", args[i:], stderr); done {
+				return code
+			}
+		}
+	}
+	if !registerPlugins(path, "", stderr) {
+		return 1
 	}
 	w := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "KIND\tTYPE\tSTABILITY\tALIASES")

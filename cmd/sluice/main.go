@@ -32,7 +32,8 @@ reloading it when a file changes. Flume's flume-ng agent options work.
 
   -n, --name <name>           the agent to run: the first part of the file's keys
   -f, --conf-file <file>      the configuration; repeat for more files (later ones override keys)
-  -c, --conf <dir>            accepted for compatibility (Flume's configuration directory)
+  -c, --conf <dir>            Flume's configuration directory: plugins are also looked for in <dir>/plugins.d
+      --plugins-path <dirs>   directories of plugins (<dir>/<name>/plugin.json), separated by ':' (docs/plugins.md)
   -D<key>=<value>             a system property, for ${sys:key} in the file, and these options:
       -Dflume.root.logger=<LEVEL>,console        log level (TRACE, DEBUG, INFO, WARN, ERROR)
       -Dflume.monitoring.type=http -Dflume.monitoring.port=<port>
@@ -44,7 +45,7 @@ reloading it when a file changes. Flume's flume-ng agent options work.
       --strict                configuration warnings are errors
   -h, --help                  this help
 
-JVM-only options (-X..., -javaagent..., -C/--classpath, --plugins-path, -d/--dryrun) are
+JVM-only options (-X..., -javaagent..., -C/--classpath, -d/--dryrun) are
 accepted and ignored. Exits 0 after a clean shutdown, 1 on a configuration or start error,
 2 for usage errors.
 `
@@ -61,9 +62,10 @@ sluice agent (see sluice agent --help).
 Exits 0 when the configuration has no error, 1 when it has any, 2 for usage errors.
 `
 
-const listUsage = `usage: sluice list
+const listUsage = `usage: sluice list [--plugins-path <dirs>]
 
-Prints every component type: its kind, name, stability and the Flume class names it answers to.
+Prints every component type: its kind, name, stability and the Flume class names it answers to;
+with --plugins-path, also the types of the plugins found there.
 `
 
 const docsUsage = `usage: sluice docs [-o <dir>]
