@@ -33,7 +33,8 @@ import (
 var broker *peers.Kafka
 
 // saslAddr is the broker's SASL_PLAINTEXT listener, where user alice
-// logs in with PLAIN and alicePassword.
+// logs in with PLAIN and alicePassword (and SCRAM-SHA-256 users, once
+// added, with theirs).
 var saslAddr string
 
 const alicePassword = "alice-Pw-4711"
@@ -96,8 +97,11 @@ func TestMain(m *testing.M) {
 			"ssl.truststore.location":                             filepath.Join(stores, "trust.jks"),
 			"ssl.truststore.password":                             "changeit",
 			"ssl.client.auth":                                     "required",
-			"sasl.enabled.mechanisms":                             "PLAIN",
+			"sasl.enabled.mechanisms":                             "PLAIN,SCRAM-SHA-256",
 			"listener.name.sasl_plaintext.plain.sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="` + alicePassword + `";`,
+			// SCRAM users live in the cluster metadata; TestSASLSCRAM adds
+			// one with the distribution's kafka-configs.
+			"listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config": `org.apache.kafka.common.security.scram.ScramLoginModule required;`,
 		},
 	})
 	if err != nil {
