@@ -72,15 +72,17 @@ type Sink struct {
 	now        func() time.Time
 	closeTries int
 
-	lock    chan struct{}
-	stopped bool
-	client  *hdfs.Client
-	scanned bool // the start-up scan for in-use files ran
-	buckets map[string]*bucket
-	used    uint64
-	pending []*pendingClose
-	touched []*hfile // files written by the last Deliver
-	sb      strings.Builder
+	lock      chan struct{}
+	stopped   bool
+	client    *hdfs.Client
+	acks      *ackTracker // the DataNode connections of client
+	ackWarned bool
+	scanned   bool // the start-up scan for in-use files ran
+	buckets   map[string]*bucket
+	used      uint64
+	pending   []*pendingClose
+	touched   []*hfile // files written by the last Deliver
+	sb        strings.Builder
 }
 
 // bucket is one directory + file prefix (Flume's BucketWriter): it writes
@@ -272,6 +274,16 @@ func (s *Sink) dial(ctx context.Context, network, addr string) (net.Conn, error)
 	return deadlineConn{Conn: conn, d: s.cfg.CallTimeout}, nil
 }
 
+// dialDataNode dials a DataNode connection whose acknowledgements the
+// sink follows.
+func (s *Sink) dialDataNode(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := s.dial(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return s.acks.wrap(conn), nil
+}
+
 // connect makes the client, and once per start looks for in-use files a
 // crash left behind.
 func (s *Sink) connect() error {
@@ -280,8 +292,9 @@ func (s *Sink) connect() error {
 		if err != nil {
 			return fmt.Errorf("hdfs sink %s: hdfs.path %q: %w", s.name, s.cfg.Path, err)
 		}
+		s.acks = newAckTracker()
 		c, err := hdfs.NewClient(hdfs.ClientOptions{Addresses: addrs, User: s.user,
-			NamenodeDialFunc: s.dial, DatanodeDialFunc: s.dial})
+			NamenodeDialFunc: s.dial, DatanodeDialFunc: s.dialDataNode})
 		if err != nil {
 			s.c.ConnectionFailed.Add(1)
 			return fmt.Errorf("hdfs sink %s: cannot reach the NameNode at %s: %w", s.name, strings.Join(addrs, ","), err)
@@ -613,14 +626,31 @@ func (s *Sink) flush(f *hfile) error {
 	if err == nil {
 		err = f.bw.Flush()
 	}
+	if err == nil {
+		err = f.w.Flush()
+	}
 	if err != nil {
 		return err
 	}
-	// The Go client's Flush sends the packets but does not wait for the
-	// DataNodes to acknowledge them (Java's hflush does), so a batch could
-	// be committed that no DataNode holds. Closing the file waits for
-	// every acknowledgement and for the NameNode; the file is then opened
-	// again for append, and the next batch continues it.
+	// Wait for the DataNodes' acknowledgements, as Java's hflush does
+	// (see acks.go). Where they cannot be followed, closing the file
+	// waits for them instead, and the file is opened again for append.
+	var deadline time.Time
+	if s.cfg.CallTimeout > 0 {
+		deadline = time.Now().Add(s.cfg.CallTimeout)
+	}
+	err = s.acks.waitAcked(deadline)
+	if err == nil {
+		f.flushed = f.cw.n
+		return nil
+	}
+	if !errors.Is(err, errUntracked) {
+		return err
+	}
+	if !s.ackWarned {
+		s.ackWarned = true
+		s.log.Warn("hdfs sink: cannot follow the DataNodes' acknowledgements on this connection; closing and reopening the file after each batch instead (slower)", "sink", s.name)
+	}
 	if err := closeWriter(f.w); err != nil {
 		return err
 	}
@@ -810,7 +840,7 @@ func (s *Sink) closeFile(b *bucket) error {
 func closeWriter(w *hdfs.FileWriter) error {
 	err := w.Close()
 	for i := 0; i < 10 && err != nil && hdfs.IsErrReplicating(err); i++ {
-		time.Sleep(time.Duration(100<<i) * time.Millisecond / 4)
+		time.Sleep(time.Duration(2<<i) * time.Millisecond)
 		err = w.Close()
 	}
 	return err

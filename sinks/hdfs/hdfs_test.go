@@ -599,3 +599,29 @@ func TestClusterRestart(t *testing.T) {
 		t.Fatalf("after the restart got %d events, want %d: %v", len(got), len(want), got)
 	}
 }
+
+// The sink follows its DataNode connections: after a batch every data
+// packet it sent has been acknowledged (what Java's hflush waits for), and
+// it did not have to fall back to closing the file.
+func TestFlushWaitsForAcks(t *testing.T) {
+	needHDFS(t)
+	dir := testDir(t)
+	f := newSink(t, "hdfs.path", dir, "hdfs.fileType", "DataStream", "hdfs.rollCount", "0", "hdfs.rollSize", "0")
+	for i := 0; i < 300; i++ {
+		f.ch.Add(ev(strings.Repeat("y", 1000)))
+	}
+	f.drain()
+	tr := f.s.acks
+	tr.mu.Lock()
+	var conns int
+	for c := range tr.conns {
+		conns++
+		if c.bad || c.err != nil || c.sent < 3 || c.acked != c.sent {
+			t.Errorf("connection: bad %v err %v sent %d acked %d", c.bad, c.err, c.sent, c.acked)
+		}
+	}
+	tr.mu.Unlock()
+	if conns != 1 || f.s.ackWarned {
+		t.Fatalf("%d DataNode connections tracked (want 1), fell back to close+append: %v", conns, f.s.ackWarned)
+	}
+}

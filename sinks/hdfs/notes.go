@@ -3,11 +3,11 @@ package hdfs
 const notes = `Differences from Flume's HDFSEventSink:
 
 - **Events commit only once HDFS has them.** Each batch is written and every file it touched is
-  made durable on the DataNodes before the channel commits, as Flume's hflush does. The Go HDFS
-  client's flush does not wait for the DataNodes' acknowledgements, so Sluice closes the file after
-  each batch (which waits for them and for the NameNode) and opens it again for append: a few more
-  NameNode calls per batch, and in exchange a DataNode that dies right after a commit loses nothing.
-  Between batches the file is closed on HDFS but keeps its in-use name until it rolls.
+  flushed to the DataNodes, and the sink waits for the DataNodes' acknowledgement of every packet
+  (what Java's hflush waits for) before the channel commits. The Go HDFS client does not wait for
+  them itself, so the sink follows the acknowledgements on the DataNode connections it dials; where
+  it cannot (a data-transfer protection it cannot read), it warns once and closes the file after
+  each batch and reopens it for append instead, which waits for them as well but costs NameNode calls.
 - **A failed batch is cut off.** When a write or flush fails (DataNode or NameNode away, timeout),
   the files the batch touched are given up: their leases are recovered, they are truncated back to
   the end of the last committed batch (removed when nothing in them was committed) and renamed to

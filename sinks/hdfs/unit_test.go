@@ -182,7 +182,7 @@ func TestCodecLookup(t *testing.T) {
 	}
 }
 
-func decodeT(t *testing.T, kv ...string) (*Config, error) {
+func decodeT(t testing.TB, kv ...string) (*Config, error) {
 	t.Helper()
 	sp, ok := sluice.Lookup(sluice.KindSink, "org.apache.flume.sink.hdfs.HDFSEventSink")
 	if !ok {
