@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,7 +88,8 @@ func sendThrift(t *testing.T, addr string, events []*sluice.Event, batch int) {
 //   - sluice_to_flume/<v>: Go client → Sluice (thrift source → memory →
 //     thrift sink) → Flume (thrift source → memory → file_roll avro_event);
 //   - sdk/<v>: Flume's thrift RpcClient (client.type = thrift, in
-//     StreamSend) straight to Sluice's thrift source.
+//     StreamSend) straight to Sluice's thrift source;
+//   - sdk/append: the same client's append, one call per event (2,000).
 //
 // Each case moves 100,000 events with random headers and binary bodies and
 // compares them byte for byte. One Flume and one Sluice agent serve every
@@ -116,6 +118,10 @@ func TestThrift(t *testing.T) {
 		sluicePipes = append(sluicePipes, pipe{name: "sdk_" + v.name, batch: 1000,
 			source: v.serverProps(pp.sdk), sink: avroEventRoll(outDir(dir, "sdk_"+v.name), 1000)})
 	}
+
+	appendPort := peers.FreePort(t)
+	sluicePipes = append(sluicePipes, pipe{name: "sdk_append", batch: 1000,
+		source: thriftVariants[0].serverProps(appendPort), sink: avroEventRoll(outDir(dir, "sdk_append"), 500)})
 
 	conf := writeFile(t, filepath.Join(dir, "sluice.conf"), []byte(agentConf("a1", sluicePipes)))
 	startAgent(t, dir, "a1", conf, monitorFlags(mon)...)
@@ -173,4 +179,17 @@ func TestThrift(t *testing.T) {
 			t.Logf("%d events Flume's thrift RpcClient (%s, batch 500) → Sluice in %v", len(events), v.name, took.Round(time.Millisecond))
 		})
 	}
+
+	// One append call per event (Flume's RpcClient.append): fewer events,
+	// since each is a round trip.
+	t.Run("sdk/append", func(t *testing.T) {
+		events := genEvents(seed(t), 2000)
+		props := peers.FlumeClientProps("thrift", addr(appendPort))
+		props["flumesend.mode"] = "append"
+		if out := peers.FlumeSend(t, props, events); !strings.Contains(out, "sent 2000 events in 2000 calls (append)") {
+			t.Fatalf("FlumeSend output:\n%s", out)
+		}
+		waitDrained(t, mon, "k_sdk_append", len(events), time.Minute)
+		sameEvents(t, readEvents(t, outDir(dir, "sdk_append")), events)
+	})
 }
