@@ -54,7 +54,7 @@ func (c *Config) Validate() error {
 	if err := c.Common.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if _, _, err := kafkaclient.ConsumerOpts(&c.Common, c.Consumer); err != nil {
+	if _, _, err := kafkaclient.ConsumerOpts(&c.Common, c.consumerProps()); err != nil {
 		errs = append(errs, err)
 	}
 	if c.TopicsRegex == "" && len(c.topicList()) == 0 {
@@ -147,7 +147,7 @@ func (c *Config) Warnings() []error {
 	if c.ZookeeperConnect != "" {
 		out = append(out, conf.Invalid("zookeeperConnect", "is ignored: offsets are kept in Kafka and the brokers come from kafka.bootstrap.servers"))
 	}
-	_, warns, _ := kafkaclient.ConsumerOpts(&c.Common, c.Consumer)
+	_, warns, _ := kafkaclient.ConsumerOpts(&c.Common, c.consumerProps())
 	for _, w := range warns {
 		// "kafka.consumer.<key> ...": blame the key.
 		if key, rest, ok := strings.Cut(w, " "); ok && strings.HasPrefix(key, "kafka.consumer.") {
@@ -159,4 +159,23 @@ func (c *Config) Warnings() []error {
 		out = append(out, errors.New(w))
 	}
 	return out
+}
+
+// defaultAssignors is partition.assignment.strategy unless set: the Java
+// client's list since Kafka 3.0, range first. Flume 1.11's Kafka client
+// knows only range, and a group whose members share no assignor cannot
+// form, so with this list Flume's and Sluice's Kafka sources can read as
+// one group (during a migration); franz-go's own default,
+// cooperative-sticky alone, would refuse Flume's members. The Kafka
+// channel uses the same list.
+const defaultAssignors = "org.apache.kafka.clients.consumer.RangeAssignor,org.apache.kafka.clients.consumer.CooperativeStickyAssignor"
+
+// consumerProps is kafka.consumer.* with the source's defaults.
+func (c *Config) consumerProps() map[string]string {
+	m := make(map[string]string, len(c.Consumer)+1)
+	m["partition.assignment.strategy"] = defaultAssignors
+	for k, v := range c.Consumer {
+		m[k] = v
+	}
+	return m
 }

@@ -220,4 +220,9 @@ func TestClientOptionsCommitOnlyAfterDelivery(t *testing.T) {
 	if g, _ := cl.OptValue(kgo.ConsumerGroup).(string); g != "g1" {
 		t.Errorf("group = %q, want g1", g)
 	}
+	// Range first, so that Flume's consumers (range only) can share a group.
+	bs, _ := cl.OptValue(kgo.Balancers).([]kgo.GroupBalancer)
+	if len(bs) != 2 || bs[0].ProtocolName() != "range" || bs[1].ProtocolName() != "cooperative-sticky" {
+		t.Errorf("balancers = %v, want range, cooperative-sticky", bs)
+	}
 }

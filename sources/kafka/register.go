@@ -28,12 +28,18 @@ func init() {
 		Notes: strings.TrimSpace(`
 - **Rebalances.** Partitions are only taken away between batches: the batch being read or handed over
   finishes first, and the offsets of what was delivered are committed before the partition is given up
-  (with the cooperative-sticky assignor, partitions that stay are not interrupted). A batch the channels
-  refused is never committed, whoever reads its partition next.
+  A batch the channels refused is never committed, whoever reads its partition next (tested: a member
+  stalled on full channels is dropped by the group, the others read everything, and its late delivery
+  does not move the group's offsets back).
 - **A broker that goes away** is logged once, when the connection first fails (with the cause: refused,
   TLS, SASL), reminded once a minute, and once when it answers again; the client reconnects by itself.
   Flume's consumer logs a warning on every attempt. Unreachable ` + "`kafka.bootstrap.servers`" + ` at start do
   not stop the agent: the source waits for them the same way.
+- **Consumer group assignors.** ` + "`kafka.consumer.partition.assignment.strategy`" + ` defaults to the Java
+  client's list since Kafka 3.0, range first, then cooperative-sticky, as the Kafka channel's does: Flume
+  1.11's consumers know only range, so Flume and Sluice agents can read a topic as one group, during a
+  migration for instance (tested). A member whose assignors the group does not share is named in one
+  ERROR line saying which setting to change, not a warning per retry.
 - **A topic of ` + "`kafka.topics`" + ` that does not exist** is named in an ERROR line (once), and read as soon as
   it is created.
 - **useFlumeEventFormat and a value that is not a Flume event**: Flume logs an error and drops the record.

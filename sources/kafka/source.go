@@ -48,6 +48,8 @@ type Source struct {
 	badLog  ratelog.Limiter // values that are not Flume events
 	pollLog ratelog.Limiter // fetch errors
 	commLog ratelog.Limiter // failed commits
+	groupMu sync.Mutex      // the group outage is told from two goroutines
+	group   ratelog.Outage  // the consumer group session failing
 
 	// pending are delivered records' offsets not yet committed (a commit
 	// failed): committed with the next batch, or when their partition is
@@ -60,7 +62,7 @@ type Source struct {
 // New builds the source; it connects to nothing until Start.
 func New(env sluice.Env, cfg *Config) (*Source, error) {
 	// Its warnings were reported with the configuration (Config.Warnings).
-	opts, _, err := kafkaclient.ConsumerOpts(&cfg.Common, cfg.Consumer)
+	opts, _, err := kafkaclient.ConsumerOpts(&cfg.Common, cfg.consumerProps())
 	if err != nil {
 		return nil, err // Validate ran the same mapping: not reached
 	}
@@ -71,6 +73,7 @@ func New(env sluice.Env, cfg *Config) (*Source, error) {
 	s.getTimer = s.counters.Get("KafkaEventGetTimer")
 	s.commitTimer = s.counters.Get("KafkaCommitTimer")
 	s.emptyCount = s.counters.Get("KafkaEmptyCount")
+	s.group.Log = env.Logger
 	s.brokers = &brokerHealth{log: env.Logger, name: env.Name, down: map[string]*ratelog.Outage{}}
 	// Auto-commit off (GroupOpts): offsets move only after delivery.
 	opts = append(opts, kafkaclient.GroupOpts(cfg.groupID())...)
@@ -302,6 +305,9 @@ func contains(ps []int32, p int32) bool {
 // assigned, revoked and lost run on the client's goroutine, only between
 // batches (BlockRebalanceOnPoll): never while a batch is read or delivered.
 func (s *Source) assigned(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+	s.groupMu.Lock()
+	s.group.OK("kafka source: in the consumer group again")
+	s.groupMu.Unlock()
 	s.log.Info("kafka source: partitions assigned", "partitions", fmt.Sprint(parts))
 }
 
@@ -341,26 +347,40 @@ func (s *Source) pollErrors(fs kgo.Fetches) {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kgo.ErrClientClosed) {
 			return
 		}
-		var gs *kgo.ErrGroupSession
 		if !errors.Is(err, kerr.UnknownTopicOrPartition) && s.brokers.failing() {
 			return // the broker outage line says it already
+		}
+		var gs *kgo.ErrGroupSession
+		if errors.As(err, &gs) {
+			s.groupFailed(gs.Err)
+			return
 		}
 		ok, held := s.pollLog.Allow()
 		if !ok {
 			return
 		}
-		switch {
-		case errors.Is(err, kerr.UnknownTopicOrPartition):
+		if errors.Is(err, kerr.UnknownTopicOrPartition) {
 			s.log.Error("kafka source: a topic of kafka.topics does not exist; it is read once it is created",
 				"topic", topic, "err", err, "similar_errors_not_logged", held)
-		case errors.As(err, &gs):
-			s.log.Warn("kafka source: the consumer group session failed; rejoining",
-				"group", s.cfg.groupID(), "err", kafkaclient.Explain(s.cl, gs.Err), "similar_errors_not_logged", held)
-		default:
-			s.log.Warn("kafka source: fetch failed; the client retries", "topic", topic,
-				"partition", partition, "err", err, "similar_errors_not_logged", held)
+			return
 		}
+		s.log.Warn("kafka source: fetch failed; the client retries", "topic", topic,
+			"partition", partition, "err", err, "similar_errors_not_logged", held)
 	})
+}
+
+// groupFailed logs a consumer group session that failed (the client
+// rejoins by itself) as an outage: once when it begins, a reminder a
+// minute, once when partitions are assigned again.
+func (s *Source) groupFailed(err error) {
+	what := "kafka source: cannot take part in the consumer group; the client keeps rejoining"
+	if errors.Is(err, kerr.InconsistentGroupProtocol) {
+		what = "kafka source: the consumer group's other members share no partition assignor with this one " +
+			"(kafka.consumer.partition.assignment.strategy; Flume 1.11's consumers know only RangeAssignor)"
+	}
+	s.groupMu.Lock()
+	defer s.groupMu.Unlock()
+	s.group.Fail(what, err, "group", s.cfg.groupID())
 }
 
 // badValue reports a record that is not a Flume event while

@@ -151,3 +151,60 @@ func TestSourceFlumeFormatGarbagePassesThrough(t *testing.T) {
 		t.Errorf("EventReadFail = %q, want %d", m["SOURCE.r1"]["EventReadFail"], len(want))
 	}
 }
+
+// Apache Flume's Kafka source and Sluice's read one topic as one consumer
+// group, as during a migration from one to the other: they share the
+// partitions (Flume 1.11's Kafka client knows only the range assignor,
+// which Sluice offers first), and every record arrives at one of them.
+func TestFlumeAndSluiceSourcesShareAGroup(t *testing.T) {
+	topic := Topic(t, 4)
+	group := "g-" + topic
+	flumeOut, sluiceOut := Dir(t, "flume"), Dir(t, "sluice")
+	f := peers.StartFlume(t, peers.FlumeOptions{
+		Peer:     "flume-kafka",
+		JVMFlags: peers.FastStartFlags,
+		Conf: fmt.Sprintf(`a1.sources = r1
+a1.channels = c1
+a1.sinks = k1
+a1.sources.r1.type = org.apache.flume.source.kafka.KafkaSource
+a1.sources.r1.channels = c1
+a1.sources.r1.kafka.bootstrap.servers = %s
+a1.sources.r1.kafka.topics = %s
+a1.sources.r1.kafka.consumer.group.id = %s
+a1.sources.r1.kafka.consumer.auto.offset.reset = earliest
+a1.sources.r1.batchDurationMillis = 200
+a1.channels.c1.type = memory
+a1.channels.c1.capacity = 100000
+a1.channels.c1.transactionCapacity = 1000
+a1.sinks.k1.type = file_roll
+a1.sinks.k1.channel = c1
+a1.sinks.k1.sink.directory = %s
+a1.sinks.k1.sink.rollInterval = 0
+`, broker.Addr, topic, group, flumeOut),
+	})
+	// Flume's consumer has joined once it logged its partitions.
+	if err := f.WaitLog("partition 0 assigned", 2*time.Minute); err != nil {
+		t.Fatalf("Flume's source did not join the group: %v\n%s", err, f.LogTail())
+	}
+	s := Agent(t, t.TempDir(), "a1", sourceConf("a1", topic, group, sluiceOut))
+	s.WaitLogFunc("partitions assigned to Sluice", func(out string) bool {
+		return LogLine(out, "partitions assigned", topic) != ""
+	}, 2*time.Minute)
+
+	want := Lines("mixed", 8000)
+	ProduceKeyed(t, topic, want)
+	got := waitUnion(t, want, 3*time.Minute, flumeOut, sluiceOut)
+	nf, ns := len(RollLines(t, flumeOut)), len(RollLines(t, sluiceOut))
+	if nf == 0 || ns == 0 {
+		t.Errorf("the partitions were not shared: Flume wrote %d lines, Sluice %d", nf, ns)
+	}
+	t.Logf("Flume %d lines, Sluice %d, %d duplicates", nf, ns, Duplicates(got))
+
+	// A Sluice member that offers only cooperative-sticky cannot join a
+	// group with Flume in it: one error says why and what to set.
+	odd := Agent(t, t.TempDir(), "a2", sourceConf("a2", topic, group, Dir(t, "odd"),
+		"kafka.consumer.partition.assignment.strategy = CooperativeStickyAssignor"))
+	odd.WaitLogFunc("an error naming the assignor setting", func(out string) bool {
+		return LogLine(out, "level=ERROR", "share no partition assignor", "partition.assignment.strategy", "INCONSISTENT_GROUP_PROTOCOL") != ""
+	}, 2*time.Minute)
+}
