@@ -10,6 +10,7 @@ import (
 	_ "github.com/sluiceio/sluice/channels/selector"
 	_ "github.com/sluiceio/sluice/interceptors"
 	_ "github.com/sluiceio/sluice/sinks/avro"
+	_ "github.com/sluiceio/sluice/sinks/elasticsearch"
 	_ "github.com/sluiceio/sluice/sinks/fileroll"
 	_ "github.com/sluiceio/sluice/sinks/hdfs"
 	_ "github.com/sluiceio/sluice/sinks/http"
