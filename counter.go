@@ -60,6 +60,38 @@ func (c *Counters) Started() { c.start.Store(time.Now().UnixMilli()); c.stop.Sto
 // Stopped records the stop time (Flume's StopTime).
 func (c *Counters) Stopped() { c.stop.Store(time.Now().UnixMilli()) }
 
+// StartTime is when the component last started, in Unix milliseconds (0 if
+// it never did).
+func (c *Counters) StartTime() int64 { return c.start.Load() }
+
+// StopTime is when the component last stopped after its start, in Unix
+// milliseconds (0 while it runs).
+func (c *Counters) StopTime() int64 { return c.stop.Load() }
+
+// Each calls f once per attribute (not StartTime, StopTime or Type), in
+// the order they were registered: a counter with its atomic, a gauge with
+// its function. The list is copied first, so f runs without the lock.
+func (c *Counters) Each(f func(name string, counter *atomic.Int64, gauge func() string)) {
+	type attr struct {
+		name string
+		v    *atomic.Int64
+		g    func() string
+	}
+	c.mu.Lock()
+	attrs := make([]attr, 0, len(c.names))
+	for _, n := range c.names {
+		attrs = append(attrs, attr{n, c.vals[n], c.gauges[n]})
+	}
+	c.mu.Unlock()
+	for _, a := range attrs {
+		if a.g != nil {
+			f(a.name, nil, a.g)
+		} else {
+			f(a.name, a.v, nil)
+		}
+	}
+}
+
 // Snapshot returns every attribute as a string, as Flume's JSON monitoring
 // reports them.
 func (c *Counters) Snapshot() map[string]string {

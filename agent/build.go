@@ -5,6 +5,7 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 	"github.com/sluiceio/sluice/conf"
 	"github.com/sluiceio/sluice/internal/deadletter"
 	"github.com/sluiceio/sluice/internal/handoff"
+	"github.com/sluiceio/sluice/internal/health"
 	"github.com/sluiceio/sluice/internal/sinkloop"
 )
 
@@ -32,9 +34,11 @@ type builtChannel struct {
 
 type builtSource struct {
 	name      string
+	typ       string // the registered type
 	src       sluice.Source
 	counters  *sluice.SourceCounters
 	processor *handoff.Processor
+	health    *health.State // refused hand-offs, failed polls
 }
 
 // builtRunner is one sink runner: a lone sink or a sink group's processor.
@@ -49,8 +53,11 @@ type builtRunner struct {
 
 type builtSink struct {
 	name     string
+	typ      string // the registered type
 	sink     sluice.Sink
 	loop     *sinkloop.Loop
+	drain    sluice.Drainer // loop, reporting to health
+	health   *health.State  // failed transactions
 	counters *sluice.SinkCounters
 	channel  string
 	dead     *deadletter.Dir // a dead-letter directory, closed at stop
@@ -134,7 +141,7 @@ func BuildNext(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent) (*Agent, []
 		if bk == nil || grouped[k.Name] {
 			continue
 		}
-		r := &builtRunner{name: k.Name, sink: bk.loop, sinks: []string{k.Name}}
+		r := &builtRunner{name: k.Name, sink: bk.drain, sinks: []string{k.Name}}
 		if bc := chans[bk.channel]; bc != nil {
 			r.channels = []sluice.Channel{bc.ch}
 		}
@@ -267,12 +274,14 @@ func (b *builder) source(c *conf.Component, chans map[string]*builtChannel) *bui
 	}
 	counters := sluice.NewSourceCounters()
 	proc := handoff.New(c.Name, sel, interceptors, counters, log)
+	hs := new(health.State)
+	proc.SetHealth(hs)
 	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: log, Processor: proc, SourceCounters: counters, Channels: named}
 	src, ok := construct[sluice.Source](b, p, env, "a source")
 	if !ok {
 		return nil
 	}
-	return &builtSource{name: c.Name, src: src, counters: counters, processor: proc}
+	return &builtSource{name: c.Name, typ: p.Spec.Name, src: src, counters: counters, processor: proc, health: hs}
 }
 
 // sourceChannels are the built channels a source names, in its order; one
@@ -336,7 +345,7 @@ func (b *builder) sink(c *conf.Component, chans map[string]*builtChannel) *built
 		return nil
 	}
 	opts := sinkloop.Options{Name: c.Name, Sink: sk, Channel: bc.ch, ChannelName: c.Channel, Counters: counters, Log: log}
-	bk := &builtSink{name: c.Name, sink: sk, counters: counters, channel: c.Channel}
+	bk := &builtSink{name: c.Name, typ: p.Spec.Name, sink: sk, counters: counters, channel: c.Channel, health: new(health.State)}
 	switch d := dl.(type) {
 	case *deadletter.Dir:
 		opts.DeadLetter, bk.dead = d, d
@@ -344,6 +353,7 @@ func (b *builder) sink(c *conf.Component, chans map[string]*builtChannel) *built
 		opts.DeadLetter = d
 	}
 	bk.loop = sinkloop.New(opts)
+	bk.drain = &watchedDrainer{d: bk.loop, h: bk.health}
 	if tc, isT := bc.ch.(sluice.TxnCapacitor); isT && bk.loop.BatchSize() > tc.TransactionCapacity() {
 		// Flume drops such a sink at start-up; we refuse to start instead.
 		b.add(&conf.Error{Key: p.Key, File: p.At.File, Line: p.At.Line,
@@ -397,7 +407,7 @@ func (b *builder) group(g *conf.Component, sinks map[string]*builtSink, chans ma
 		if bk == nil {
 			return nil // reported by the graph or by the sink's own build
 		}
-		members = append(members, sluice.NamedSink{Name: n, Sink: bk.sink, Drain: bk.loop})
+		members = append(members, sluice.NamedSink{Name: n, Sink: bk.sink, Drain: bk.drain})
 		r.sinks = append(r.sinks, n)
 		if bc := chans[bk.channel]; bc != nil {
 			r.channels = append(r.channels, bc.ch)
@@ -411,4 +421,25 @@ func (b *builder) group(g *conf.Component, sinks map[string]*builtSink, chans ma
 	}
 	r.proc = proc
 	return r
+}
+
+// watchedDrainer tells a sink's health state how its transactions end: a
+// failed one is a failure, a delivered batch a success (an empty take says
+// nothing about the downstream, so it changes nothing).
+type watchedDrainer struct {
+	d sluice.Drainer
+	h *health.State
+}
+
+func (w *watchedDrainer) Process(ctx context.Context) (sluice.Status, error) {
+	st, err := w.d.Process(ctx)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			w.h.Fail(err)
+		}
+	case st == sluice.Ready:
+		w.h.OK()
+	}
+	return st, err
 }

@@ -129,7 +129,7 @@ func (a *Agent) Start(ctx context.Context, opts Options) error {
 			r.srcWG.Add(1)
 			go func() {
 				defer r.srcWG.Done()
-				a.runPollable(r.srcCtx, s.name, ps)
+				a.runPollable(r.srcCtx, s, ps)
 			}()
 		}
 	}
@@ -318,8 +318,8 @@ func safeProcess(ctx context.Context, p processor) (st sluice.Status, err error)
 	return p.Process(ctx)
 }
 
-func (a *Agent) runPollable(ctx context.Context, name string, ps sluice.PollableSource) {
-	log := a.log.With("source", name)
+func (a *Agent) runPollable(ctx context.Context, s *builtSource, ps sluice.PollableSource) {
+	log := a.log.With("source", s.name)
 	backoffs := 0
 	var limit ratelog.Limiter
 	for ctx.Err() == nil {
@@ -335,6 +335,7 @@ func (a *Agent) runPollable(ctx context.Context, name string, ps sluice.Pollable
 			if ctx.Err() != nil {
 				return
 			}
+			s.health.Fail(err)
 			if ok, held := limit.Allow(); ok {
 				log.Error("source failed; will retry", "err", err, "held_back", held)
 			}
@@ -347,6 +348,7 @@ func (a *Agent) runPollable(ctx context.Context, name string, ps sluice.Pollable
 			continue
 		}
 		backoffs = 0
+		s.health.OK()
 	}
 }
 

@@ -107,12 +107,14 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "sluice: -Dflume.monitoring.type=%s is not supported (only http)\n", typ)
 			return 1
 		}
-		port := a.system["flume.monitoring.port"]
-		if port == "" {
-			port = "41414"
+		addr, mcfg, err := monitorSettings(a.system, os.Getenv)
+		if err != nil {
+			fmt.Fprintf(stderr, "sluice: %v\n", err)
+			return 1
 		}
 		mon = agent.NewMonitor(ag, log)
-		if err := mon.Start(":" + port); err != nil {
+		mon.Config = mcfg
+		if err := mon.Start(addr); err != nil {
 			fmt.Fprintf(stderr, "sluice: %v\n", err)
 			return 1
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/health"
 	"github.com/sluiceio/sluice/internal/ratelog"
 )
 
@@ -32,6 +33,9 @@ type Processor struct {
 	fixed bool
 
 	optWarn ratelog.Limiter
+	// health, if set, learns when the channels begin and stop refusing
+	// the source's batches (for the agent's /health).
+	health *health.State
 }
 
 type grouping struct {
@@ -56,6 +60,10 @@ func New(name string, sel sluice.ChannelSelector, interceptors []sluice.Intercep
 // Interceptors lists the interceptor chain (the agent starts and stops the
 // ones with a lifecycle).
 func (p *Processor) Interceptors() []sluice.Interceptor { return p.interceptors }
+
+// SetHealth makes every hand-off report to h: a refused batch is a
+// failure, an accepted one a success. Call it before the source starts.
+func (p *Processor) SetHealth(h *health.State) { p.health = h }
 
 // Counters are the source's counters.
 func (p *Processor) Counters() *sluice.SourceCounters { return p.counters }
@@ -159,8 +167,10 @@ func (p *Processor) attempt(ctx context.Context, events []*sluice.Event, n int, 
 		// One refused hand-off, one ChannelWriteFail (Flume's sources
 		// count it so).
 		c.ChannelWriteFail.Add(1)
+		p.health.Fail(err)
 		return err
 	}
+	p.health.OK()
 	// As in Flume, accepted counts what the source handed in, before
 	// interceptors dropped anything.
 	c.EventAccepted.Add(int64(n))
