@@ -1,10 +1,14 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,7 +110,19 @@ func TestBroker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Java and a Kafka broker")
 	}
-	k := peers.StartKafka(t, peers.KafkaOptions{JVMFlags: peers.FastStartFlags})
+	// Besides PLAINTEXT, a SASL_PLAINTEXT listener where alice logs in
+	// with PLAIN.
+	plain, ctrl, sasl := peers.FreePort(t), peers.FreePort(t), peers.FreePort(t)
+	saslAddr := fmt.Sprintf("127.0.0.1:%d", sasl)
+	listeners := fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s", plain, ctrl, saslAddr)
+	k := peers.StartKafka(t, peers.KafkaOptions{JVMFlags: peers.FastStartFlags, Port: plain, Props: map[string]string{
+		"listeners": listeners, "advertised.listeners": listeners,
+		"controller.quorum.voters":                            fmt.Sprintf("1@127.0.0.1:%d", ctrl),
+		"listener.security.protocol.map":                      "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+		"sasl.enabled.mechanisms":                             "PLAIN",
+		"listener.name.sasl_plaintext.plain.sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="` + alicePassword + `";`,
+	}})
+	t.Run("SASL", func(t *testing.T) { testSASL(t, k, saslAddr) })
 	t.Run("OffsetsMoveOnlyAfterDelivery", func(t *testing.T) { testOffsetsMoveOnlyAfterDelivery(t, k) })
 	t.Run("StalledMemberCommitsNothingItDidNotDeliver", func(t *testing.T) { testStalledMemberCommitsNothingItDidNotDeliver(t, k) })
 	t.Run("TopicsRegex", func(t *testing.T) { testTopicsRegex(t, k) })
@@ -365,4 +381,84 @@ func BenchmarkSourceRead(b *testing.B) {
 		scancel()
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+const alicePassword = "alice-Pw-4711"
+
+// lockedBuffer collects a logger's output across goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// SASL PLAIN: with alice's password the source reads; with a wrong one it
+// logs one error saying SASL authentication failed, naming the mechanism,
+// and never the password.
+func testSASL(t *testing.T, k *peers.Kafka, saslAddr string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const topic = "sasl"
+	if err := k.CreateTopic(ctx, topic, 1); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, k.Addr, topic, "sasl", 20)
+	for i, pw := range []string{alicePassword, "wrong-Pw-0815"} {
+		cfg, errs := decode(t, "kafka.bootstrap.servers", saslAddr, "kafka.topics", topic,
+			"kafka.consumer.group.id", "g-sasl-"+strconv.Itoa(i), "kafka.consumer.auto.offset.reset", "earliest", "batchDurationMillis", "100",
+			"kafka.consumer.security.protocol", "SASL_PLAINTEXT", "kafka.consumer.sasl.mechanism", "PLAIN",
+			"kafka.consumer.sasl.jaas.config", `org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="`+pw+`";`)
+		if len(errorsOnly(errs)) != 0 {
+			t.Fatal(errs)
+		}
+		var logs lockedBuffer
+		p := sluicetest.NewProcessor()
+		env := sluicetest.SourceEnv("r1", p)
+		env.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		s, err := New(env, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if pw == alicePassword {
+			_, err = p.WaitFor(20, time.Minute)
+		} else {
+			deadline := time.Now().Add(time.Minute)
+			for !strings.Contains(logs.String(), "SASL authentication failed for mechanism PLAIN") {
+				if time.Now().After(deadline) {
+					err = fmt.Errorf("no SASL error logged:\n%s", logs.String())
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		stopSource(t, s)
+		if err != nil {
+			t.Fatalf("password %q: %v", pw, err)
+		}
+		if out := logs.String(); strings.Contains(out, pw) {
+			t.Errorf("the password is in the log:\n%s", out)
+		}
+		if pw != alicePassword {
+			if n := strings.Count(logs.String(), "SASL authentication failed"); n != 1 {
+				t.Errorf("the SASL failure was logged %d times, want once:\n%s", n, logs.String())
+			}
+			if len(p.Events()) != 0 {
+				t.Errorf("events read with a wrong password")
+			}
+		}
+	}
 }
