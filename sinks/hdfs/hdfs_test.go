@@ -1,9 +1,13 @@
 package hdfs
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/test/peers"
 )
 
 // Events bucketed by time and header land in the right directories and
@@ -623,5 +628,79 @@ func TestFlushWaitsForAcks(t *testing.T) {
 	tr.mu.Unlock()
 	if conns != 1 || f.s.ackWarned {
 		t.Fatalf("%d DataNode connections tracked (want 1), fell back to close+append: %v", conns, f.s.ackWarned)
+	}
+}
+
+// Sluice's SequenceFile bytes equal Hadoop's own SequenceFile.Writer's for
+// the same records and batches (the random sync marker taken from
+// Hadoop's file), with enough data for the periodic sync markers too.
+func TestSequenceFileBytesEqualHadoops(t *testing.T) {
+	needHDFS(t)
+	lib, err := peers.Lib("hdfs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	java, err := peers.Java()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"Writable", "Text"} {
+		t.Run(format, func(t *testing.T) {
+			var in strings.Builder
+			var batches [][]*sluice.Event
+			var cur []*sluice.Event
+			for i := 0; i < 3000; i++ {
+				ts := int64(1700000000000 + i*7)
+				body := fmt.Sprintf("record %d %s", i, strings.Repeat("z", i%120))
+				fmt.Fprintf(&in, "%d %s\n", ts, body)
+				cur = append(cur, ev(body, "timestamp", strconv.FormatInt(ts, 10)))
+				if i%250 == 249 {
+					in.WriteString("FLUSH\n")
+					batches = append(batches, cur)
+					cur = nil
+				}
+			}
+			out := filepath.Join(t.TempDir(), "hadoop.seq")
+			cmd := exec.Command(java, "-cp", filepath.Join(lib, "*"), filepath.Join("testdata", "SeqWrite.java"), out, format)
+			cmd.Stdin = strings.NewReader(in.String())
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("SeqWrite.java: %v\n%s", err, b)
+			}
+			want, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			s := newSeqWriter(&got, format == "Text", false, time.Now)
+			hlen := 4 + 1 + len(classLongWritable) + 1 + len(classBytesWritable) + 2 + 4
+			if format == "Text" {
+				hlen = 4 + 1 + len(classLongWritable) + 1 + len(classText) + 2 + 4
+			}
+			copy(s.sync[:], want[hlen:hlen+seqSyncSize])
+			if err := s.header(); err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range batches {
+				for _, e := range b {
+					if err := s.append(e); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := s.flush(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.close(); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				i := 0
+				for i < len(want) && i < got.Len() && want[i] == got.Bytes()[i] {
+					i++
+				}
+				t.Fatalf("%d bytes, Hadoop wrote %d; first difference at offset %d", got.Len(), len(want), i)
+			}
+			t.Logf("%d bytes identical to Hadoop's SequenceFile.Writer", len(want))
+		})
 	}
 }
