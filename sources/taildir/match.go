@@ -3,6 +3,7 @@ package taildir
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -208,29 +209,71 @@ func (s *Source) findNewName(t *tailFile) {
 }
 
 // takeOverOrphans resumes files the position file names that no longer
-// match their group but still exist under the recorded name and inode
-// (rotated away before a restart), so their last lines are not lost.
+// match their group (rotated away before a restart), so their last lines
+// are not lost: under the recorded name when it still holds the recorded
+// inode, else wherever that inode now lives in the watched directories (a
+// rotation by rename while the agent was stopped, perhaps several times:
+// app.log → app.log.1 → app.log.2). readAll reads these before the files
+// that replaced them.
 func (s *Source) takeOverOrphans() {
 	for ino, e := range s.loaded {
-		fi, err := os.Stat(e.File)
-		if err != nil || fi.IsDir() {
+		path, fi := s.locate(ino, e.File)
+		if fi == nil {
 			s.log.Info("taildir: position file names a file that is gone", "file", e.File, "inode", ino, "pos", e.Pos)
 			continue
 		}
 		k := keyOf(fi)
-		if k.ino != ino || s.files[k] != nil || fi.Size() <= e.Pos {
+		if s.files[k] != nil || fi.Size() <= e.Pos {
 			continue
 		}
-		t := &tailFile{key: k, path: e.File, group: s.groupOf(e.File), orphan: true}
+		t := &tailFile{key: k, path: path, group: s.groupOf(e.File), orphan: true}
 		if err := t.open(e.Pos); err != nil {
 			continue
 		}
 		t.size, t.mtime = fi.Size(), fi.ModTime()
 		s.files[k] = t
 		s.dirty = true
+		if path != e.File {
+			s.log.Info("taildir: reading the rest of a file renamed while the agent was stopped",
+				"file", path, "was", e.File, "inode", ino, "pos", e.Pos)
+			continue
+		}
 		s.log.Info("taildir: reading the rest of a file that no longer matches its group", "file", e.File, "inode", ino, "pos", e.Pos)
 	}
 	s.loaded = nil
+}
+
+// locate finds the regular file with inode ino: at path when it is still
+// there, else under any name in path's directory or a group's directory.
+// An inode can only be told from a reused one by its size (at least the
+// recorded position, checked by the caller), as the position file keeps
+// nothing else; Flume does not look at all and loses the rest.
+func (s *Source) locate(ino uint64, path string) (string, os.FileInfo) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && keyOf(fi).ino == ino {
+		return path, fi
+	}
+	dirs := []string{filepath.Dir(path)}
+	for _, g := range s.groups {
+		if !slices.Contains(dirs, g.dir) {
+			dirs = append(dirs, g.dir)
+		}
+	}
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() {
+				continue
+			}
+			fi, err := e.Info()
+			if err == nil && keyOf(fi).ino == ino {
+				return filepath.Join(dir, e.Name()), fi
+			}
+		}
+	}
+	return "", nil
 }
 
 // groupOf finds the group whose directory holds path (for its headers),

@@ -3,6 +3,7 @@ package taildir
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -429,5 +430,44 @@ func TestWithoutPatternCacheNewFilesAreFound(t *testing.T) {
 	}
 	if got := h.waitBodies(3); strings.Join(got, "") != "xxx" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// A file renamed while the agent was stopped, once or twice (app.log →
+// app.log.1 → app.log.2), with lines written to it after the stop and a
+// new app.log: the rest of the old file is found by its inode and read
+// before the new file, nothing lost, nothing read twice.
+func TestRestartFinishesAFileRenamedWhileStopped(t *testing.T) {
+	for _, renames := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d renames", renames), func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "app.log")
+			appendTo(t, p, numbered("a", 0, 5))
+			h := newHarness(t, dir, `app\.log`, map[string]string{"writePosInterval": "10"})
+			h.start()
+			h.waitBodies(5)
+			h.stop()
+			appendTo(t, p, numbered("a", 5, 8)) // written while stopped, then rotated away
+			for i := 1; i <= renames; i++ {
+				from := p
+				if i > 1 {
+					from = fmt.Sprintf("%s.%d", p, i-1)
+				}
+				if err := os.Rename(from, fmt.Sprintf("%s.%d", p, i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			appendTo(t, p, numbered("b", 0, 3)) // the new file
+			h2 := newHarness(t, dir, `app\.log`, nil)
+			h2.start()
+			got := h2.waitBodies(6)
+			want := append(numberedList("a", 5, 8), numberedList("b", 0, 3)...)
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+			if !strings.Contains(h2.logs.String(), "renamed while the agent was stopped") {
+				t.Errorf("no log line saying where the file went:\n%s", h2.logs.String())
+			}
+		})
 	}
 }

@@ -58,9 +58,10 @@ func (a *agent) pid() int { return a.cur.PID() }
 // killLoop kills ag -9 b.kills times at random moments spread over
 // b.faultFor, restarting it after each kill; every third restart is killed
 // again during its start-up and recovery. before, if set, runs right
-// before each kill (to aim it, e.g. mid-file). It returns how many kills
-// were done and leaves the agent running.
-func killLoop(t *testing.T, ag *agent, b budget, rng *rand.Rand, before func()) int {
+// before each kill (to aim it, e.g. mid-file); down, if set, runs while the
+// agent is down after each kill. It returns how many kills were done and
+// leaves the agent running.
+func killLoop(t *testing.T, ag *agent, b budget, rng *rand.Rand, before, down func()) int {
 	t.Helper()
 	gap := b.faultFor / time.Duration(b.kills)
 	kills := 0
@@ -71,6 +72,9 @@ func killLoop(t *testing.T, ag *agent, b budget, rng *rand.Rand, before func()) 
 		}
 		ag.kill()
 		kills++
+		if down != nil {
+			down()
+		}
 		if k%3 == 2 {
 			ag.startNoWait()
 			time.Sleep(time.Duration(rng.Intn(300)) * time.Millisecond)
