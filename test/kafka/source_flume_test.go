@@ -147,8 +147,15 @@ func TestSourceFlumeFormatGarbagePassesThrough(t *testing.T) {
 	a.WaitLog("is not a Flume event", 10*time.Second)
 	a.WaitLog("offset=0", 10*time.Second)
 	m := Metrics(t, port)
-	if m["SOURCE.r1"]["EventReadFail"] != strconv.Itoa(len(want)) {
-		t.Errorf("EventReadFail = %q, want %d", m["SOURCE.r1"]["EventReadFail"], len(want))
+	src := m["SOURCE.r1"]
+	if src["EventReadFail"] != strconv.Itoa(len(want)) || src["EventAcceptedCount"] != strconv.Itoa(len(want)) {
+		t.Errorf("EventReadFail = %q, EventAcceptedCount = %q, want %d each", src["EventReadFail"], src["EventAcceptedCount"], len(want))
+	}
+	// Flume's Kafka source counters are in the monitoring JSON too.
+	for _, k := range []string{"KafkaEventGetTimer", "KafkaCommitTimer", "KafkaEmptyCount"} {
+		if _, ok := src[k]; !ok {
+			t.Errorf("monitoring has no %s: %v", k, src)
+		}
 	}
 }
 
