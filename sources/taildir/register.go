@@ -42,6 +42,8 @@ func init() {
 - **Rotation without loss or duplicates.** A file renamed away from its pattern (logrotate's default) stays open
   and is read to its end, including lines the application writes to it before it reopens its log, until it is
   idle for ` + "`idleTimeout`" + `; its new name goes into the position file, so a restart in between resumes it.
+  A file renamed while the agent was stopped (once or several times) is found at start by its inode in the
+  groups' directories and its unread end is read before the file that replaced it; Flume loses that end.
   Flume stops reading it at once (losing those lines), and re-reads from the start a renamed file that still
   matches (duplicating it); Sluice follows the inode. A closed (idle) file that reappears under another name is
   recognised by the bytes before its position (an inode can be reused by another file once closed).
