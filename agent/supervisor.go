@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sluiceio/sluice/conf"
@@ -36,6 +37,9 @@ type SupervisorConfig struct {
 	// Stderr gets the one message printed when the process must end
 	// because nothing could be started.
 	Stderr io.Writer
+	// Reload, when it delivers, reloads the files at once, changed or not
+	// (the command sends SIGHUP here); also when Interval is zero.
+	Reload <-chan os.Signal
 }
 
 // Supervisor owns the running agent and replaces it when the
@@ -101,7 +105,14 @@ func (s *Supervisor) Run(ctx context.Context, ag *Agent, cfg *conf.AgentConfig) 
 			if !s.watcher.changed() {
 				continue
 			}
-			if code, exit := s.reload(ctx); exit {
+			if code, exit := s.reload(ctx, "configuration changed; reloading"); exit {
+				return code
+			}
+		case sig := <-s.c.Reload:
+			if s.watcher != nil {
+				s.watcher.changed() // what is read now is not a change for the poll
+			}
+			if code, exit := s.reload(ctx, "reloading the configuration on "+signalName(sig)); exit {
 				return code
 			}
 		}
@@ -117,9 +128,9 @@ func (s *Supervisor) Run(ctx context.Context, ag *Agent, cfg *conf.AgentConfig) 
 // reload loads the changed configuration and, if it is valid, swaps the
 // running agent for it. exit is true when the process must end with code
 // (a signal came during the swap, or nothing could be started).
-func (s *Supervisor) reload(ctx context.Context) (code int, exit bool) {
+func (s *Supervisor) reload(ctx context.Context, why string) (code int, exit bool) {
 	log := s.c.Log
-	log.Info("configuration changed; reloading", "files", strings.Join(s.c.Files, ","))
+	log.Info(why, "files", strings.Join(s.c.Files, ","))
 	cfg, err := s.c.Read()
 	if err != nil {
 		log.Error("configuration reload failed; the running agent is kept", "err", err)
@@ -268,4 +279,14 @@ func (w *confWatcher) changed() bool {
 	}
 	w.last = now
 	return diff
+}
+
+func signalName(sig os.Signal) string {
+	if sig == nil {
+		return "request"
+	}
+	if sig == syscall.SIGHUP {
+		return "SIGHUP"
+	}
+	return sig.String()
 }

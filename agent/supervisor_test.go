@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -249,5 +251,66 @@ func TestSupervisorReloads(t *testing.T) {
 	}
 	if got := sources(); got[len(got)-1] != "stop source r2" {
 		t.Errorf("the running agent was not stopped at shutdown: %q", got)
+	}
+}
+
+// A reload request (SIGHUP in the command) reloads at once, with the poll
+// off, even when the file's time and size did not change.
+func TestSupervisorReloadsOnRequest(t *testing.T) {
+	h, hook := newHook(t)
+	t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "agent.conf")
+	confFor := func(src string) string {
+		return strings.Join([]string{
+			"a1.sources = " + src,
+			"a1.channels = c1",
+			"a1.sinks = k1",
+			"a1.sources." + src + ".type = test-agent-source",
+			"a1.sources." + src + ".hook = " + hook,
+			"a1.sources." + src + ".channels = c1",
+			"a1.channels.c1.type = memory",
+			"a1.sinks.k1.type = null",
+			"a1.sinks.k1.channel = c1",
+		}, "\n") + "\n"
+	}
+	read := func() (*conf.AgentConfig, error) {
+		return conf.Load([]string{path}, "a1", nil, func(string) (string, bool) { return "", false })
+	}
+	writeFile(t, path, confFor("r1"), t0)
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	reload := make(chan os.Signal, 1)
+	s := NewSupervisor(SupervisorConfig{Files: []string{path}, Read: read, Log: log, Stderr: &lockedBuffer{}, Reload: reload})
+	cfg, err := read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag, nerr := BuildReported(cfg, log, nil, false, func(bool, string) {})
+	if nerr > 0 {
+		t.Fatal("errors in the first configuration")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- s.Run(ctx, ag, cfg) }()
+	waitUntil(t, "r1 to start", func() bool { return slices.Contains(h.Log(), "start source r1") })
+
+	// Same size, same time: a poll would not see it; the request does.
+	writeFile(t, path, confFor("r2"), t0)
+	reload <- syscall.SIGHUP
+	waitUntil(t, "r2 to replace r1", func() bool { return slices.Contains(h.Log(), "start source r2") })
+	if !slices.Contains(h.Log(), "stop source r1") {
+		t.Errorf("r1 was not stopped: %q", h.Log())
+	}
+	if !strings.Contains(logs.String(), "reloading the configuration on SIGHUP") {
+		t.Errorf("the reload does not say why:\n%s", logs.String())
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("Run returned %d", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return")
 	}
 }

@@ -88,8 +88,15 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sluice agent: %v\n", err)
 		return 2
 	}
+	// SIGHUP reloads at once (also with --no-reload-conf). Caught from
+	// here on: a HUP while the files are first read is a reload later,
+	// not the end of the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	// Before the files are read: a change made meanwhile is seen.
 	sv := agent.NewSupervisor(agent.SupervisorConfig{
+		Reload:   hup,
 		Files:    a.files,
 		Interval: interval,
 		Read:     func() (*conf.AgentConfig, error) { return readConf(a) },
