@@ -77,7 +77,7 @@ func (c *Config) Validate() error {
 	defer cancel()
 	p, resp, err := h.launch(ctx, true)
 	if p != nil {
-		p.client.Kill()
+		p.kill(false)
 	}
 	if err != nil {
 		return err
@@ -126,6 +126,7 @@ type host struct {
 }
 
 type proc struct {
+	cmd    *exec.Cmd
 	client *plugin.Client
 	rpc    plugin.ClientProtocol
 	sink   pluginv1.SinkClient
@@ -161,7 +162,7 @@ func (h *host) launch(ctx context.Context, checkOnly bool) (*proc, *pluginv1.Con
 			grpc.MaxCallRecvMsgSize(sdk.MaxMessage), grpc.MaxCallSendMsgSize(sdk.MaxMessage))},
 	})
 	fail := func(err error) (*proc, *pluginv1.ConfigureResponse, error) {
-		client.Kill()
+		(&proc{cmd: cmd, client: client}).kill(true)
 		return nil, nil, err
 	}
 	rpc, err := client.Client()
@@ -177,7 +178,7 @@ func (h *host) launch(ctx context.Context, checkOnly bool) (*proc, *pluginv1.Con
 	if err != nil {
 		return fail(fmt.Errorf("plugin %s: %s service: %w", m.Name, h.t.kind, err))
 	}
-	p := &proc{client: client, rpc: rpc}
+	p := &proc{cmd: cmd, client: client, rpc: rpc}
 	req := &pluginv1.ConfigureRequest{Kind: string(h.t.kind), Type: h.t.typ, Name: h.name, Agent: h.agent,
 		Properties: h.cfg.Props, CheckOnly: checkOnly}
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.CallTimeout)
@@ -223,7 +224,7 @@ func (h *host) get(ctx context.Context) (*proc, error) {
 		dead := h.p
 		h.p = nil
 		h.failedLocked(errors.New("the plugin process exited"))
-		go dead.client.Kill()
+		go dead.kill(true)
 	}
 	if wait := time.Until(h.next); wait > 0 {
 		return nil, fmt.Errorf("plugin %s: restarting in %s after: %v", h.t.m.Name, wait.Round(time.Millisecond), h.lastErr)
@@ -261,7 +262,27 @@ func (h *host) fail(p *proc, err error) {
 		h.failedLocked(err)
 	}
 	h.mu.Unlock()
-	p.client.Kill()
+	p.kill(true)
+}
+
+// kill ends the process and reaps it. hard: SIGKILL first, for a process
+// that may not answer (hung, stopped), since go-plugin's own Kill first
+// asks the plugin over gRPC to shut down and waits for that answer; else
+// that polite request, then SIGKILL after a few seconds.
+func (p *proc) kill(hard bool) {
+	if hard && p.cmd.Process != nil {
+		_ = p.cmd.Process.Kill()
+	}
+	done := make(chan struct{})
+	go func() { p.client.Kill(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		if p.cmd.Process != nil {
+			_ = p.cmd.Process.Kill()
+		}
+		<-done
+	}
 }
 
 // ok resets the backoff after a call that worked.
@@ -347,7 +368,7 @@ func (h *host) stop(ctx context.Context) error {
 			_, err = p.ic.Stop(ctx, &pluginv1.StopRequest{})
 		}
 	}
-	p.client.Kill()
+	p.kill(err != nil)
 	if err != nil {
 		return fmt.Errorf("plugin %s: stop: %w", h.t.m.Name, err)
 	}
