@@ -244,4 +244,3 @@ func (s *interceptorServer) Intercept(_ context.Context, req *pluginv1.Intercept
 	}
 	return &pluginv1.InterceptResponse{Events: wire.ToWire(ic.Intercept(wire.FromWire(req.Events)))}, nil
 }
-
