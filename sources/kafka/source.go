@@ -74,7 +74,7 @@ func New(env sluice.Env, cfg *Config) (*Source, error) {
 	s.commitTimer = s.counters.Get("KafkaCommitTimer")
 	s.emptyCount = s.counters.Get("KafkaEmptyCount")
 	s.group.Log = env.Logger
-	s.brokers = &brokerHealth{log: env.Logger, name: env.Name, down: map[string]*ratelog.Outage{}}
+	s.brokers = &brokerHealth{log: env.Logger, down: map[string]*ratelog.Outage{}}
 	// Auto-commit off (GroupOpts): offsets move only after delivery.
 	opts = append(opts, kafkaclient.GroupOpts(cfg.groupID())...)
 	opts = append(opts,
@@ -441,9 +441,8 @@ func (s *Source) watchTopics(ctx context.Context) {
 // SASL), reminded once a minute, and once when it answers again. The
 // client retries by itself.
 type brokerHealth struct {
-	log  *slog.Logger
-	name string
-	cl   *kgo.Client
+	log *slog.Logger
+	cl  *kgo.Client
 
 	mu   sync.Mutex
 	down map[string]*ratelog.Outage
