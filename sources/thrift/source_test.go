@@ -439,3 +439,67 @@ func TestBadKeystoreFailsStart(t *testing.T) {
 		t.Fatalf("error shows the password: %v", err)
 	}
 }
+
+// blockingProc holds each batch until release is closed.
+type blockingProc struct {
+	*sluicetest.Processor
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (p *blockingProc) Process(ctx context.Context, events []*sluice.Event, call sluice.Call) error {
+	p.entered <- struct{}{}
+	<-p.release
+	return p.Processor.Process(ctx, events, call)
+}
+
+// Stop lets a batch being committed finish and be answered OK, closes the
+// idle connections at once, and refuses new ones.
+func TestStopAnswersTheBatchInFlight(t *testing.T) {
+	proc := &blockingProc{Processor: sluicetest.NewProcessor(), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	cfg, errs := decode(t, map[string]string{"bind": "127.0.0.1", "port": "0"})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	env := sluicetest.Env("r1")
+	env.Processor = proc
+	src, err := New(env, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	addr := src.Addr().String()
+	idle := dial(t, addr, flumethrift.DialOptions{})
+	busy := dial(t, addr, flumethrift.DialOptions{})
+	answered := make(chan error, 1)
+	go func() { answered <- busy.AppendBatch(context.Background(), events(3, "inflight")) }()
+	<-proc.entered
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		stopped <- src.Stop(ctx)
+	}()
+	for !src.stopping.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	// The idle connection is closed while the batch is still held.
+	if err := idle.AppendBatch(context.Background(), events(1, "late")); err == nil {
+		t.Fatal("a stopping source took a new batch")
+	}
+	close(proc.release)
+	if err := <-answered; err != nil {
+		t.Fatalf("the batch in flight was not answered OK: %v", err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if n := len(proc.Events()); n != 3 {
+		t.Fatalf("%d events committed, want 3", n)
+	}
+	if _, err := flumethrift.Dial(context.Background(), addr, flumethrift.DialOptions{ConnectTimeout: 2 * time.Second}); err == nil {
+		t.Fatal("a stopped source accepted a connection")
+	}
+}
