@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -352,20 +353,55 @@ func TestTLS(t *testing.T) {
 	}
 }
 
+// countingProc records the most batches handed to it at once.
+type countingProc struct {
+	*sluicetest.Processor
+	mu            sync.Mutex
+	inflight, max int
+}
+
+func (p *countingProc) Process(ctx context.Context, events []*sluice.Event, call sluice.Call) error {
+	p.mu.Lock()
+	p.inflight++
+	p.max = max(p.max, p.inflight)
+	p.mu.Unlock()
+	time.Sleep(2 * time.Millisecond) // room for another connection to overlap
+	defer func() {
+		p.mu.Lock()
+		p.inflight--
+		p.mu.Unlock()
+	}()
+	return p.Processor.Process(ctx, events, call)
+}
+
+// threads = 1: four clients sending at once are served one batch at a time,
+// and all of them get through.
 func TestThreadsCapsConcurrentRequests(t *testing.T) {
-	proc := sluicetest.NewProcessor()
-	f := start(t, proc, map[string]string{"threads": "1"})
-	// Two clients, each a few batches; with one slot they all get through.
-	done := make(chan error, 2)
-	for i := range 2 {
+	proc := &countingProc{Processor: sluicetest.NewProcessor()}
+	cfg, errs := decode(t, map[string]string{"bind": "127.0.0.1", "port": "0", "threads": "1"})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	env := sluicetest.Env("r1")
+	env.Processor = proc
+	src, err := New(env, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer src.Stop(context.Background())
+	done := make(chan error, 4)
+	for i := range 4 {
 		go func() {
-			c, err := flumethrift.Dial(context.Background(), f.addr, flumethrift.DialOptions{})
+			c, err := flumethrift.Dial(context.Background(), src.Addr().String(), flumethrift.DialOptions{})
 			if err != nil {
 				done <- err
 				return
 			}
 			defer c.Close()
-			for j := range 5 {
+			for j := range 10 {
 				if err := c.AppendBatch(context.Background(), events(10, fmt.Sprint(i, j))); err != nil {
 					done <- err
 					return
@@ -374,13 +410,16 @@ func TestThreadsCapsConcurrentRequests(t *testing.T) {
 			done <- nil
 		}()
 	}
-	for range 2 {
+	for range 4 {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := len(proc.Events()); n != 100 {
-		t.Fatalf("%d events, want 100", n)
+	if n := len(proc.Events()); n != 400 {
+		t.Fatalf("%d events, want 400", n)
+	}
+	if proc.max != 1 {
+		t.Fatalf("%d batches were handed to the channels at once with threads = 1", proc.max)
 	}
 }
 
