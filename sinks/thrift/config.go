@@ -122,5 +122,8 @@ var notes = strings.TrimSpace(`
   system's CAs when none is set) but not its host name. ` + "`trust-all-certs`" + ` disables
   verification (Flume's thrift client reads it but ignores it). Trust stores may be JKS, PKCS12 or PEM (a Sluice extension); protocol and cipher
   suite lists and the ` + "`FLUME_SSL_TRUSTSTORE_*`" + ` environment variables work as for the avro sink.
+- One batch is one Thrift frame: Flume's thrift source (libthrift 0.14) refuses frames above
+  16,384,000 bytes, and so does Sluice's by default (` + "`max-frame-size`" + `), so keep ` + "`batch-size`" + `
+  times the event size below that; a refused batch is rolled back and retried like any failure.
 - Kerberos (` + "`kerberos = true`" + `) is not supported and is a configuration error.
   ` + "`maxConnections`" + ` is ignored: the sink holds one connection, as Flume's does.`)
