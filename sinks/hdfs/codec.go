@@ -62,18 +62,32 @@ type compressor interface {
 	finish() error
 }
 
-type gzipC struct {
+// streamC is a codec whose unit is one whole stream (a gzip member, a
+// zlib stream): finish closes it, and the next write starts another.
+type streamC struct {
 	w       io.Writer
-	z       *gzip.Writer
+	z       resetWriter
+	mk      func(io.Writer) resetWriter
 	started bool
 }
 
-func newGzip(w io.Writer) compressor { return &gzipC{w: w} }
+type resetWriter interface {
+	io.WriteCloser
+	Reset(io.Writer)
+}
 
-func (g *gzipC) Write(p []byte) (int, error) {
+func newGzip(w io.Writer) compressor {
+	return &streamC{w: w, mk: func(w io.Writer) resetWriter { return gzip.NewWriter(w) }}
+}
+
+func newZlib(w io.Writer) compressor {
+	return &streamC{w: w, mk: func(w io.Writer) resetWriter { return zlib.NewWriter(w) }}
+}
+
+func (g *streamC) Write(p []byte) (int, error) {
 	if !g.started {
 		if g.z == nil {
-			g.z = gzip.NewWriter(g.w)
+			g.z = g.mk(g.w)
 		} else {
 			g.z.Reset(g.w)
 		}
@@ -82,35 +96,7 @@ func (g *gzipC) Write(p []byte) (int, error) {
 	return g.z.Write(p)
 }
 
-func (g *gzipC) finish() error {
-	if !g.started {
-		return nil
-	}
-	g.started = false
-	return g.z.Close()
-}
-
-type zlibC struct {
-	w       io.Writer
-	z       *zlib.Writer
-	started bool
-}
-
-func newZlib(w io.Writer) compressor { return &zlibC{w: w} }
-
-func (g *zlibC) Write(p []byte) (int, error) {
-	if !g.started {
-		if g.z == nil {
-			g.z = zlib.NewWriter(g.w)
-		} else {
-			g.z.Reset(g.w)
-		}
-		g.started = true
-	}
-	return g.z.Write(p)
-}
-
-func (g *zlibC) finish() error {
+func (g *streamC) finish() error {
 	if !g.started {
 		return nil
 	}

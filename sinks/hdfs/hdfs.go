@@ -331,6 +331,10 @@ func (s *Sink) scanInUse() error {
 		root = root[:strings.LastIndexByte(root, '/')+1]
 	}
 	root = path.Clean("/" + root)
+	if root == "/" {
+		s.log.Info("hdfs sink: hdfs.path has no fixed directory before its first escape; not looking for in-use files left by a crash (that would walk the whole file system)", "sink", s.name)
+		return nil
+	}
 	namePrefix := s.cfg.InUsePrefix + s.nameT.staticPrefix()
 	var found []string
 	err := s.client.Walk(root, func(p string, info os.FileInfo, err error) error {

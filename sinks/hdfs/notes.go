@@ -16,7 +16,8 @@ const notes = `Differences from Flume's HDFSEventSink:
 - **In-use files left by a crash are recovered at start** (hdfs.recoverInUseFiles, default true):
   under the fixed part of hdfs.path (the text before the first escape, up to its last '/'), files
   named inUsePrefix + the fixed part of filePrefix ... inUseSuffix have their lease recovered and
-  are renamed to their final names. Flume leaves them as .tmp for good. Give two agents writing
+  are renamed to their final names (not when that fixed part is just '/': the whole file system
+  would be walked). Flume leaves them as .tmp for good. Give two agents writing
   the same directory different file prefixes (or turn this off), or one would close the other's files.
 - **Header values cannot leave hdfs.path.** In a value put into the path or file name by %{header}
   (or %[localhost]...), '/', '\\', NUL and other control characters become '_', and a value made only
