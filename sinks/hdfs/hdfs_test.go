@@ -704,3 +704,46 @@ func TestSequenceFileBytesEqualHadoops(t *testing.T) {
 		})
 	}
 }
+
+// An in-use prefix instead of a suffix (".", so Hive and MapReduce skip
+// open files): open files carry it, closed ones do not, and a crash's
+// leftovers are found by it.
+func TestInUsePrefix(t *testing.T) {
+	needHDFS(t)
+	dir := testDir(t)
+	props := []string{"hdfs.path", dir, "hdfs.fileType", "DataStream", "hdfs.inUsePrefix", ".", "hdfs.emptyInUseSuffix", "true",
+		"hdfs.fileSuffix", ".txt", "hdfs.rollCount", "2", "hdfs.rollSize", "0"}
+	f := newSink(t, props...)
+	for i := 0; i < 3; i++ {
+		f.ch.Add(ev(strconv.Itoa(i)))
+	}
+	f.drain()
+	var names []string
+	for _, e := range files(t, dir) {
+		names = append(names, path.Base(e.Path))
+	}
+	if len(names) != 2 || !strings.HasPrefix(names[0], ".FlumeData.") || !strings.HasSuffix(names[0], ".txt") ||
+		!strings.HasPrefix(names[1], "FlumeData.") || !strings.HasSuffix(names[1], ".txt") {
+		t.Fatalf("want one open .FlumeData.<n>.txt and one closed FlumeData.<n>.txt, got %v", names)
+	}
+	// Crash, then a new sink renames the open one.
+	_ = f.s.client.Close()
+	f.s.stopped = true
+	g := newSink(t, props...)
+	waitFor(t, func() bool {
+		_ = g.s.Idle(context.Background())
+		for _, e := range files(t, dir) {
+			if strings.HasPrefix(path.Base(e.Path), ".") {
+				return false
+			}
+		}
+		return true
+	})
+	var got []string
+	for _, e := range files(t, dir) {
+		got = append(got, cat(t, e.Path))
+	}
+	if strings.Join(got, "") != "0\n1\n2\n" {
+		t.Fatalf("contents: %q", got)
+	}
+}
