@@ -62,6 +62,16 @@ type Workload struct {
 	// Goal is which of the performance issue's six workloads this is
 	// (1–6); 0 marks a baseline the goals do not cover.
 	Goal int
+	// Prepare, when set, runs before each run's agents start (a topic
+	// to create, say); an error fails the run.
+	Prepare func(ctx context.Context, p Ports) error
+	// Count, when set, replaces SinkKey: the number of events delivered
+	// so far, read at the far end (a topic's end offsets, say), so that
+	// both targets are counted the same way whatever their metrics.
+	Count func(ctx context.Context, p Ports) (int64, error)
+	// FlumePeer, when set, is the peer lib dir Flume runs from instead of
+	// "flume" (e.g. "flume-kafka": Flume with its Kafka components).
+	FlumePeer string
 }
 
 // EventsFor is the event count a run of w uses when events are asked for.
@@ -148,11 +158,21 @@ func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error
 	}
 	defer os.RemoveAll(dir)
 	ports := Ports{Source: freePort(), Hop: freePort(), Monitor: freePort(), Events: events, Dir: dir}
+	if w.Prepare != nil {
+		if err := w.Prepare(ctx, ports); err != nil {
+			return Result{}, fmt.Errorf("%s: prepare: %w", w.Name, err)
+		}
+	}
 	confPath := filepath.Join(dir, "bench.conf")
 	if err := os.WriteFile(confPath, []byte(w.Conf(ports)), 0o644); err != nil {
 		return Result{}, err
 	}
 	tgt := r.target()
+	if ft, ok := tgt.(FlumeTarget); ok && w.FlumePeer != "" {
+		// .peers/flume/lib → .peers/<FlumePeer>/lib
+		ft.LibDir = filepath.Join(filepath.Dir(filepath.Dir(ft.LibDir)), w.FlumePeer, "lib")
+		tgt = ft
+	}
 	agents := w.Agents
 	if len(agents) == 0 {
 		agents = []string{"a1"}
@@ -222,14 +242,18 @@ func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error
 	} else {
 		loadErr <- nil
 	}
-	first, err := waitCount(ctx, ports.Monitor, w.SinkKey, 1, 3*time.Minute, 2*time.Millisecond, loadErr, true)
+	count := metricsCount(ports.Monitor, w.SinkKey)
+	if w.Count != nil {
+		count = func() (int64, error) { return w.Count(ctx, ports) }
+	}
+	first, err := waitCount(ctx, count, w.SinkKey, 1, 3*time.Minute, 2*time.Millisecond, loadErr, true)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s on %s: first event: %w", w.Name, tgt.Name(), err)
 	}
 	startup := first.at.Sub(begin)
 	// Polled less often than the first event: each poll costs the agent
 	// a monitoring request, and 5 ms is under 1% of a run.
-	last, err := waitCount(ctx, ports.Monitor, w.SinkKey, int64(events), 10*time.Minute, 5*time.Millisecond, loadErr, false)
+	last, err := waitCount(ctx, count, w.SinkKey, int64(events), 10*time.Minute, 5*time.Millisecond, loadErr, false)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s on %s: %w", w.Name, tgt.Name(), err)
 	}
@@ -332,11 +356,28 @@ type observation struct {
 	at time.Time
 }
 
-// waitCount polls the delivery count of key (see Workload.SinkKey) every
+// metricsCount reads the delivery count of key (see Workload.SinkKey) from
+// the agent's monitoring endpoint.
+func metricsCount(port int, key string) func() (int64, error) {
+	return func() (int64, error) {
+		m, err := fetchMetrics(port)
+		if err != nil {
+			return 0, err
+		}
+		attr := "EventDrainSuccessCount"
+		if strings.HasPrefix(key, "CHANNEL.") {
+			attr = "EventTakeSuccessCount"
+		}
+		n, _ := strconv.ParseInt(m[key][attr], 10, 64)
+		return n, nil
+	}
+}
+
+// waitCount polls the delivery count (named key in errors) every
 // interval until it reaches want (exactly, unless atLeast). A load generator error, or no progress for
 // 60 s once events flow, fails the run, as does delivering more events than
 // were sent.
-func waitCount(ctx context.Context, port int, key string, want int64, timeout, every time.Duration, loadErr chan error, atLeast bool) (observation, error) {
+func waitCount(ctx context.Context, count func() (int64, error), key string, want int64, timeout, every time.Duration, loadErr chan error, atLeast bool) (observation, error) {
 	deadline := time.Now().Add(timeout)
 	var last int64 = -1
 	lastMove := time.Now()
@@ -349,14 +390,9 @@ func waitCount(ctx context.Context, port int, key string, want int64, timeout, e
 			loadErr <- nil // keep the verdict for the next wait
 		default:
 		}
-		m, err := fetchMetrics(port)
+		n, err := count()
 		now := time.Now()
 		if err == nil {
-			attr := "EventDrainSuccessCount"
-			if strings.HasPrefix(key, "CHANNEL.") {
-				attr = "EventTakeSuccessCount"
-			}
-			n, _ := strconv.ParseInt(m[key][attr], 10, 64)
 			if n >= want {
 				if !atLeast && n > want {
 					return observation{}, fmt.Errorf("%s delivered %d events, more than the %d sent", key, n, want)

@@ -21,6 +21,7 @@ func TestWorkloadsDeliverEveryEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &Runner{Binary: bin}
+	defer StopKafka()
 	for _, w := range Workloads() {
 		if w.Idle {
 			w.IdleFor = 200 * time.Millisecond

@@ -79,6 +79,7 @@ func Workloads() []Workload {
 	durable.Goal, roll.Goal, idle.Goal = 4, 5, 6
 	out = append(out, HTTPWorkload(8, 100))
 	out = append(out, SyslogWorkload(4))
+	out = append(out, kafkaWorkloads()...)
 	return append(out, durable, roll, SpoolDir(), idle)
 }
 
