@@ -169,7 +169,10 @@ func TestEveryExampleHasARunTest(t *testing.T) {
 		"fan-in.conf":             "TestFanInExample",         // in test/interop
 		"thrift-tier.conf":        "TestThriftTierExample",    // in test/interop
 		"kafka-fileroll.conf":     "TestKafkaFileRollExample", // in test/kafka
-		"taildir-kafka.conf":      "TestTaildirKafkaExample",  // in sinks/kafka
+		"kafka-channel.conf":      "TestKafkaChannelExample",  // in test/kafka
+		"http-kafka.conf":         "TestHTTPKafkaExample",     // in test/kafka
+		"spooldir-hdfs.conf":      "TestHDFSSpoolDirExampleAndKill9",
+		"taildir-kafka.conf":      "TestTaildirKafkaExample", // in sinks/kafka
 	}
 	confs, _ := filepath.Glob(filepath.Join(repoRoot(), "examples", "*.conf"))
 	for _, c := range confs {
