@@ -183,7 +183,7 @@ a1.sinks.k1.hostNames = 127.0.0.1:9200
 a1.sinks.k1.indexName = flume
 a1.sinks.k1.batchSize = 500
 a1.sinks.k1.idHeader = eventId
-a1.sinks.k1.deadLetter.directory = /var/lib/sluice/deadletter
+a1.sinks.k1.deadLetter.directory = /tmp/sluice-deadletter
 `
 
 var notes = strings.TrimSpace(`

@@ -155,24 +155,25 @@ func TestEveryExampleChecks(t *testing.T) {
 // Every example must be run by a test here; a new example without one fails.
 func TestEveryExampleHasARunTest(t *testing.T) {
 	covered := map[string]string{
-		"netcat-logger.conf":      "TestNetcatLoggerExample",
-		"seq-file_roll.conf":      "TestSeqFileRollExample",
-		"exec-logger.conf":        "TestExecLoggerExample",
-		"replicating-fanout.conf": "TestReplicatingExample",
-		"multiplexing.conf":       "TestMultiplexingExample",
-		"failover.conf":           "TestFailoverExample",
-		"spooldir-file_roll.conf": "TestSpoolDirFileRollExample",
-		"taildir-logger.conf":     "TestTaildirLoggerExample",
-		"syslog-fileroll.conf":    "TestSyslogFileRollExample",
-		"http-collector.conf":     "TestHTTPCollectorExample",
-		"http-relay.conf":         "TestHTTPRelayExample",
-		"fan-in.conf":             "TestFanInExample",         // in test/interop
-		"thrift-tier.conf":        "TestThriftTierExample",    // in test/interop
-		"kafka-fileroll.conf":     "TestKafkaFileRollExample", // in test/kafka
-		"kafka-channel.conf":      "TestKafkaChannelExample",  // in test/kafka
-		"http-kafka.conf":         "TestHTTPKafkaExample",     // in test/kafka
-		"spooldir-hdfs.conf":      "TestHDFSSpoolDirExampleAndKill9",
-		"taildir-kafka.conf":      "TestTaildirKafkaExample", // in sinks/kafka
+		"netcat-logger.conf":        "TestNetcatLoggerExample",
+		"seq-file_roll.conf":        "TestSeqFileRollExample",
+		"exec-logger.conf":          "TestExecLoggerExample",
+		"replicating-fanout.conf":   "TestReplicatingExample",
+		"multiplexing.conf":         "TestMultiplexingExample",
+		"failover.conf":             "TestFailoverExample",
+		"spooldir-file_roll.conf":   "TestSpoolDirFileRollExample",
+		"taildir-logger.conf":       "TestTaildirLoggerExample",
+		"syslog-fileroll.conf":      "TestSyslogFileRollExample",
+		"http-collector.conf":       "TestHTTPCollectorExample",
+		"http-relay.conf":           "TestHTTPRelayExample",
+		"fan-in.conf":               "TestFanInExample",         // in test/interop
+		"thrift-tier.conf":          "TestThriftTierExample",    // in test/interop
+		"kafka-fileroll.conf":       "TestKafkaFileRollExample", // in test/kafka
+		"kafka-channel.conf":        "TestKafkaChannelExample",  // in test/kafka
+		"http-kafka.conf":           "TestHTTPKafkaExample",     // in test/kafka
+		"spooldir-hdfs.conf":        "TestHDFSSpoolDirExampleAndKill9",
+		"taildir-kafka.conf":        "TestTaildirKafkaExample",        // in sinks/kafka
+		"netcat-elasticsearch.conf": "TestNetcatElasticsearchExample", // in sinks/elasticsearch
 	}
 	confs, _ := filepath.Glob(filepath.Join(repoRoot(), "examples", "*.conf"))
 	for _, c := range confs {

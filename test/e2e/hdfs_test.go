@@ -14,9 +14,9 @@ import (
 )
 
 // The classic flow, examples/spooldir-hdfs.conf, run by the real binary
-// against a real HDFS; then a kill -9 of the agent mid-stream and a
-// restart: every line reaches HDFS and no file stays in use. One HDFS
-// serves both parts.
+// against a real HDFS; netcat -> memory -> hdfs bucketed by time and
+// header; then a kill -9 of the agent mid-stream and a restart: every line
+// reaches HDFS and no file stays in use. One HDFS serves all three.
 func TestHDFSSpoolDirExampleAndKill9(t *testing.T) {
 	h := peers.StartHDFS(t, peers.HDFSOptions{Fast: true})
 	example := func(t *testing.T, dir, hdfsDir string) string {
@@ -126,6 +126,87 @@ func TestHDFSSpoolDirExampleAndKill9(t *testing.T) {
 		for _, e := range es {
 			if !e.Dir && (!strings.Contains(e.Path, "/events.") || !strings.HasSuffix(e.Path, ".log")) {
 				t.Errorf("file %s is not named events.<n>.log", e.Path)
+			}
+		}
+	})
+
+	// netcat -> memory -> hdfs: the timestamp interceptor stamps events,
+	// regex_extractor puts a header from the body, and the sink buckets by
+	// day (UTC) and by that header.
+	t.Run("netcat-buckets", func(t *testing.T) {
+		dir, hdfsDir := t.TempDir(), "/netcat"
+		port := freePort(t)
+		conf := writeConf(t, dir, fmt.Sprintf(`
+a1.sources = r1
+a1.channels = c1
+a1.sinks = k1
+a1.sources.r1.type = netcat
+a1.sources.r1.bind = 127.0.0.1
+a1.sources.r1.port = %d
+a1.sources.r1.channels = c1
+a1.sources.r1.interceptors = ts rx
+a1.sources.r1.interceptors.ts.type = timestamp
+a1.sources.r1.interceptors.rx.type = regex_extractor
+a1.sources.r1.interceptors.rx.regex = ^(\\w+)
+a1.sources.r1.interceptors.rx.serializers = s1
+a1.sources.r1.interceptors.rx.serializers.s1.name = kind
+a1.channels.c1.type = memory
+a1.sinks.k1.type = hdfs
+a1.sinks.k1.channel = c1
+a1.sinks.k1.hdfs.path = %s%s/%%Y-%%m-%%d/%%{kind}
+a1.sinks.k1.hdfs.filePrefix = %%{kind}-%%H
+a1.sinks.k1.hdfs.timeZone = UTC
+a1.sinks.k1.hdfs.fileType = DataStream
+a1.sinks.k1.hdfs.rollCount = 0
+a1.sinks.k1.hdfs.rollSize = 0
+`, port, h.URL(), hdfsDir))
+		p := startAgent(t, dir, conf)
+		before := time.Now().UTC()
+		var sent []string
+		for i := 0; i < 300; i++ {
+			sent = append(sent, fmt.Sprintf("%s %d", []string{"alpha", "beta", "gamma"}[i%3], i))
+		}
+		replies := sendLines(t, fmt.Sprintf("127.0.0.1:%d", port), sent)
+		wantAllOK(t, replies, len(sent))
+		waitLines(t, hdfsDir, len(sent))
+		if err := p.stop(); err != nil {
+			t.Fatalf("agent exit after SIGTERM: %v", err)
+		}
+		after := time.Now().UTC()
+		es, err := h.Ls(hdfsDir, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byKind := map[string][]string{}
+		for _, e := range es {
+			if e.Dir {
+				continue
+			}
+			rel := strings.TrimPrefix(strings.TrimPrefix(e.Path, h.URL()), hdfsDir+"/")
+			parts := strings.Split(rel, "/") // day/kind/kind-HH.<n>
+			if len(parts) != 3 {
+				t.Fatalf("file %s is not under day/kind/", e.Path)
+			}
+			day, kind, name := parts[0], parts[1], parts[2]
+			if day != before.Format("2006-01-02") && day != after.Format("2006-01-02") {
+				t.Errorf("file %s: day %s is not today (UTC)", e.Path, day)
+			}
+			if !strings.HasPrefix(name, kind+"-") || strings.HasSuffix(name, ".tmp") {
+				t.Errorf("file %s is not named %s-<hour>.<n>", e.Path, kind)
+			}
+			b, err := h.Cat(e.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			byKind[kind] = append(byKind[kind], strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")...)
+		}
+		for k, kind := range []string{"alpha", "beta", "gamma"} {
+			var want []string
+			for i := k; i < len(sent); i += 3 {
+				want = append(want, sent[i])
+			}
+			if strings.Join(byKind[kind], "|") != strings.Join(want, "|") {
+				t.Errorf("bucket %s: got %d lines, want %d", kind, len(byKind[kind]), len(want))
 			}
 		}
 	})

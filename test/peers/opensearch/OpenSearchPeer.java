@@ -28,6 +28,8 @@ public class OpenSearchPeer {
       s.remove("discovery.seed_hosts");
       s.put("cluster.routing.allocation.disk.threshold_enabled", "false");
       s.put("action.auto_create_index", "true");
+      // The runner's roles leave out ingest: pipelines need it.
+      s.putList("node.roles", "cluster_manager", "data", "ingest");
       for (int i = 3; i < a.length; i++) {
         int eq = a[i].indexOf('=');
         s.put(a[i].substring(0, eq), a[i].substring(eq + 1));
