@@ -21,6 +21,7 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/sluicetest"
+	"github.com/sluiceio/sluice/sluicetest/agenttest"
 	"github.com/sluiceio/sluice/test/peers"
 )
 
@@ -32,20 +33,20 @@ func TestNetcatElasticsearchExample(t *testing.T) {
 	s := needNode(t)
 	index := newIndex(t)
 	port := peers.FreePort(t)
-	text := setProps(exampleConf(t, "netcat-elasticsearch.conf"),
+	text := agenttest.SetProps(agenttest.Example(t, "netcat-elasticsearch.conf"),
 		"a1.sources.r1.port", strconv.Itoa(port),
 		"a1.sources.r1.bind", "127.0.0.1",
 		"a1.sinks.k1.hostNames", strings.TrimPrefix(s.URL, "http://"),
 		"a1.sinks.k1.indexName", index,
 		"a1.sinks.k1.deadLetter.directory", t.TempDir())
 	before := time.Now().UTC()
-	runAgent(t, text, sluicetest.Logger())
+	agenttest.Run(t, text, sluicetest.Logger())
 	var lines []string
 	for i := 0; i < 300; i++ {
 		lines = append(lines, fmt.Sprintf("line %03d", i))
 	}
 	netcatSend(t, "127.0.0.1:"+strconv.Itoa(port), lines)
-	waitUntil(t, "300 documents", 2*time.Minute, func() bool { return count(t, index+"-*") == 300 })
+	agenttest.WaitUntil(t, "300 documents", 2*time.Minute, func() bool { return count(t, index+"-*") == 300 })
 	docs, err := s.Docs(context.Background(), index+"-*", 1000)
 	if err != nil {
 		t.Fatal(err)
@@ -203,13 +204,13 @@ func TestMappingConflictDeadLetter(t *testing.T) {
 	}
 	port := peers.FreePort(t)
 	dl := t.TempDir()
-	text := setProps(exampleConf(t, "netcat-elasticsearch.conf"),
+	text := agenttest.SetProps(agenttest.Example(t, "netcat-elasticsearch.conf"),
 		"a1.sources.r1.port", strconv.Itoa(port),
 		"a1.sources.r1.bind", "127.0.0.1",
 		"a1.sinks.k1.hostNames", s.URL,
 		"a1.sinks.k1.indexName", index,
 		"a1.sinks.k1.deadLetter.directory", dl)
-	runAgent(t, text, sluicetest.Logger())
+	agenttest.Run(t, text, sluicetest.Logger())
 	var lines []string
 	for i := 0; i < 200; i++ {
 		if i%50 == 7 {
@@ -219,9 +220,9 @@ func TestMappingConflictDeadLetter(t *testing.T) {
 		}
 	}
 	netcatSend(t, "127.0.0.1:"+strconv.Itoa(port), lines)
-	waitUntil(t, "196 documents", 2*time.Minute, func() bool { return count(t, index+"-*") == 196 })
+	agenttest.WaitUntil(t, "196 documents", 2*time.Minute, func() bool { return count(t, index+"-*") == 196 })
 	var records []map[string]any
-	waitUntil(t, "4 dead letters", time.Minute, func() bool {
+	agenttest.WaitUntil(t, "4 dead letters", time.Minute, func() bool {
 		records = nil
 		files, _ := filepath.Glob(filepath.Join(dl, "*.jsonl"))
 		for _, f := range files {
@@ -269,9 +270,9 @@ a1.sinks.k1.batchSize = 200
 a1.sinks.k1.idHeader = id
 a1.sinks.k1.requestTimeout = 5000
 `
-	a := runAgent(t, text, sluicetest.Logger())
+	a := agenttest.Run(t, text, sluicetest.Logger())
 	c := a.Counters()["SINK.k1"]
-	waitUntil(t, "the first documents", 2*time.Minute, func() bool { return c.Get("EventDrainSuccessCount").Load() >= 1000 })
+	agenttest.WaitUntil(t, "the first documents", 2*time.Minute, func() bool { return c.Get("EventDrainSuccessCount").Load() >= 1000 })
 	if err := s.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -279,11 +280,11 @@ a1.sinks.k1.requestTimeout = 5000
 		t.Fatalf("all %d events were delivered before the kill: not mid-stream", n)
 	}
 	// The sink meets the outage: batches fail and stay in the channel.
-	waitUntil(t, "failed batches", time.Minute, func() bool { return c.Get("EventWriteFail").Load() >= 2 })
+	agenttest.WaitUntil(t, "failed batches", time.Minute, func() bool { return c.Get("EventWriteFail").Load() >= 2 })
 	if err := s.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "every event indexed", 4*time.Minute, func() bool { return count(t, index+"-*") >= total })
+	agenttest.WaitUntil(t, "every event indexed", 4*time.Minute, func() bool { return count(t, index+"-*") >= total })
 	time.Sleep(time.Second)
 	if n := count(t, index+"-*"); n != total {
 		t.Errorf("%d documents, want %d", n, total)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -15,9 +14,8 @@ import (
 	"time"
 
 	"github.com/sluiceio/sluice"
-	"github.com/sluiceio/sluice/agent"
-	"github.com/sluiceio/sluice/conf"
 	"github.com/sluiceio/sluice/sluicetest"
+	"github.com/sluiceio/sluice/sluicetest/agenttest"
 	"github.com/sluiceio/sluice/test/peers"
 
 	_ "github.com/sluiceio/sluice/channels/memory"
@@ -86,65 +84,6 @@ func newSink(t *testing.T, log *slog.Logger, lines ...string) (*Sink, sluice.Env
 	return s, env
 }
 
-// runAgent builds and starts an agent from properties text; it is stopped
-// when the test ends.
-func runAgent(t *testing.T, text string, log *slog.Logger) *agent.Agent {
-	t.Helper()
-	props := conf.ParseProperties([]byte(text), "agent.conf")
-	cfg := conf.Build(props, "a1", nil, func(string) (string, bool) { return "", false })
-	a, problems := agent.Build(cfg, log)
-	for _, p := range problems {
-		if !p.Warning {
-			t.Fatalf("build: %v", p)
-		}
-	}
-	if err := a.Start(context.Background(), agent.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := a.Stop(ctx); err != nil {
-			t.Errorf("stop agent: %v", err)
-		}
-	})
-	return a
-}
-
-// setProps replaces (or adds) "key = value" lines of a properties text.
-func setProps(text string, kv ...string) string {
-	for i := 0; i+1 < len(kv); i += 2 {
-		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(kv[i]) + `\s*=.*$`)
-		line := kv[i] + " = " + kv[i+1]
-		if re.MatchString(text) {
-			text = re.ReplaceAllLiteralString(text, line)
-		} else {
-			text += "\n" + line + "\n"
-		}
-	}
-	return text
-}
-
-func exampleConf(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "examples", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // count is the number of documents in index (0 while it does not exist).
 func count(t *testing.T, index string) int {
 	t.Helper()
@@ -163,7 +102,7 @@ func netcatSend(t *testing.T, addr string, lines []string) {
 	t.Helper()
 	var c net.Conn
 	var err error
-	waitUntil(t, "the netcat source", time.Minute, func() bool {
+	agenttest.WaitUntil(t, "the netcat source", time.Minute, func() bool {
 		c, err = net.Dial("tcp", addr)
 		return err == nil
 	})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/sinkloop"
 	"github.com/sluiceio/sluice/test/peers"
 )
 
@@ -745,5 +746,36 @@ func TestInUsePrefix(t *testing.T) {
 	}
 	if strings.Join(got, "") != "0\n1\n2\n" {
 		t.Fatalf("contents: %q", got)
+	}
+}
+
+type deadLetters struct{ got []sinkloop.Rejected }
+
+func (d *deadLetters) Put(_ context.Context, r []sinkloop.Rejected) error {
+	d.got = append(d.got, r...)
+	return nil
+}
+
+// With a dead letter configured, an event without the timestamp its path
+// needs is set aside with the reason, and the rest of the batch is written
+// and committed.
+func TestMissingTimestampToDeadLetter(t *testing.T) {
+	needHDFS(t)
+	dir := testDir(t)
+	f := newSink(t, "hdfs.path", dir+"/%Y", "hdfs.fileType", "DataStream", "hdfs.timeZone", "UTC")
+	dl := &deadLetters{}
+	loop := sinkloop.New(sinkloop.Options{Name: "k1", Sink: f.s, Channel: f.ch, Counters: f.env.SinkCounters,
+		Log: f.env.Logger, DeadLetter: dl, RetryFirst: time.Millisecond})
+	f.ch.Add(ev("a", "timestamp", "1700000000000"), ev("no time"), ev("b", "timestamp", "1700000000001"))
+	if _, err := loop.Process(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if f.ch.Len() != 0 || len(dl.got) != 1 || string(dl.got[0].Event.Body) != "no time" || !strings.Contains(dl.got[0].Reason, "timestamp") {
+		t.Fatalf("channel %d, dead letters %+v", f.ch.Len(), dl.got)
+	}
+	f.stop()
+	fs := files(t, dir)
+	if len(fs) != 1 || !strings.HasPrefix(fs[0].Path, dir+"/2023/") || cat(t, fs[0].Path) != "a\nb\n" {
+		t.Fatalf("files: %v", fs)
 	}
 }
