@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/sluiceio/sluice"
@@ -39,6 +40,8 @@ type builtSource struct {
 	counters  *sluice.SourceCounters
 	processor *handoff.Processor
 	health    *health.State // refused hand-offs, failed polls
+	sig       any           // what a reload compares to keep it running
+	poll      runHandle
 }
 
 // builtRunner is one sink runner: a lone sink or a sink group's processor.
@@ -49,6 +52,8 @@ type builtRunner struct {
 	proc     sluice.SinkProcessor // group
 	channels []sluice.Channel     // what its sinks drain, for wake-ups
 	sinks    []string
+	sig      any // what a reload compares to keep it running
+	run      runHandle
 }
 
 type builtSink struct {
@@ -61,6 +66,7 @@ type builtSink struct {
 	counters *sluice.SinkCounters
 	channel  string
 	dead     *deadletter.Dir // a dead-letter directory, closed at stop
+	sig      any             // what a reload compares to keep it running
 }
 
 // Agent is a built, runnable agent.
@@ -88,6 +94,18 @@ func Build(cfg *conf.AgentConfig, log *slog.Logger) (*Agent, []*conf.Error) {
 // and properties are unchanged is taken over, events and counters included,
 // rather than built anew. prev must be stopped before the new agent starts.
 func BuildNext(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent) (*Agent, []*conf.Error) {
+	return buildAgent(cfg, log, prev, false)
+}
+
+// BuildReload is BuildNext for a reload that keeps prev running: every
+// component whose type, properties and wiring are unchanged is prev's
+// running instance, so TakeOver only stops what changed and starts what is
+// new. Channels are reused whether or not they keep their events in memory.
+func BuildReload(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent) (*Agent, []*conf.Error) {
+	return buildAgent(cfg, log, prev, true)
+}
+
+func buildAgent(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent, reuse bool) (*Agent, []*conf.Error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -97,6 +115,9 @@ func BuildNext(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent) (*Agent, []
 		sluice.KindSink: {Prefix: "deadLetter.", Defaults: func() any { return deadletter.Defaults() }},
 	})
 	b := &builder{cfg: cfg, log: log, res: res, errs: append(append([]*conf.Error(nil), cfg.Errors...), errs...)}
+	if prev != nil && reuse {
+		b.reuse = prev
+	}
 	if prev != nil {
 		b.prev = map[string]*builtChannel{}
 		for _, c := range prev.channels {
@@ -141,6 +162,10 @@ func BuildNext(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent) (*Agent, []
 		if bk == nil || grouped[k.Name] {
 			continue
 		}
+		if old := b.reusedRunner(k.Name, false, bk); old != nil {
+			a.runners = append(a.runners, old)
+			continue
+		}
 		r := &builtRunner{name: k.Name, sink: bk.drain, sinks: []string{k.Name}}
 		if bc := chans[bk.channel]; bc != nil {
 			r.channels = []sluice.Channel{bc.ch}
@@ -172,6 +197,9 @@ type builder struct {
 	log  *slog.Logger
 	errs []*conf.Error
 	prev map[string]*builtChannel // the replaced agent's channels, by name
+	// reuse, in a reload that keeps the old agent running: its
+	// components, reused where nothing about them changed.
+	reuse *Agent
 }
 
 func (b *builder) add(e *conf.Error) { b.errs = append(b.errs, e) }
@@ -222,6 +250,10 @@ func (b *builder) channel(c *conf.Component) *builtChannel {
 	}
 	old := b.prev[c.Name]
 	if old != nil && old.typ == p.Spec.Name && reflect.DeepEqual(old.cfg, p.Config) {
+		if b.reuse != nil {
+			b.log.Info("channel unchanged by the reload: kept with its events", "channel", c.Name)
+			return old // running, and left running
+		}
 		if k, ok := old.ch.(sluice.Keeper); ok && k.KeepOnReload() {
 			b.log.Info("channel unchanged by the reload: kept with its events", "channel", c.Name)
 			return old
@@ -263,6 +295,14 @@ func (c *builtChannel) pending() []sluice.Channel {
 // them together, then the source itself.
 func (b *builder) source(c *conf.Component, chans map[string]*builtChannel) *builtSource {
 	p := b.res.Of(c)
+	sig := b.sourceSig(c)
+	if b.reuse != nil {
+		for _, old := range b.reuse.sources {
+			if old.name == c.Name && reflect.DeepEqual(old.sig, sig) && b.sameChannels(c.Channels, chans) {
+				return old
+			}
+		}
+	}
 	log := b.logger("source", c.Name)
 	named := sourceChannels(c, chans)
 	sel := b.selector(c, named, log)
@@ -281,7 +321,7 @@ func (b *builder) source(c *conf.Component, chans map[string]*builtChannel) *bui
 	if !ok {
 		return nil
 	}
-	return &builtSource{name: c.Name, typ: p.Spec.Name, src: src, counters: counters, processor: proc, health: hs}
+	return &builtSource{name: c.Name, typ: p.Spec.Name, src: src, counters: counters, processor: proc, health: hs, sig: sig}
 }
 
 // sourceChannels are the built channels a source names, in its order; one
@@ -294,6 +334,178 @@ func sourceChannels(c *conf.Component, chans map[string]*builtChannel) []sluice.
 		}
 	}
 	return named
+}
+
+// sourceSig is what must be equal for a reload to keep a source running:
+// its own properties, its channels, selector and interceptors.
+func (b *builder) sourceSig(c *conf.Component) any {
+	type part struct {
+		Type   string
+		Config any
+	}
+	of := func(p *conf.Part) part {
+		if p == nil || p.Spec == nil {
+			return part{}
+		}
+		return part{p.Spec.Name, p.Config}
+	}
+	sig := struct {
+		Self, Selector part
+		Channels       []string
+		Interceptors   []part
+	}{Self: of(b.res.Of(c)), Selector: of(b.res.Selector(c)), Channels: c.Channels}
+	for _, ic := range c.Interceptors {
+		sig.Interceptors = append(sig.Interceptors, of(b.res.OfSub(ic)))
+	}
+	return sig
+}
+
+// sinkSig is what must be equal for a reload to keep a sink running: its
+// properties (the core's too), its channel, its dead-letter channel and
+// its group.
+func (b *builder) sinkSig(c *conf.Component) any {
+	p := b.res.Of(c)
+	sig := struct {
+		Type                  string
+		Config, Core          any
+		Channel, Group, Where string
+	}{Channel: c.Channel}
+	if p != nil && p.Spec != nil {
+		sig.Type, sig.Config, sig.Core = p.Spec.Name, p.Config, p.Core
+	}
+	if d, ok := sig.Core.(*deadletter.Config); ok {
+		sig.Where = d.Channel
+	}
+	if g := b.groupOf(c.Name); g != nil {
+		sig.Group = g.Name
+	}
+	return sig
+}
+
+func groupSig(p *conf.Part) any {
+	if p == nil || p.Spec == nil {
+		return nil
+	}
+	return struct {
+		Type   string
+		Config any
+	}{p.Spec.Name, p.Config}
+}
+
+// groupOf is the sink group a sink belongs to in the new configuration.
+func (b *builder) groupOf(sink string) *conf.Component {
+	for _, g := range b.cfg.SinkGroups {
+		if slices.Contains(g.Sinks, sink) {
+			return g
+		}
+	}
+	return nil
+}
+
+func (b *builder) prevSink(name string) *builtSink {
+	for _, old := range b.reuse.sinks {
+		if old.name == name {
+			return old
+		}
+	}
+	return nil
+}
+
+// sinkUnchanged: a reload can keep sink c's running instance as far as
+// the sink itself goes.
+func (b *builder) sinkUnchanged(c *conf.Component, chans map[string]*builtChannel) *builtSink {
+	old := b.prevSink(c.Name)
+	if old == nil || !reflect.DeepEqual(old.sig, b.sinkSig(c)) {
+		return nil
+	}
+	need := []string{c.Channel}
+	if d, ok := b.res.Of(c).Core.(*deadletter.Config); ok && d.Channel != "" {
+		need = append(need, d.Channel)
+	}
+	if !b.sameChannels(need, chans) {
+		return nil
+	}
+	return old
+}
+
+// reusedSink is the running sink a reload keeps for c, or nil. A sink of
+// a group is kept only with its whole group: the group's processor starts
+// and stops its sinks.
+func (b *builder) reusedSink(c *conf.Component, chans map[string]*builtChannel) *builtSink {
+	if b.reuse == nil {
+		return nil
+	}
+	if g := b.groupOf(c.Name); g != nil {
+		if b.reusedGroup(g, chans) == nil {
+			return nil
+		}
+		return b.prevSink(c.Name)
+	}
+	old := b.sinkUnchanged(c, chans)
+	if old == nil || b.reusedRunner(c.Name, false, old) == nil {
+		return nil
+	}
+	return old
+}
+
+// reusedGroup is the running group runner a reload keeps for g: same
+// processor, same sinks in the same order, each of them unchanged.
+func (b *builder) reusedGroup(g *conf.Component, chans map[string]*builtChannel) *builtRunner {
+	if b.reuse == nil {
+		return nil
+	}
+	var members []*builtSink
+	for _, n := range g.Sinks {
+		var sc *conf.Component
+		for _, k := range b.cfg.Sinks {
+			if k.Name == n {
+				sc = k
+			}
+		}
+		if sc == nil {
+			return nil
+		}
+		m := b.sinkUnchanged(sc, chans)
+		if m == nil {
+			return nil
+		}
+		members = append(members, m)
+	}
+	old := b.reusedRunner(g.Name, true, members...)
+	if old == nil || !reflect.DeepEqual(old.sig, groupSig(b.res.Of(g))) {
+		return nil
+	}
+	return old
+}
+
+// sameChannels: every channel named is the reused, running instance.
+func (b *builder) sameChannels(names []string, chans map[string]*builtChannel) bool {
+	for _, n := range names {
+		if chans[n] == nil || b.prev[n] != chans[n] {
+			return false
+		}
+	}
+	return true
+}
+
+// reusedRunner returns the old agent's runner of a sink or group when a
+// reload keeps it (its sinks are the reused ones), or nil.
+func (b *builder) reusedRunner(name string, group bool, members ...*builtSink) *builtRunner {
+	if b.reuse == nil {
+		return nil
+	}
+	for _, old := range b.reuse.runners {
+		if old.name != name || old.group != group || len(old.sinks) != len(members) {
+			continue
+		}
+		for i, m := range members {
+			if old.sinks[i] != m.name || !slices.Contains(b.reuse.sinks, m) {
+				return nil
+			}
+		}
+		return old
+	}
+	return nil
 }
 
 // selector builds a source's channel selector (replicating unless
@@ -336,6 +548,10 @@ func (b *builder) sink(c *conf.Component, chans map[string]*builtChannel) *built
 	if !dlOK {
 		return nil
 	}
+	sig := b.sinkSig(c)
+	if old := b.reusedSink(c, chans); old != nil {
+		return old
+	}
 	counters := sluice.NewSinkCounters()
 	log := b.logger("sink", c.Name)
 	env := sluice.Env{Agent: b.cfg.Agent, Name: c.Name, Logger: log,
@@ -345,7 +561,7 @@ func (b *builder) sink(c *conf.Component, chans map[string]*builtChannel) *built
 		return nil
 	}
 	opts := sinkloop.Options{Name: c.Name, Sink: sk, Channel: bc.ch, ChannelName: c.Channel, Counters: counters, Log: log}
-	bk := &builtSink{name: c.Name, typ: p.Spec.Name, sink: sk, counters: counters, channel: c.Channel, health: new(health.State)}
+	bk := &builtSink{name: c.Name, typ: p.Spec.Name, sink: sk, counters: counters, channel: c.Channel, health: new(health.State), sig: sig}
 	switch d := dl.(type) {
 	case *deadletter.Dir:
 		opts.DeadLetter, bk.dead = d, d
@@ -414,6 +630,10 @@ func (b *builder) group(g *conf.Component, sinks map[string]*builtSink, chans ma
 		}
 	}
 	p := b.res.Of(g)
+	r.sig = groupSig(p)
+	if old := b.reusedGroup(g, chans); old != nil {
+		return old
+	}
 	env := sluice.Env{Agent: b.cfg.Agent, Name: g.Name, Logger: b.logger("sinkgroup", g.Name), Sinks: members}
 	proc, ok := construct[sluice.SinkProcessor](b, p, env, "a sink processor")
 	if !ok {

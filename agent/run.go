@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -63,29 +64,11 @@ func (a *Agent) Start(ctx context.Context, opts Options) error {
 		return err
 	}
 	for _, c := range a.channels {
-		if err := c.ch.Start(ctx); err != nil {
-			return fail(fmt.Errorf("start channel %s: %w", c.name, err))
-		}
-		c.counters.Started()
-		r.startedCh = append(r.startedCh, c)
-	}
-	for _, c := range a.channels {
-		if len(c.pending()) > 0 {
-			r.sinkWG.Add(1)
-			go func() {
-				defer r.sinkWG.Done()
-				a.carryOver(r.sinkCtx, c)
-			}()
+		if err := a.startChannel(ctx, r, c); err != nil {
+			return fail(err)
 		}
 	}
-	grouped := map[string]bool{}
-	for _, rn := range a.runners {
-		if rn.group {
-			for _, n := range rn.sinks {
-				grouped[n] = true
-			}
-		}
-	}
+	grouped := groupedSinks(a.runners)
 	// Lone sinks are started here; grouped sinks by their processor.
 	for _, s := range a.sinks {
 		if grouped[s.name] {
@@ -100,40 +83,123 @@ func (a *Agent) Start(ctx context.Context, opts Options) error {
 		r.startedSk = append(r.startedSk, s)
 	}
 	for _, rn := range a.runners {
-		if rn.group {
-			if err := rn.proc.Start(ctx); err != nil {
-				return fail(fmt.Errorf("start sink group %s: %w", rn.name, err))
-			}
+		if err := a.startRunner(ctx, r, rn); err != nil {
+			return fail(err)
 		}
-		r.startedRn = append(r.startedRn, rn)
-		r.sinkWG.Add(1)
-		go func() {
-			defer r.sinkWG.Done()
-			a.runSink(r.sinkCtx, r.procCtx, rn)
-		}()
 	}
 	for _, s := range a.sources {
-		for _, in := range s.processor.Interceptors() {
-			if l, ok := in.(sluice.Lifecycle); ok {
-				if err := l.Start(ctx); err != nil {
-					return fail(fmt.Errorf("start an interceptor of source %s: %w", s.name, err))
-				}
-			}
-		}
-		if err := s.src.Start(ctx); err != nil {
-			return fail(fmt.Errorf("start source %s: %w", s.name, err))
-		}
-		s.counters.Started()
-		r.startedSr = append(r.startedSr, s)
-		if ps, ok := s.src.(sluice.PollableSource); ok {
-			r.srcWG.Add(1)
-			go func() {
-				defer r.srcWG.Done()
-				a.runPollable(r.srcCtx, s, ps)
-			}()
+		if err := a.startSource(ctx, r, s); err != nil {
+			return fail(err)
 		}
 	}
 	a.log.Info("agent started", "agent", a.name, "sources", len(a.sources), "channels", len(a.channels), "sinks", len(a.sinks))
+	return nil
+}
+
+// startChannel starts a channel and, when it replaces channels that still
+// hold events, the goroutine that moves them into it.
+func (a *Agent) startChannel(ctx context.Context, r *running, c *builtChannel) error {
+	if err := c.ch.Start(ctx); err != nil {
+		return fmt.Errorf("start channel %s: %w", c.name, err)
+	}
+	c.counters.Started()
+	r.startedCh = append(r.startedCh, c)
+	if len(c.pending()) > 0 {
+		r.sinkWG.Add(1)
+		go func() {
+			defer r.sinkWG.Done()
+			a.carryOver(r.sinkCtx, c)
+		}()
+	}
+	return nil
+}
+
+// groupedSinks names the sinks that belong to a sink group: their group's
+// processor starts and stops them.
+func groupedSinks(runners []*builtRunner) map[string]bool {
+	grouped := map[string]bool{}
+	for _, rn := range runners {
+		if rn.group {
+			for _, n := range rn.sinks {
+				grouped[n] = true
+			}
+		}
+	}
+	return grouped
+}
+
+// runHandle stops one runner or pollable source's goroutine alone (a
+// reload that replaces it), besides the agent's contexts that stop all.
+type runHandle struct {
+	stop     context.CancelFunc // ends the loop after the current call
+	stopProc context.CancelFunc // cancels the call in flight
+	done     chan struct{}
+}
+
+// halt ends the goroutine: at once if it is between calls, else after
+// the call in flight, cancelled past timeout or when ctx ends.
+func (h runHandle) halt(ctx context.Context, timeout time.Duration) {
+	if h.done == nil {
+		return
+	}
+	h.stop()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-h.done:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	h.stopProc()
+	<-h.done
+}
+
+// startRunner starts a sink runner's sink (or group processor) and its
+// goroutine.
+func (a *Agent) startRunner(ctx context.Context, r *running, rn *builtRunner) error {
+	if rn.group {
+		if err := rn.proc.Start(ctx); err != nil {
+			return fmt.Errorf("start sink group %s: %w", rn.name, err)
+		}
+	}
+	r.startedRn = append(r.startedRn, rn)
+	loopCtx, stop := context.WithCancel(r.sinkCtx)
+	procCtx, stopProc := context.WithCancel(r.procCtx)
+	rn.run = runHandle{stop: stop, stopProc: stopProc, done: make(chan struct{})}
+	r.sinkWG.Add(1)
+	go func() {
+		defer r.sinkWG.Done()
+		defer close(rn.run.done)
+		a.runSink(loopCtx, procCtx, rn)
+	}()
+	return nil
+}
+
+// startSource starts a source's interceptors, the source, and for a
+// pollable source its runner goroutine.
+func (a *Agent) startSource(ctx context.Context, r *running, s *builtSource) error {
+	for _, in := range s.processor.Interceptors() {
+		if l, ok := in.(sluice.Lifecycle); ok {
+			if err := l.Start(ctx); err != nil {
+				return fmt.Errorf("start an interceptor of source %s: %w", s.name, err)
+			}
+		}
+	}
+	if err := s.src.Start(ctx); err != nil {
+		return fmt.Errorf("start source %s: %w", s.name, err)
+	}
+	s.counters.Started()
+	r.startedSr = append(r.startedSr, s)
+	if ps, ok := s.src.(sluice.PollableSource); ok {
+		pollCtx, stop := context.WithCancel(r.srcCtx)
+		s.poll = runHandle{stop: stop, stopProc: stop, done: make(chan struct{})}
+		r.srcWG.Add(1)
+		go func() {
+			defer r.srcWG.Done()
+			defer close(s.poll.done)
+			a.runPollable(pollCtx, s, ps)
+		}()
+	}
 	return nil
 }
 
@@ -473,4 +539,172 @@ func joinTyped(names []string, types map[string]string) string {
 		s += n + "(" + types["c:"+n] + ")"
 	}
 	return s
+}
+
+// TakeOver makes a, built by BuildReload from the running prev, the
+// running agent without stopping what the reload left unchanged: it stops
+// prev's components that a does not reuse (sources first, then sink
+// runners, sinks, channels), then starts a's new ones (channels, sinks,
+// runners, sources). A source whose channels did not change keeps
+// accepting throughout. On error, what a started is stopped again and the
+// caller falls back to a full restart.
+func (a *Agent) TakeOver(ctx context.Context, prev *Agent) error {
+	r := prev.run
+	if r == nil {
+		return a.Start(ctx, Options{})
+	}
+	stopCtx := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, r.opts.StopTimeout) }
+	stop := func(what string, l sluice.Lifecycle) {
+		c, cancel := stopCtx()
+		defer cancel()
+		if err := l.Stop(c); err != nil {
+			a.log.Warn("reload: stopping a replaced component failed", "component", what, "err", err)
+		}
+	}
+	var kept, replaced int
+	keepSr := map[*builtSource]bool{}
+	for _, s := range a.sources {
+		keepSr[s] = true
+	}
+	var sources []*builtSource
+	for i := len(r.startedSr) - 1; i >= 0; i-- {
+		s := r.startedSr[i]
+		if keepSr[s] {
+			continue
+		}
+		replaced++
+		s.poll.halt(ctx, r.opts.StopTimeout)
+		stop("source "+s.name, s.src)
+		s.counters.Stopped()
+		for _, in := range s.processor.Interceptors() {
+			if l, ok := in.(sluice.Lifecycle); ok {
+				stop("interceptor of source "+s.name, l)
+			}
+		}
+	}
+	for _, s := range r.startedSr {
+		if keepSr[s] {
+			sources = append(sources, s)
+		}
+	}
+	keepRn := map[*builtRunner]bool{}
+	for _, rn := range a.runners {
+		keepRn[rn] = true
+	}
+	keepSk := map[*builtSink]bool{}
+	for _, k := range a.sinks {
+		keepSk[k] = true
+	}
+	grouped := map[string]bool{}
+	var runners []*builtRunner
+	for i := len(r.startedRn) - 1; i >= 0; i-- {
+		rn := r.startedRn[i]
+		if keepRn[rn] {
+			continue
+		}
+		rn.run.halt(ctx, r.opts.StopTimeout)
+		if rn.group {
+			stop("sink group "+rn.name, rn.proc)
+			for _, n := range rn.sinks {
+				grouped[n] = true
+			}
+		}
+	}
+	for _, rn := range r.startedRn {
+		if keepRn[rn] {
+			runners = append(runners, rn)
+		}
+	}
+	var sinks []*builtSink
+	for i := len(r.startedSk) - 1; i >= 0; i-- {
+		k := r.startedSk[i]
+		if keepSk[k] {
+			continue
+		}
+		replaced++
+		if !grouped[k.name] {
+			stop("sink "+k.name, k.sink)
+		}
+		if k.dead != nil {
+			_ = k.dead.Close()
+		}
+		k.counters.Stopped()
+	}
+	for _, k := range r.startedSk {
+		if keepSk[k] {
+			sinks = append(sinks, k)
+		}
+	}
+	keepCh := map[*builtChannel]bool{}
+	for _, c := range a.channels {
+		keepCh[c] = true
+	}
+	var channels []*builtChannel
+	for i := len(r.startedCh) - 1; i >= 0; i-- {
+		c := r.startedCh[i]
+		if keepCh[c] {
+			continue
+		}
+		replaced++
+		stop("channel "+c.name, c.ch)
+		c.counters.Stopped()
+	}
+	for _, c := range r.startedCh {
+		if keepCh[c] {
+			channels = append(channels, c)
+		}
+	}
+	kept = len(sources) + len(sinks) + len(channels)
+	r.startedSr, r.startedRn, r.startedSk, r.startedCh = sources, runners, sinks, channels
+	a.run = r
+	prev.run = nil // prev is a's now; stopping prev must not stop a
+
+	fail := func(err error) error {
+		_ = a.Stop(context.Background())
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		// Stopped while the replaced components stopped (a signal):
+		// start nothing new, stop the rest.
+		return fail(fmt.Errorf("reload interrupted: %w", err))
+	}
+	for _, c := range a.channels {
+		if slices.Contains(r.startedCh, c) {
+			continue
+		}
+		if err := a.startChannel(ctx, r, c); err != nil {
+			return fail(err)
+		}
+	}
+	newGrouped := groupedSinks(a.runners)
+	for _, k := range a.sinks {
+		if slices.Contains(r.startedSk, k) {
+			continue
+		}
+		if !newGrouped[k.name] {
+			if err := k.sink.Start(ctx); err != nil {
+				return fail(fmt.Errorf("start sink %s: %w", k.name, err))
+			}
+		}
+		k.counters.Started()
+		r.startedSk = append(r.startedSk, k)
+	}
+	for _, rn := range a.runners {
+		if slices.Contains(r.startedRn, rn) {
+			continue
+		}
+		if err := a.startRunner(ctx, r, rn); err != nil {
+			return fail(err)
+		}
+	}
+	for _, s := range a.sources {
+		if slices.Contains(r.startedSr, s) {
+			continue
+		}
+		if err := a.startSource(ctx, r, s); err != nil {
+			return fail(err)
+		}
+	}
+	a.log.Info("configuration reloaded in place", "agent", a.name, "kept_running", kept, "replaced", replaced)
+	return nil
 }

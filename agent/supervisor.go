@@ -17,7 +17,8 @@ import (
 // The supervisor runs an agent for the life of the process: it starts it,
 // watches the configuration files, swaps the running agent for a valid new
 // configuration (falling back to the previous one when the new one cannot
-// start), and stops it on shutdown. Per-component reload will live here.
+// start), and stops it on shutdown. A reload keeps every unchanged
+// component running (BuildReload, Agent.TakeOver).
 
 // DefaultPollInterval is Flume's period for checking the configuration
 // files (Application.DEFAULT_FILE_INTERVAL, in seconds there).
@@ -71,6 +72,10 @@ func (s *Supervisor) SetMonitor(mon *Monitor) { s.mon = mon }
 // the number of errors (warnings count only when strict).
 func BuildReported(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent, strict bool, report func(warning bool, msg string)) (*Agent, int) {
 	ag, problems := BuildNext(cfg, log, prev)
+	return ag, countReported(problems, strict, report)
+}
+
+func countReported(problems []*conf.Error, strict bool, report func(warning bool, msg string)) int {
 	nerr := 0
 	for _, p := range problems {
 		warning := p.Warning && !strict
@@ -79,7 +84,7 @@ func BuildReported(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent, strict 
 		}
 		report(warning, p.Error())
 	}
-	return ag, nerr
+	return nerr
 }
 
 // Run starts ag (built from cfg), reloads it on every change of the files
@@ -136,9 +141,11 @@ func (s *Supervisor) reload(ctx context.Context, why string) (code int, exit boo
 		log.Error("configuration reload failed; the running agent is kept", "err", err)
 		return 0, false
 	}
-	// Unchanged in-memory channels are kept with their events (as Flume
-	// does): the new agent takes over the running instances.
-	next, nerr := BuildReported(cfg, log, s.cur, s.c.Strict, func(warning bool, msg string) {
+	// Every component the change leaves as it was keeps running (the new
+	// agent takes over the running instance); only what changed, and what
+	// is wired to it, is stopped and built anew.
+	next, problems := BuildReload(cfg, log, s.cur)
+	nerr := countReported(problems, s.c.Strict, func(warning bool, msg string) {
 		if warning {
 			log.Warn("configuration problem", "problem", msg)
 		} else {
@@ -152,18 +159,10 @@ func (s *Supervisor) reload(ctx context.Context, why string) (code int, exit boo
 	if ctx.Err() != nil {
 		return 0, false // shutting down: Run stops cur
 	}
-	stopErr := stopBounded(s.cur)
-	if stopErr != nil {
-		log.Error("stop", "err", stopErr)
-	}
-	if ctx.Err() != nil {
-		log.Info("shutting down")
-		if stopErr != nil {
-			return 1, true // as a plain shutdown whose stop failed
-		}
-		return 0, true
-	}
-	if err := startBounded(ctx, next); err != nil {
+	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	err = next.TakeOver(startCtx, s.cur)
+	cancel()
+	if err != nil {
 		if ctx.Err() != nil {
 			log.Info("shutting down")
 			return 0, true

@@ -45,6 +45,17 @@ func writeFile(t *testing.T, path, body string, mod time.Time) {
 	}
 }
 
+// replaceFile puts a new file in place in one rename, with its time set
+// first, so a poll never sees it half-made (a poll between the write and
+// the time change would see two changes).
+func replaceFile(t *testing.T, path, body string, mod time.Time) {
+	t.Helper()
+	writeFile(t, path+".new", body, mod)
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestConfWatcher(t *testing.T) {
 	t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	cases := []struct {
@@ -161,6 +172,22 @@ func TestConfWatcherMissingFile(t *testing.T) {
 	}
 }
 
+// supervisedConf is a file with source src (the test source, on hook)
+// -> memory c1 -> null k1, plus extra lines.
+func supervisedConf(hook, src string, extra ...string) string {
+	return strings.Join(append([]string{
+		"a1.sources = " + src,
+		"a1.channels = c1",
+		"a1.sinks = k1",
+		"a1.sources." + src + ".type = test-agent-source",
+		"a1.sources." + src + ".hook = " + hook,
+		"a1.sources." + src + ".channels = c1",
+		"a1.channels.c1.type = memory",
+		"a1.sinks.k1.type = null",
+		"a1.sinks.k1.channel = c1",
+	}, extra...), "\n") + "\n"
+}
+
 // The supervisor's three reload outcomes, in one run: a broken file keeps
 // the running agent, a valid one replaces it (the old sources stopped
 // before the new ones start), and one that cannot start brings the
@@ -169,19 +196,7 @@ func TestSupervisorReloads(t *testing.T) {
 	h, hook := newHook(t)
 	t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	path := filepath.Join(t.TempDir(), "agent.conf")
-	confFor := func(src string, extra ...string) string {
-		return strings.Join(append([]string{
-			"a1.sources = " + src,
-			"a1.channels = c1",
-			"a1.sinks = k1",
-			"a1.sources." + src + ".type = test-agent-source",
-			"a1.sources." + src + ".hook = " + hook,
-			"a1.sources." + src + ".channels = c1",
-			"a1.channels.c1.type = memory",
-			"a1.sinks.k1.type = null",
-			"a1.sinks.k1.channel = c1",
-		}, extra...), "\n") + "\n"
-	}
+	confFor := func(src string, extra ...string) string { return supervisedConf(hook, src, extra...) }
 	writeFile(t, path, confFor("r1"), t0)
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
@@ -221,7 +236,7 @@ func TestSupervisorReloads(t *testing.T) {
 	}
 	waitUntil(t, "r1 to start", has("start source r1"))
 
-	writeFile(t, path, strings.Replace(confFor("r9"), "type = memory", "type = memroy", 1), t0.Add(time.Second))
+	replaceFile(t, path, strings.Replace(confFor("r9"), "type = memory", "type = memroy", 1), t0.Add(time.Second))
 	waitUntil(t, "the broken file to be refused", func() bool {
 		return strings.Contains(logs.String(), "configuration reload failed; the running agent is kept")
 	})
@@ -229,11 +244,11 @@ func TestSupervisorReloads(t *testing.T) {
 		t.Errorf("the refused reload does not name the problem:\n%s", logs.String())
 	}
 
-	writeFile(t, path, confFor("r2"), t0.Add(2*time.Second))
+	replaceFile(t, path, confFor("r2"), t0.Add(2*time.Second))
 	waitUntil(t, "r2 to replace r1", has("start source r1", "stop source r1", "start source r2"))
 	waitUntil(t, "the reload to be logged", func() bool { return strings.Contains(logs.String(), "msg=reloaded") })
 
-	writeFile(t, path, confFor("r3", "a1.sources.r3.failStart = true"), t0.Add(3*time.Second))
+	replaceFile(t, path, confFor("r3", "a1.sources.r3.failStart = true"), t0.Add(3*time.Second))
 	waitUntil(t, "r2 to be started again after r3 failed", has("start source r1", "stop source r1", "start source r2",
 		"stop source r2", "refuse source r3", "start source r2"))
 	waitUntil(t, "the fallback to be logged", func() bool {
@@ -260,19 +275,7 @@ func TestSupervisorReloadsOnRequest(t *testing.T) {
 	h, hook := newHook(t)
 	t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	path := filepath.Join(t.TempDir(), "agent.conf")
-	confFor := func(src string) string {
-		return strings.Join([]string{
-			"a1.sources = " + src,
-			"a1.channels = c1",
-			"a1.sinks = k1",
-			"a1.sources." + src + ".type = test-agent-source",
-			"a1.sources." + src + ".hook = " + hook,
-			"a1.sources." + src + ".channels = c1",
-			"a1.channels.c1.type = memory",
-			"a1.sinks.k1.type = null",
-			"a1.sinks.k1.channel = c1",
-		}, "\n") + "\n"
-	}
+	confFor := func(src string, extra ...string) string { return supervisedConf(hook, src, extra...) }
 	read := func() (*conf.AgentConfig, error) {
 		return conf.Load([]string{path}, "a1", nil, func(string) (string, bool) { return "", false })
 	}

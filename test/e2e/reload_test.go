@@ -215,14 +215,29 @@ func TestNoReloadConf(t *testing.T) {
 	}
 }
 
-// SIGTERM while a reload waits for the old agent's channel to drain ends
-// the process cleanly, without starting the new configuration.
+// SIGTERM while a reload waits for a replaced sink's delivery to finish
+// ends the process cleanly, without starting the new configuration.
 func TestReloadInterruptedBySigterm(t *testing.T) {
 	dir := t.TempDir()
-	portA, portB, dead := freePort(t), freePort(t), freePort(t)
-	// The avro sink's peer is down, so the channel cannot drain and the
-	// old agent's stop waits out its drain bound.
-	stuck := func(port int) string {
+	port := freePort(t)
+	// The avro sink's peer accepts connections and never answers, so the
+	// sink's delivery hangs until its request timeout.
+	mute, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mute.Close()
+	go func() {
+		for {
+			c, err := mute.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	mutePort := mute.Addr().(*net.TCPAddr).Port
+	stuck := func(batch int) string {
 		return fmt.Sprintf(`a1.sources = r1
 a1.channels = c1
 a1.sinks = k1
@@ -234,17 +249,19 @@ a1.channels.c1.type = memory
 a1.sinks.k1.type = avro
 a1.sinks.k1.hostname = 127.0.0.1
 a1.sinks.k1.port = %d
+a1.sinks.k1.batch-size = %d
+a1.sinks.k1.request-timeout = 60000
 a1.sinks.k1.channel = c1
-`, port, dead)
+`, port, mutePort, batch)
 	}
-	conf := writeConf(t, dir, stuck(portA))
+	conf := writeConf(t, dir, stuck(100))
 	p := startAgent(t, dir, conf, fastPoll)
-	if r := sendLines(t, fmt.Sprintf("127.0.0.1:%d", portA), []string{"z"}); len(r) != 1 || r[0] != "OK" {
-		t.Fatalf("replies on A: %q", r)
+	if r := sendLines(t, fmt.Sprintf("127.0.0.1:%d", port), []string{"z"}); len(r) != 1 || r[0] != "OK" {
+		t.Fatalf("replies: %q", r)
 	}
-	replaceConf(t, conf, stuck(portB))
+	p.waitLog("avro sink connected", 20*time.Second) // its delivery now hangs
+	replaceConf(t, conf, stuck(50))                  // the sink changes: the reload waits for it
 	p.waitLog("configuration changed; reloading", 20*time.Second)
-	p.waitLog("netcat source stopped", 20*time.Second) // now draining
 	if err := p.stop(); err != nil {
 		t.Errorf("exit after SIGTERM during a reload: %v", err)
 	}
