@@ -47,6 +47,25 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+		// The example interceptor plugin, for the in-process comparison.
+		jd := filepath.Join(dir, "jsonheaders")
+		if err := os.MkdirAll(jd, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		cmd = exec.Command("go", "build", "-o", filepath.Join(jd, "jsonheaders-plugin"), "../examples/plugins/jsonheaders")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building the jsonheaders plugin:", err)
+			return 1
+		}
+		if b, err := os.ReadFile("../examples/plugins/jsonheaders/plugin.json"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		} else if err := os.WriteFile(filepath.Join(jd, ManifestFile), b, 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 		ms, errs := Discover([]string{dir}, nil)
 		errs = append(errs, Register(ms)...)
 		if len(errs) > 0 {

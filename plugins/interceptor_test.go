@@ -1,0 +1,90 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/examples/plugins/jsonheaders/jsonheaders"
+	"github.com/sluiceio/sluice/sluicetest"
+)
+
+func jsonEvents(n int) []*sluice.Event {
+	out := make([]*sluice.Event, n)
+	for i := range out {
+		out[i] = sluice.NewEvent([]byte(fmt.Sprintf(`{"user":"u%d","level":"info","msg":"something happened to request %08d"}`, i%13, i)))
+	}
+	return out
+}
+
+// pluginInterceptor starts the json_headers plugin interceptor as the agent
+// does; it is stopped when the test ends.
+func pluginInterceptor(tb testing.TB) *Interceptor {
+	tb.Helper()
+	spec, ok := sluice.Lookup(sluice.KindInterceptor, "json_headers")
+	if !ok {
+		tb.Fatal("json_headers not registered")
+	}
+	cfg := spec.Config()
+	if errs := conf.Decode(cfg, []conf.Prop{{Key: "fields", Value: "user level"}}); len(errs) > 0 {
+		tb.Fatal(errs)
+	}
+	v, err := spec.New(sluicetest.Env("i1"), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ic := v.(*Interceptor)
+	if err := ic.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = ic.Stop(context.Background()) })
+	return ic
+}
+
+func inProcessInterceptor(tb testing.TB) sluice.Interceptor {
+	ic, err := jsonheaders.New(sluicetest.Env("i1"), &jsonheaders.Config{Fields: []string{"user", "level"}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ic
+}
+
+// The plugin interceptor returns what the same code returns in process.
+func TestPluginInterceptorMatchesInProcess(t *testing.T) {
+	got := pluginInterceptor(t).Intercept(jsonEvents(50))
+	want := inProcessInterceptor(t).Intercept(jsonEvents(50))
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("plugin:\n%v\nin process:\n%v", got[0], want[0])
+	}
+	if want[7].Headers["user"] != "u7" || want[7].Headers["level"] != "info" {
+		t.Fatalf("headers %v", want[7].Headers)
+	}
+}
+
+// BenchmarkJSONHeaders: the json_headers interceptor in process and as a
+// plugin (a gRPC round trip with the batch both ways).
+func BenchmarkJSONHeaders(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		events := jsonEvents(n)
+		for _, mode := range []string{"inprocess", "plugin"} {
+			b.Run(fmt.Sprintf("%s/batch=%d", mode, n), func(b *testing.B) {
+				var ic sluice.Interceptor
+				if mode == "plugin" {
+					ic = pluginInterceptor(b)
+				} else {
+					ic = inProcessInterceptor(b)
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if out := ic.Intercept(events); len(out) != n {
+						b.Fatalf("%d events back", len(out))
+					}
+				}
+				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+			})
+		}
+	}
+}
