@@ -37,6 +37,8 @@ one event per line, in appendBatch calls of 5 events (or batch-size from -P).
   -R, --headerFile <file>    Java properties file of headers to set on every event
   -h, --help                 this help
 
+On a terminal, stderr shows the events sent so far and the rate; piped, nothing.
+
 Exits 0 when every event was acknowledged OK, 1 when the source cannot be reached or does
 not accept a batch (nothing after that batch is sent), 2 for usage errors.
 `
@@ -270,12 +272,13 @@ func cmdAvroClient(args []string, stdout, stderr io.Writer) int {
 		return fail("cannot connect to the avro source at %s: %v", rc.addr, err)
 	}
 	defer cl.Close()
-	s := &avroSender{cl: cl, batch: rc.batch, headers: headers}
+	s := &avroSender{cl: cl, batch: rc.batch, headers: headers, progress: newProgress(stderr, "sent")}
 	if a.dir != "" {
 		err = s.sendDir(ctx, a.dir)
 	} else {
 		err = s.sendLines(ctx, in, javaReadLine)
 	}
+	s.progress.done(s.sent)
 	if err != nil {
 		return fail("%v (%d events were acknowledged before)", err, s.sent)
 	}
@@ -288,6 +291,8 @@ type avroSender struct {
 	headers map[string]string
 	sent    int
 	events  []*sluice.Event
+	// progress shows the count and rate on a terminal.
+	progress *progress
 }
 
 // sendLines sends every line of r, split by split, in batches.
@@ -322,6 +327,7 @@ func (s *avroSender) flush(ctx context.Context) error {
 	}
 	s.sent += len(s.events)
 	s.events = s.events[:0]
+	s.progress.update(s.sent)
 	return nil
 }
 
