@@ -42,6 +42,13 @@ docs: build
 bench: build peers
 	$(GO) run ./bench/cmd/sluice-bench -sluice $(BIN) -report docs/performance.md
 
+# The reliability suite alone (kill -9, outages, rotation while down against the
+# real binary; also part of `make test`), rewriting docs/reliability.md with
+# what it measured. Add RELIABILITY_FLAGS=-reliability.long for longer faults.
+reliability:
+	$(GO) test -count=1 -timeout 30m ./test/reliability -run . -v $(RELIABILITY_FLAGS) \
+		-reliability.report $(CURDIR)/docs/reliability.md
+
 run-example: build
 	./$(BIN) agent -n a1 -f examples/netcat-logger.conf -Dflume.root.logger=INFO,console
 

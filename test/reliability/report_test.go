@@ -40,6 +40,10 @@ numbered lines at the far end, duplicates included, and may exceed sent by event
 although their acknowledgement was lost. "Recovery" is from the end of the fault (the last
 restart) until every sent event was at the far end.
 
+Found by this suite: TAILDIR lost the unread end of a file renamed while the agent was down
+(taildir-rotate-kill9 lost 1490 of 19070 lines before the source learned to find a tracked inode
+under its new name at start; 0 since).
+
 | Scenario | What | Sent | Arrived | Lost | Duplicated (bound) | Faults | Recovery | Notes |
 |---|---|---:|---:|---:|---:|---|---:|---|
 `)
@@ -50,8 +54,11 @@ restart) until every sent event was at the far end.
 			continue
 		}
 		rec := "never"
-		if r.Recovery >= 0 {
+		switch {
+		case r.Recovery >= time.Second:
 			rec = r.Recovery.Round(100 * time.Millisecond).String()
+		case r.Recovery >= 0:
+			rec = r.Recovery.Round(time.Millisecond).String()
 		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d (%d) | %s | %s | %s |\n",
 			s.name, s.doc, r.Sent, r.Arrived, r.Lost, r.Duplicated, r.DupBound, r.Faults, rec, r.Notes)
@@ -63,6 +70,9 @@ restart) until every sent event was at the far end.
 // row for every scenario of the suite, so a new scenario cannot be added
 // without regenerating it.
 func TestReportListsEveryScenario(t *testing.T) {
+	if *report != "" {
+		t.Skip("the report is being written by this run")
+	}
 	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "reliability.md"))
 	if err != nil {
 		t.Fatalf("docs/reliability.md: %v (regenerate: %s)", err, reportCommand)
