@@ -153,6 +153,13 @@ func (c *Config) Validate() error {
 // Warnings name the settings that are accepted but do nothing.
 func (c *Config) Warnings() []error {
 	var w []error
+	if hosts, err := c.hosts(); err == nil {
+		for _, h := range hosts {
+			if strings.HasSuffix(h, ":9300") {
+				w = append(w, conf.Invalid("hostNames", "%s: 9300 is the transport port Flume 1.9's client used; Sluice speaks HTTP (the REST port, usually 9200)", h))
+			}
+		}
+	}
 	if strings.TrimSpace(c.TTL) != "" {
 		w = append(w, conf.Invalid("ttl", "%q is ignored: Elasticsearch 5+ and OpenSearch have no per-document TTL; expire old daily indices with an index lifecycle (ILM/ISM) policy", c.TTL))
 	}
@@ -194,7 +201,7 @@ var notes = strings.TrimSpace(`
 - Flume 1.9's sink (removed in Flume 1.10) used Elasticsearch 0.90's transport client on port
   9300; Sluice talks HTTP, so ` + "`hostNames`" + ` entries without a port get **9200**, and an
   entry may be a URL (` + "`https://es1:9200`" + `). Flume files that name port 9300 must be changed
-  to the HTTP port.
+  to the HTTP port (`+"`sluice check`"+` warns about them).
 - Documents are what Flume's serializers built. ` + "`logstash`" + ` (default): ` + "`@message`" + ` (the
   body), ` + "`@timestamp`" + ` (from the ` + "`timestamp`" + ` header, in ms, written as
   ` + "`2026-12-07T21:05:00.123Z`" + `), ` + "`@source`" + `, ` + "`@type`" + `, ` + "`@source_host`" + `, ` + "`@source_path`" + `

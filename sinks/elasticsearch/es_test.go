@@ -299,9 +299,12 @@ func TestCredentialsAndTLS(t *testing.T) {
 	s := needNode(t)
 	target, _ := url.Parse(s.URL)
 	rp := httputil.NewSingleHostReverseProxy(target)
-	const user, pass = "flume", "Right-Pw-9921"
+	const user, pass, apiKey = "flume", "Right-Pw-9921", "a2V5LWlkOnNlY3JldC1rZXk="
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, p, ok := r.BasicAuth()
+		if r.Header.Get("Authorization") == "ApiKey "+apiKey {
+			ok, u, p = true, user, pass
+		}
 		if !ok || u != user || p != pass {
 			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
 			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
@@ -348,5 +351,17 @@ func TestCredentialsAndTLS(t *testing.T) {
 	}
 	if n := count(t, index+"-*"); n != len(events) || ch.Len() != 0 {
 		t.Errorf("%d documents, %d left in the channel", n, ch.Len())
+	}
+	// An API key: a wrong one is named as such (and not shown), the right one delivers.
+	sink4, _ := newSink(t, nil, "hostNames = "+srv.URL, "indexName = "+index+"-key", "apiKey = not-"+apiKey, "tls.caFile = "+ca)
+	if err := sink4.Deliver(context.Background(), events); err == nil || !strings.Contains(err.Error(), "check apiKey") || strings.Contains(err.Error(), apiKey) {
+		t.Errorf("wrong API key: %v", err)
+	}
+	sink5, _ := newSink(t, nil, "hostNames = "+srv.URL, "indexName = "+index+"-key", "apiKey = "+apiKey, "tls.caFile = "+ca)
+	if err := sink5.Deliver(context.Background(), events); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, index+"-key-*"); n != len(events) {
+		t.Errorf("with the API key: %d documents", n)
 	}
 }

@@ -184,6 +184,9 @@ func TestConfig(t *testing.T) {
 			t.Errorf("%v: no error about %s: %v", c.lines, c.key, errs)
 		}
 	}
+	if _, errs := decode(t, "hostNames = es1:9300"); len(errs) != 1 || !errs[0].Warning || !strings.Contains(errs[0].Error(), "transport port") {
+		t.Errorf("port 9300: %v", errs)
+	}
 	cfg, errs := decode(t, "hostNames = x", "ttl = 5d", "serializer = "+dynamicClass, "indexNameBuilder = "+simpleNameBuilder)
 	if len(errs) != 1 || !errs[0].Warning || !strings.Contains(errs[0].Error(), "ttl") {
 		t.Errorf("ttl: %v", errs)
