@@ -201,7 +201,7 @@ var notes = strings.TrimSpace(`
 - Flume 1.9's sink (removed in Flume 1.10) used Elasticsearch 0.90's transport client on port
   9300; Sluice talks HTTP, so ` + "`hostNames`" + ` entries without a port get **9200**, and an
   entry may be a URL (` + "`https://es1:9200`" + `). Flume files that name port 9300 must be changed
-  to the HTTP port (`+"`sluice check`"+` warns about them).
+  to the HTTP port (` + "`sluice check`" + ` warns about them).
 - Documents are what Flume's serializers built. ` + "`logstash`" + ` (default): ` + "`@message`" + ` (the
   body), ` + "`@timestamp`" + ` (from the ` + "`timestamp`" + ` header, in ms, written as
   ` + "`2026-12-07T21:05:00.123Z`" + `), ` + "`@source`" + `, ` + "`@type`" + `, ` + "`@source_host`" + `, ` + "`@source_path`" + `
