@@ -18,6 +18,7 @@ usage:
   sluice agent -n <name> -f <file.conf> [-c <confdir>] [-Dkey=value ...] [--no-reload-conf | -i <seconds>]
   sluice check -n <name> -f <file.conf> [--strict]
   sluice avro-client -H <host> -p <port> [-F <file> | --dirname <dir>] [-R <headerFile>] [-P <rpcProps>]
+  sluice top <host:port>           live view of a running agent (its monitoring port)
   sluice list                      component types, their aliases and stability
   sluice docs -o <dir>             write the component reference pages
   sluice version
@@ -88,6 +89,7 @@ var commandUsage = map[string]string{
 	"agent":       agentUsage,
 	"check":       checkUsage,
 	"avro-client": avroClientUsage,
+	"top":         topUsage,
 	"list":        listUsage,
 	"docs":        docsUsage,
 	"version":     versionUsage,
@@ -122,6 +124,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(args[1:], stdout, stderr)
 	case "avro-client":
 		return cmdAvroClient(args[1:], stdout, stderr)
+	case "top":
+		return cmdTop(args[1:], stdout, stderr)
 	case "list":
 		return cmdList(args[1:], stdout, stderr)
 	case "docs":
