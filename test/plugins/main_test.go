@@ -71,7 +71,7 @@ func buildPlugins(dir string) error {
 }
 
 // pluginPIDs lists the processes whose parent is pid and whose command
-// line names a plugin (…-plugin).
+// line names a plugin (…-plugin, or the Python test plugin's plugin.py).
 func pluginPIDs(pid int) []int {
 	var out []int
 	ents, _ := os.ReadDir("/proc")
@@ -91,7 +91,7 @@ func pluginPIDs(pid int) []int {
 			continue
 		}
 		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if strings.Contains(string(cmdline), "-plugin") {
+		if strings.Contains(string(cmdline), "-plugin") || strings.Contains(string(cmdline), "plugin.py") {
 			out = append(out, n)
 		}
 	}
