@@ -77,6 +77,12 @@ func (m *Monitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "/health":
 		serveHealth(w, m.agent.Load(), unhealthyAfter)
+	case "/dashboard":
+		w.Header().Set("Content-Type", "text/html;charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write(dashboardPage)
+	case "/dashboard/ws":
+		m.serveDashboardWS(w, r, unhealthyAfter)
 	case "/metrics":
 		w.Header().Set("Content-Type", "application/json;charset=utf-8")
 		body := map[string]map[string]string{}
@@ -86,7 +92,7 @@ func (m *Monitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(body)
 	case "/":
 		w.Header().Set("Content-Type", "text/html;charset=utf-8")
-		fmt.Fprint(w, `<html><body><a href="/metrics">Metrics</a> <a href="/metrics/prometheus">Prometheus</a> <a href="/health">Health</a></body></html>`)
+		fmt.Fprint(w, `<html><body><a href="/metrics">Metrics</a> <a href="/metrics/prometheus">Prometheus</a> <a href="/health">Health</a> <a href="/dashboard">Dashboard</a></body></html>`)
 	default:
 		http.NotFound(w, r)
 	}
