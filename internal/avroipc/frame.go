@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
+
+	"github.com/sluiceio/sluice/internal/budget"
 )
 
 // A frame, as Avro's Netty transport writes it in both directions (all
@@ -49,6 +52,47 @@ type FrameReader struct {
 	max  int
 	hint int // size of the previous frame: the first allocation for the next
 	hdr  [8]byte
+
+	budget *budget.Budget // shared with the other connections; nil: none
+	wait   time.Duration  // how long a frame waits for room in it
+	held   int64          // bytes of the budget the current frame holds
+}
+
+// SetBudget makes the reader take every byte it allocates for a frame
+// from b as the frame grows, waiting up to wait for room; a frame that gets
+// none fails with a *budget.ExceededError. The bytes are held until
+// Release.
+func (f *FrameReader) SetBudget(b *budget.Budget, wait time.Duration) {
+	f.budget, f.wait = b, wait
+}
+
+// Release gives back the budget the last frame held: call it once that
+// frame's payload (and the events decoded from it) are no longer needed
+// by this connection.
+func (f *FrameReader) Release() {
+	f.budget.Release(f.held)
+	f.held = 0
+}
+
+// take takes n bytes from the budget for the frame being read.
+func (f *FrameReader) take(n int) error {
+	if f.budget == nil {
+		return nil
+	}
+	if err := f.budget.Acquire(int64(n), f.wait); err != nil {
+		return err
+	}
+	f.held += int64(n)
+	return nil
+}
+
+// give gives n bytes of the frame's back (a buffer it grew out of).
+func (f *FrameReader) give(n int) {
+	if f.budget == nil {
+		return
+	}
+	f.budget.Release(int64(n))
+	f.held -= int64(n)
 }
 
 // NewFrameReader reads frames from r, refusing frames larger than maxSize
@@ -69,6 +113,12 @@ func (f *FrameReader) MaxSize() int { return f.max }
 // A stream that ends cleanly between frames returns io.EOF; one that ends
 // inside a frame returns an error wrapping io.ErrUnexpectedEOF.
 func (f *FrameReader) ReadFrame() (serial int32, payload []byte, err error) {
+	f.Release()
+	defer func() {
+		if err != nil {
+			f.Release()
+		}
+	}()
 	if n, err := io.ReadFull(f.r, f.hdr[:]); err != nil {
 		if n == 0 && errors.Is(err, io.EOF) {
 			return 0, nil, io.EOF
@@ -84,7 +134,10 @@ func (f *FrameReader) ReadFrame() (serial int32, payload []byte, err error) {
 	if int64(nbuf) > int64(f.max/4) {
 		return serial, nil, &FrameTooLargeError{Claimed: int64(nbuf), Limit: int64(f.max / 4), Buffers: true}
 	}
-	buf := make([]byte, 0, min(max(f.hint, 512), f.max))
+	// The first allocation is the previous frame's size, taken from the
+	// budget only once this frame's first buffer says it has bytes.
+	first := min(max(f.hint, 512), f.max)
+	var buf []byte
 	var total int64
 	var lenb [4]byte
 	for i := int32(0); i < nbuf; i++ {
@@ -99,13 +152,25 @@ func (f *FrameReader) ReadFrame() (serial int32, payload []byte, err error) {
 		if total > int64(f.max) {
 			return serial, nil, &FrameTooLargeError{Claimed: total, Limit: int64(f.max)}
 		}
+		if f.budget != nil && total > f.budget.Limit() {
+			return serial, nil, fmt.Errorf("frame %d: %w", serial, &budget.ExceededError{Want: total, Limit: f.budget.Limit()})
+		}
 		for rem := int(l); rem > 0; {
 			if len(buf) == cap(buf) {
 				// Grow by doubling, but never past what this buffer
 				// claims: capacity stays within twice what arrived.
 				nc := min(max(2*cap(buf), 4096), len(buf)+rem)
+				if buf == nil {
+					nc = min(first, len(buf)+rem)
+				}
+				// Both buffers exist during the copy: the budget holds
+				// both until the old one is dropped.
+				if err := f.take(nc); err != nil {
+					return serial, nil, fmt.Errorf("frame %d: %w", serial, err)
+				}
 				nb := make([]byte, len(buf), nc)
 				copy(nb, buf)
+				f.give(cap(buf))
 				buf = nb
 			}
 			chunk := min(rem, cap(buf)-len(buf))
@@ -118,6 +183,9 @@ func (f *FrameReader) ReadFrame() (serial int32, payload []byte, err error) {
 		}
 	}
 	f.hint = len(buf)
+	if buf == nil {
+		buf = []byte{}
+	}
 	return serial, buf, nil
 }
 

@@ -29,6 +29,8 @@ type Config struct {
 	MaxFrameSize int           `flume:"max-frame-size" doc:"largest request accepted, in bytes (after decompression); larger ones close the connection"`
 	IdleTimeout  time.Duration `flume:"idle-timeout" unit:"s" doc:"close a connection that sends no request for this long (0: never)"`
 	ReadTimeout  time.Duration `flume:"read-timeout" unit:"s" doc:"close a connection that stops sending in the middle of a request (or TLS handshake) for this long"`
+
+	MaxBytesInFlight int64 `flume:"max-bytes-in-flight" doc:"bytes all connections together may hold for requests being read and decoded (after decompression); past it a request waits up to read-timeout for room, then its connection is closed. 0: a quarter of GOMEMLIMIT when set, else 256 MiB"`
 }
 
 func defaults() *Config {
@@ -55,6 +57,9 @@ func (c *Config) Validate() error {
 		if _, err := parseRules(c.IPFilterRules); err != nil {
 			errs = append(errs, conf.Invalid("ipFilterRules", "%v", err))
 		}
+	}
+	if c.MaxBytesInFlight < 0 {
+		errs = append(errs, conf.Invalid("max-bytes-in-flight", "\"%d\" must not be negative", c.MaxBytesInFlight))
 	}
 	if c.MaxFrameSize < 1024 {
 		errs = append(errs, conf.Invalid("max-frame-size", "\"%d\" must be at least 1024", c.MaxFrameSize))
@@ -128,6 +133,13 @@ var notes = strings.TrimSpace(`
 - ` + "`OpenConnectionCount`" + ` is exact at all times (Flume refreshes it once a minute).
 - ` + "`compression-type`" + ` must be none or deflate (Flume treats any other value as none). Incoming
   compressed data is bounded by ` + "`max-frame-size`" + ` after decompression.
+- ` + "`max-bytes-in-flight`" + ` (Sluice): one budget for the bytes all connections hold for requests
+  still being read and decoded, counted as each frame's buffer grows (after decompression, so a
+  small deflate bomb counts at its inflated size; a buffer growing is counted twice while it is
+  copied, so a frame needs up to 1.5 × its size). Past the budget a request waits up to
+  ` + "`read-timeout`" + ` for room and is then refused (connection closed, one log line per 10 s); a
+  request larger than the whole budget is refused at once. Default: a quarter of GOMEMLIMIT when
+  set, else 256 MiB. Without it, ten connections stalling in 57 MB frames held 550-690 MB.
 - TLS: key stores may be JKS, PKCS12 (read whatever the type says, as Java 17 does) or PEM, a
   Sluice extension: one file with the certificate chain (leaf first) and an unencrypted private
   key; the password is then ignored. JKS and PKCS12 keys must be protected by the store

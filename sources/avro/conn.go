@@ -3,11 +3,13 @@ package avro
 import (
 	"bufio"
 	"crypto/tls"
+	"errors"
 	"net"
 	"time"
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/internal/avroipc"
+	"github.com/sluiceio/sluice/internal/budget"
 	"github.com/sluiceio/sluice/internal/tcpserver"
 )
 
@@ -44,6 +46,8 @@ func (s *Source) serve(raw net.Conn) {
 	h := &handler{s: s, peer: peer, dc: dc, conn: conn}
 	h.br = bufio.NewReaderSize(conn, 64<<10)
 	h.fr = avroipc.NewFrameReader(h.br, s.cfg.MaxFrameSize)
+	h.fr.SetBudget(s.budget, s.cfg.ReadTimeout)
+	defer h.fr.Release()
 	h.sess = avroipc.NewServerSession(s.protocols, s.cfg.MaxFrameSize)
 	h.run()
 }
@@ -71,6 +75,14 @@ func (h *handler) run() {
 		}
 		h.dc.Timeout = s.cfg.ReadTimeout
 		serial, payload, err := h.fr.ReadFrame()
+		var over *budget.ExceededError
+		if errors.As(err, &over) {
+			if ok, held := s.refused.Allow(); ok {
+				s.log.Warn("avro source: request refused: max-bytes-in-flight reached; closing the connection (the sender retries)",
+					"remote", h.peer, "err", err, "refused_since_last_line", held)
+			}
+			return
+		}
 		if err != nil {
 			s.report.Ended(h.peer, err, false)
 			return
@@ -94,6 +106,7 @@ func (h *handler) run() {
 		if !h.reply(h.sess.AppendReply(h.out[:0], serial, call.Kind, st)) {
 			return
 		}
+		h.fr.Release()
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/internal/avroipc"
+	"github.com/sluiceio/sluice/internal/budget"
+	"github.com/sluiceio/sluice/internal/ratelog"
 )
 
 // Source is a running avro source.
@@ -35,6 +37,8 @@ type Source struct {
 	report    tcpserver.Reporter
 	runCtx    context.Context
 	cancelRun context.CancelFunc
+	budget    *budget.Budget  // bytes in flight, shared by the connections
+	refused   ratelog.Limiter // log lines of requests refused for want of budget
 }
 
 // New builds the source without touching the network or the key store.
@@ -76,9 +80,15 @@ func (s *Source) Start(ctx context.Context) error {
 		s.filter = newIPFilter(s.rules)
 	}
 	s.protocols = &avroipc.ServerProtocols{}
+	limit := s.cfg.MaxBytesInFlight
+	if limit == 0 {
+		limit = budget.Default()
+	}
+	s.budget = budget.New(limit)
 	s.stopping.Store(false)
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
-	s.log.Info("avro source listening", "addr", ln.Addr().String(), "compression", s.cfg.CompressionType, "ssl", s.cfg.SSL)
+	s.log.Info("avro source listening", "addr", ln.Addr().String(), "compression", s.cfg.CompressionType, "ssl", s.cfg.SSL,
+		"max_bytes_in_flight", limit)
 	s.report = tcpserver.Reporter{What: "avro source", Log: s.log, Counters: s.counters,
 		Stopping: &s.stopping, IdleTimeout: s.cfg.IdleTimeout}
 	s.srv = tcpserver.Server{What: "avro source", Log: s.log, Counters: s.counters, Serve: s.serve,
