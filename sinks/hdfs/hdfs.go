@@ -80,6 +80,7 @@ type Sink struct {
 	scanned   bool // the start-up scan for in-use files ran
 	buckets   map[string]*bucket
 	used      uint64
+	batchMark uint64 // s.used when the current batch began
 	pending   []*pendingClose
 	touched   []*hfile // files written by the last Deliver
 	sb        strings.Builder
@@ -415,8 +416,7 @@ func (s *Sink) bucketFor(dir, prefix string) *bucket {
 	if b == nil {
 		b = &bucket{key: key, dir: dir, prefix: prefix, counter: s.now().UnixMilli()}
 		s.buckets[key] = b
-		if len(s.buckets) > s.cfg.MaxOpenFiles {
-			s.evictOldest(b)
+		for len(s.buckets) > s.cfg.MaxOpenFiles && s.evictOldest(b) {
 		}
 	}
 	s.used++
@@ -426,20 +426,22 @@ func (s *Sink) bucketFor(dir, prefix string) *bucket {
 
 // evictOldest closes the least recently used bucket (Flume's
 // WriterLinkedHashMap with hdfs.maxOpenFiles).
-func (s *Sink) evictOldest(keep *bucket) {
+func (s *Sink) evictOldest(keep *bucket) bool {
 	var old *bucket
 	for _, b := range s.buckets {
-		if b != keep && (old == nil || b.used < old.used) {
+		// A bucket this batch uses stays, even beyond the limit.
+		if b != keep && b.used <= s.batchMark && (old == nil || b.used < old.used) {
 			old = b
 		}
 	}
 	if old == nil {
-		return
+		return false
 	}
 	if err := s.closeFile(old); err != nil {
 		s.log.Warn("hdfs sink: closing the least recently used file failed", "sink", s.name, "error", err)
 	}
 	delete(s.buckets, old.key)
+	return true
 }
 
 // Deliver writes the batch into its files and flushes every file it
@@ -458,6 +460,7 @@ func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 	}
 	now := s.now()
 	s.maintain(now)
+	s.batchMark = s.used
 
 	// Resolve every event first: an event whose path cannot be built
 	// (no timestamp header) is rejected before anything is written.
@@ -513,7 +516,10 @@ func (s *Sink) append(b *bucket, e *sluice.Event, now time.Time) error {
 		if f.w == nil || s.cfg.RollCount > 0 && f.events >= s.cfg.RollCount || s.cfg.RollSize > 0 && f.size >= s.cfg.RollSize ||
 			s.cfg.RollInterval > 0 && !now.Before(f.opened.Add(s.cfg.RollInterval)) {
 			if err := s.closeFile(b); err != nil {
-				s.log.Warn("hdfs sink: rolling a file failed; it will be closed later", "sink", s.name, "error", err)
+				// Events of this batch may be in it: fail the batch, so the
+				// file is cut back to its committed events and they are
+				// written again.
+				return err
 			}
 		}
 	}

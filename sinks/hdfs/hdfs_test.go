@@ -779,3 +779,30 @@ func TestMissingTimestampToDeadLetter(t *testing.T) {
 		t.Fatalf("files: %v", fs)
 	}
 }
+
+// One batch that spans more buckets than hdfs.maxOpenFiles keeps them all
+// open until it is written (none is lost or left in use), and the limit
+// applies again with the next batch.
+func TestMaxOpenFilesWithinOneBatch(t *testing.T) {
+	needHDFS(t)
+	dir := testDir(t)
+	f := newSink(t, "hdfs.path", dir+"/%{b}", "hdfs.fileType", "DataStream", "hdfs.maxOpenFiles", "1", "hdfs.rollCount", "0", "hdfs.rollSize", "0")
+	f.ch.Add(ev("a", "b", "a"), ev("b", "b", "b"), ev("c", "b", "c"), ev("a2", "b", "a"))
+	f.drain()
+	f.ch.Add(ev("d", "b", "d"))
+	f.drain()
+	if len(f.s.buckets) != 1 {
+		t.Fatalf("%d buckets open after the next batch, want 1", len(f.s.buckets))
+	}
+	f.stop()
+	got := map[string]string{}
+	for _, e := range files(t, dir) {
+		if strings.HasSuffix(e.Path, ".tmp") {
+			t.Errorf("in-use file left: %s", e.Path)
+		}
+		got[path.Base(path.Dir(e.Path))] += cat(t, e.Path)
+	}
+	if got["a"] != "a\na2\n" || got["b"] != "b\n" || got["c"] != "c\n" || got["d"] != "d\n" {
+		t.Fatalf("files: %q", got)
+	}
+}
