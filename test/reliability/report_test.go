@@ -16,6 +16,7 @@ var scenarios = []struct{ name, doc string }{
 	{"twotier-kill9", "client → tier 1 (avro → memory channel → avro sink) → tier 2 (avro → file channel → file_roll); tier 2 killed -9 repeatedly"},
 	{"spooldir-kill9", "numbered files dropped into a spooling directory → file channel → file_roll; each kill -9 lands while a file is half read"},
 	{"downstream-outage", "client → tier 1 (avro → memory channel → avro sink) → tier 2 (avro → memory channel → file_roll); tier 2 stopped for the outage and started again while the client keeps sending; tier 1's RSS sampled"},
+	{"avro-stalled-frames", "a client streams numbered events into an avro source while 10 connections stall in 57 MB frames and 10 send deflate bombs to a second avro source (both → memory channel → file_roll); the agent's RSS sampled"},
 	{"taildir-rotate-kill9", "a log written line by line and rotated by rename; TAILDIR → file channel → file_roll killed -9 repeatedly, rotations happening while it is down"},
 }
 
