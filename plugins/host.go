@@ -54,9 +54,12 @@ func spec(m *Manifest, kind sluice.Kind, c Component) sluice.Spec {
 	t := &target{m: m, kind: kind, typ: c.Type}
 	s := sluice.Spec{Kind: kind, Name: c.Type, Stability: sluice.Experimental,
 		Doc: strings.TrimSpace(c.Doc + fmt.Sprintf(" Plugin %s (%s).", m.Name, m.Dir))}
-	if kind == sluice.KindSink {
+	switch kind {
+	case sluice.KindSource:
+		s.Factory = sluice.MakeFactory(defaults(t), newSource)
+	case sluice.KindSink:
 		s.Factory = sluice.MakeFactory(defaults(t), newSink)
-	} else {
+	default:
 		s.Factory = sluice.MakeFactory(defaults(t), newInterceptor)
 	}
 	return s
@@ -129,6 +132,7 @@ type proc struct {
 	cmd    *exec.Cmd
 	client *plugin.Client
 	rpc    plugin.ClientProtocol
+	src    pluginv1.SourceClient
 	sink   pluginv1.SinkClient
 	ic     pluginv1.InterceptorClient
 }
@@ -185,6 +189,12 @@ func (h *host) launch(ctx context.Context, checkOnly bool) (*proc, *pluginv1.Con
 	defer cancel()
 	var resp *pluginv1.ConfigureResponse
 	switch c := raw.(type) {
+	case pluginv1.SourceClient:
+		p.src = c
+		resp, err = c.Configure(cctx, req)
+		if err == nil && len(resp.Errors) == 0 && !checkOnly {
+			_, err = c.Start(cctx, &pluginv1.StartRequest{})
+		}
 	case pluginv1.SinkClient:
 		p.sink = c
 		resp, err = c.Configure(cctx, req)
@@ -362,6 +372,8 @@ func (h *host) stop(ctx context.Context) error {
 	var err error
 	if !p.client.Exited() {
 		switch {
+		case p.src != nil:
+			_, err = p.src.Stop(ctx, &pluginv1.StopRequest{})
 		case p.sink != nil:
 			_, err = p.sink.Stop(ctx, &pluginv1.StopRequest{})
 		case p.ic != nil:

@@ -39,7 +39,7 @@ type Manifest struct {
 
 // Component is one type a plugin provides.
 type Component struct {
-	Kind string `json:"kind"` // sink or interceptor
+	Kind string `json:"kind"` // source, sink or interceptor
 	Type string `json:"type"` // the name in properties files
 	Doc  string `json:"doc,omitempty"`
 }
@@ -121,8 +121,8 @@ func ReadManifest(dir string) (*Manifest, error) {
 		return nil, fmt.Errorf("plugin manifest %s: \"components\" is empty", path)
 	}
 	for _, c := range m.Components {
-		if k := sluice.Kind(c.Kind); k != sluice.KindSink && k != sluice.KindInterceptor {
-			return nil, fmt.Errorf("plugin manifest %s: component %q: kind %q is not supported (sink or interceptor)", path, c.Type, c.Kind)
+		if k := sluice.Kind(c.Kind); k != sluice.KindSource && k != sluice.KindSink && k != sluice.KindInterceptor {
+			return nil, fmt.Errorf("plugin manifest %s: component %q: kind %q is not supported (source, sink or interceptor)", path, c.Type, c.Kind)
 		}
 		if c.Type == "" {
 			return nil, fmt.Errorf("plugin manifest %s: a %s component has no \"type\"", path, c.Kind)

@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "building the test plugin:", err)
 			return 1
 		}
-		manifest := `{"command": "filesink-plugin", "components": [{"kind": "sink", "type": "test_file"}]}`
+		manifest := `{"command": "filesink-plugin", "components": [{"kind": "sink", "type": "test_file"}, {"kind": "source", "type": "test_counter"}]}`
 		if err := os.WriteFile(filepath.Join(pd, ManifestFile), []byte(manifest), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -94,7 +94,7 @@ func TestDiscoverManifests(t *testing.T) {
 	write("good", `{"command": "/bin/x", "components": [{"kind": "interceptor", "type": "t1"}]}`)
 	write("nojson", `{"command": `)
 	write("nocmd", `{"components": [{"kind": "sink", "type": "t2"}]}`)
-	write("source", `{"command": "x", "components": [{"kind": "source", "type": "t3"}]}`)
+	write("channel", `{"command": "x", "components": [{"kind": "channel", "type": "t3"}]}`)
 	write("empty", `{"command": "x", "components": []}`)
 	write("nomanifest", "")
 	ms, errs := Discover([]string{dir, filepath.Join(dir, "absent")}, map[string]bool{filepath.Join(dir, "absent"): true})
@@ -107,7 +107,7 @@ func TestDiscoverManifests(t *testing.T) {
 	}
 	all := strings.Join(msgs, "\n")
 	for _, want := range []string{"nojson/plugin.json: unexpected end of JSON input", `nocmd/plugin.json: "command" is missing`,
-		`kind "source" is not supported`, `empty/plugin.json: "components" is empty`, "nomanifest/plugin.json: no such file"} {
+		`kind "channel" is not supported`, `empty/plugin.json: "components" is empty`, "nomanifest/plugin.json: no such file"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("errors lack %q:\n%s", want, all)
 		}

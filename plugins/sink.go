@@ -8,6 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/sluiceio/sluice"
 	pluginv1 "github.com/sluiceio/sluice/plugins/proto/sluice/plugin/v1"
 	"github.com/sluiceio/sluice/plugins/wire"
@@ -54,7 +57,9 @@ func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if cctx.Err() != nil {
+		// The plugin's side may see the deadline (sent with the call) a
+		// moment before ours does.
+		if cctx.Err() != nil || status.Code(err) == codes.DeadlineExceeded {
 			err = fmt.Errorf("no answer within plugin.callTimeout (%s)", s.h.cfg.CallTimeout)
 		}
 		s.h.fail(p, err)

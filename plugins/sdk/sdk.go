@@ -57,6 +57,7 @@ func Serve(specs ...sluice.Spec) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: hs,
 		VersionedPlugins: map[int]plugin.PluginSet{version: {
+			wire.Source:      &wire.SourcePlugin{Impl: &sourceServer{b: newBridge()}},
 			wire.Sink:        &wire.SinkPlugin{Impl: &sinkServer{}},
 			wire.Interceptor: &wire.InterceptorPlugin{Impl: &interceptorServer{}},
 		}},
@@ -80,7 +81,7 @@ type component struct {
 	impl any
 }
 
-func (c *component) configure(kind sluice.Kind, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
+func (c *component) configure(kind sluice.Kind, req *pluginv1.ConfigureRequest, more ...func(*sluice.Env)) (*pluginv1.ConfigureResponse, error) {
 	spec, ok := sluice.Lookup(kind, req.Type)
 	if !ok {
 		return &pluginv1.ConfigureResponse{Errors: []*pluginv1.PropertyError{{
@@ -108,6 +109,9 @@ func (c *component) configure(kind sluice.Kind, req *pluginv1.ConfigureRequest) 
 	}
 	env := sluice.Env{Agent: req.Agent, Name: req.Name, Logger: Logger.With("component", req.Name),
 		SinkCounters: &sluice.SinkCounters{}}
+	for _, f := range more {
+		f(&env)
+	}
 	impl, err := spec.New(env, cfg)
 	if err != nil {
 		for _, e := range conf.Position(err, nil) {

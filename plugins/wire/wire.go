@@ -29,6 +29,7 @@ var Handshake = plugin.HandshakeConfig{
 
 // Names of the services in a plugin set, as the host dispenses them.
 const (
+	Source      = "source"
 	Sink        = "sink"
 	Interceptor = "interceptor"
 )
@@ -68,9 +69,26 @@ func (p *InterceptorPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, 
 	return pluginv1.NewInterceptorClient(c), nil
 }
 
+// SourcePlugin serves (Impl set) or dispenses a pluginv1.SourceClient.
+type SourcePlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	Impl pluginv1.SourceServer
+}
+
+// GRPCServer registers the implementation.
+func (p *SourcePlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pluginv1.RegisterSourceServer(s, p.Impl)
+	return nil
+}
+
+// GRPCClient returns the client the host calls.
+func (p *SourcePlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return pluginv1.NewSourceClient(c), nil
+}
+
 // Plugins is the host's plugin set (nothing to serve).
 func Plugins() plugin.PluginSet {
-	return plugin.PluginSet{Sink: &SinkPlugin{}, Interceptor: &InterceptorPlugin{}}
+	return plugin.PluginSet{Source: &SourcePlugin{}, Sink: &SinkPlugin{}, Interceptor: &InterceptorPlugin{}}
 }
 
 // FromWire converts events off the wire.

@@ -89,7 +89,7 @@ func (x *Event) GetBody() []byte {
 
 type ConfigureRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// kind: "sink" or "interceptor" (or "source"); type: the type name of the
+	// kind: "source", "sink" or "interceptor"; type: the type name of the
 	// manifest; name: the component's name in the agent (k1, i1).
 	Kind  string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	Type  string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
@@ -696,6 +696,203 @@ func (x *InterceptResponse) GetEvents() []*Event {
 	return nil
 }
 
+// A source's batch, handed to the agent.
+type NextRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The most events to return, and how long to wait for some.
+	MaxEvents     int32 `protobuf:"varint,1,opt,name=max_events,json=maxEvents,proto3" json:"max_events,omitempty"`
+	WaitMs        int32 `protobuf:"varint,2,opt,name=wait_ms,json=waitMs,proto3" json:"wait_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NextRequest) Reset() {
+	*x = NextRequest{}
+	mi := &file_sluice_plugin_v1_plugin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NextRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NextRequest) ProtoMessage() {}
+
+func (x *NextRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_plugin_v1_plugin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NextRequest.ProtoReflect.Descriptor instead.
+func (*NextRequest) Descriptor() ([]byte, []int) {
+	return file_sluice_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *NextRequest) GetMaxEvents() int32 {
+	if x != nil {
+		return x.MaxEvents
+	}
+	return 0
+}
+
+func (x *NextRequest) GetWaitMs() int32 {
+	if x != nil {
+		return x.WaitMs
+	}
+	return 0
+}
+
+// No events: nothing came within wait_ms.
+type NextResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Batch         uint64                 `protobuf:"varint,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	Events        []*Event               `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NextResponse) Reset() {
+	*x = NextResponse{}
+	mi := &file_sluice_plugin_v1_plugin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NextResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NextResponse) ProtoMessage() {}
+
+func (x *NextResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_plugin_v1_plugin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NextResponse.ProtoReflect.Descriptor instead.
+func (*NextResponse) Descriptor() ([]byte, []int) {
+	return file_sluice_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *NextResponse) GetBatch() uint64 {
+	if x != nil {
+		return x.Batch
+	}
+	return 0
+}
+
+func (x *NextResponse) GetEvents() []*Event {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// The agent's verdict on a batch of Next: empty error once every required
+// channel committed it; else it did not take it (and calls Next again).
+type AckRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Batch         uint64                 `protobuf:"varint,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	Error         string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AckRequest) Reset() {
+	*x = AckRequest{}
+	mi := &file_sluice_plugin_v1_plugin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AckRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AckRequest) ProtoMessage() {}
+
+func (x *AckRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_plugin_v1_plugin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
+func (*AckRequest) Descriptor() ([]byte, []int) {
+	return file_sluice_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *AckRequest) GetBatch() uint64 {
+	if x != nil {
+		return x.Batch
+	}
+	return 0
+}
+
+func (x *AckRequest) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+type AckResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AckResponse) Reset() {
+	*x = AckResponse{}
+	mi := &file_sluice_plugin_v1_plugin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AckResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AckResponse) ProtoMessage() {}
+
+func (x *AckResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sluice_plugin_v1_plugin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AckResponse.ProtoReflect.Descriptor instead.
+func (*AckResponse) Descriptor() ([]byte, []int) {
+	return file_sluice_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+}
+
 var File_sluice_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_sluice_plugin_v1_plugin_proto_rawDesc = "" +
@@ -745,7 +942,19 @@ const file_sluice_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x10InterceptRequest\x12/\n" +
 	"\x06events\x18\x01 \x03(\v2\x17.sluice.plugin.v1.EventR\x06events\"D\n" +
 	"\x11InterceptResponse\x12/\n" +
-	"\x06events\x18\x01 \x03(\v2\x17.sluice.plugin.v1.EventR\x06events2\xbd\x02\n" +
+	"\x06events\x18\x01 \x03(\v2\x17.sluice.plugin.v1.EventR\x06events\"E\n" +
+	"\vNextRequest\x12\x1d\n" +
+	"\n" +
+	"max_events\x18\x01 \x01(\x05R\tmaxEvents\x12\x17\n" +
+	"\await_ms\x18\x02 \x01(\x05R\x06waitMs\"U\n" +
+	"\fNextResponse\x12\x14\n" +
+	"\x05batch\x18\x01 \x01(\x04R\x05batch\x12/\n" +
+	"\x06events\x18\x02 \x03(\v2\x17.sluice.plugin.v1.EventR\x06events\"8\n" +
+	"\n" +
+	"AckRequest\x12\x14\n" +
+	"\x05batch\x18\x01 \x01(\x04R\x05batch\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"\r\n" +
+	"\vAckResponse2\xbd\x02\n" +
 	"\x04Sink\x12T\n" +
 	"\tConfigure\x12\".sluice.plugin.v1.ConfigureRequest\x1a#.sluice.plugin.v1.ConfigureResponse\x12H\n" +
 	"\x05Start\x12\x1e.sluice.plugin.v1.StartRequest\x1a\x1f.sluice.plugin.v1.StartResponse\x12N\n" +
@@ -755,6 +964,12 @@ const file_sluice_plugin_v1_plugin_proto_rawDesc = "" +
 	"\tConfigure\x12\".sluice.plugin.v1.ConfigureRequest\x1a#.sluice.plugin.v1.ConfigureResponse\x12H\n" +
 	"\x05Start\x12\x1e.sluice.plugin.v1.StartRequest\x1a\x1f.sluice.plugin.v1.StartResponse\x12T\n" +
 	"\tIntercept\x12\".sluice.plugin.v1.InterceptRequest\x1a#.sluice.plugin.v1.InterceptResponse\x12E\n" +
+	"\x04Stop\x12\x1d.sluice.plugin.v1.StopRequest\x1a\x1e.sluice.plugin.v1.StopResponse2\xfa\x02\n" +
+	"\x06Source\x12T\n" +
+	"\tConfigure\x12\".sluice.plugin.v1.ConfigureRequest\x1a#.sluice.plugin.v1.ConfigureResponse\x12H\n" +
+	"\x05Start\x12\x1e.sluice.plugin.v1.StartRequest\x1a\x1f.sluice.plugin.v1.StartResponse\x12E\n" +
+	"\x04Next\x12\x1d.sluice.plugin.v1.NextRequest\x1a\x1e.sluice.plugin.v1.NextResponse\x12B\n" +
+	"\x03Ack\x12\x1c.sluice.plugin.v1.AckRequest\x1a\x1d.sluice.plugin.v1.AckResponse\x12E\n" +
 	"\x04Stop\x12\x1d.sluice.plugin.v1.StopRequest\x1a\x1e.sluice.plugin.v1.StopResponseBDZBgithub.com/sluiceio/sluice/plugins/proto/sluice/plugin/v1;pluginv1b\x06proto3"
 
 var (
@@ -769,7 +984,7 @@ func file_sluice_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_sluice_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_sluice_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_sluice_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_sluice_plugin_v1_plugin_proto_goTypes = []any{
 	(*Event)(nil),             // 0: sluice.plugin.v1.Event
 	(*ConfigureRequest)(nil),  // 1: sluice.plugin.v1.ConfigureRequest
@@ -784,39 +999,54 @@ var file_sluice_plugin_v1_plugin_proto_goTypes = []any{
 	(*Rejection)(nil),         // 10: sluice.plugin.v1.Rejection
 	(*InterceptRequest)(nil),  // 11: sluice.plugin.v1.InterceptRequest
 	(*InterceptResponse)(nil), // 12: sluice.plugin.v1.InterceptResponse
-	nil,                       // 13: sluice.plugin.v1.Event.HeadersEntry
-	nil,                       // 14: sluice.plugin.v1.ConfigureRequest.PropertiesEntry
+	(*NextRequest)(nil),       // 13: sluice.plugin.v1.NextRequest
+	(*NextResponse)(nil),      // 14: sluice.plugin.v1.NextResponse
+	(*AckRequest)(nil),        // 15: sluice.plugin.v1.AckRequest
+	(*AckResponse)(nil),       // 16: sluice.plugin.v1.AckResponse
+	nil,                       // 17: sluice.plugin.v1.Event.HeadersEntry
+	nil,                       // 18: sluice.plugin.v1.ConfigureRequest.PropertiesEntry
 }
 var file_sluice_plugin_v1_plugin_proto_depIdxs = []int32{
-	13, // 0: sluice.plugin.v1.Event.headers:type_name -> sluice.plugin.v1.Event.HeadersEntry
-	14, // 1: sluice.plugin.v1.ConfigureRequest.properties:type_name -> sluice.plugin.v1.ConfigureRequest.PropertiesEntry
+	17, // 0: sluice.plugin.v1.Event.headers:type_name -> sluice.plugin.v1.Event.HeadersEntry
+	18, // 1: sluice.plugin.v1.ConfigureRequest.properties:type_name -> sluice.plugin.v1.ConfigureRequest.PropertiesEntry
 	2,  // 2: sluice.plugin.v1.ConfigureResponse.errors:type_name -> sluice.plugin.v1.PropertyError
 	2,  // 3: sluice.plugin.v1.ConfigureResponse.warnings:type_name -> sluice.plugin.v1.PropertyError
 	0,  // 4: sluice.plugin.v1.DeliverRequest.events:type_name -> sluice.plugin.v1.Event
 	10, // 5: sluice.plugin.v1.DeliverResponse.rejected:type_name -> sluice.plugin.v1.Rejection
 	0,  // 6: sluice.plugin.v1.InterceptRequest.events:type_name -> sluice.plugin.v1.Event
 	0,  // 7: sluice.plugin.v1.InterceptResponse.events:type_name -> sluice.plugin.v1.Event
-	1,  // 8: sluice.plugin.v1.Sink.Configure:input_type -> sluice.plugin.v1.ConfigureRequest
-	4,  // 9: sluice.plugin.v1.Sink.Start:input_type -> sluice.plugin.v1.StartRequest
-	8,  // 10: sluice.plugin.v1.Sink.Deliver:input_type -> sluice.plugin.v1.DeliverRequest
-	6,  // 11: sluice.plugin.v1.Sink.Stop:input_type -> sluice.plugin.v1.StopRequest
-	1,  // 12: sluice.plugin.v1.Interceptor.Configure:input_type -> sluice.plugin.v1.ConfigureRequest
-	4,  // 13: sluice.plugin.v1.Interceptor.Start:input_type -> sluice.plugin.v1.StartRequest
-	11, // 14: sluice.plugin.v1.Interceptor.Intercept:input_type -> sluice.plugin.v1.InterceptRequest
-	6,  // 15: sluice.plugin.v1.Interceptor.Stop:input_type -> sluice.plugin.v1.StopRequest
-	3,  // 16: sluice.plugin.v1.Sink.Configure:output_type -> sluice.plugin.v1.ConfigureResponse
-	5,  // 17: sluice.plugin.v1.Sink.Start:output_type -> sluice.plugin.v1.StartResponse
-	9,  // 18: sluice.plugin.v1.Sink.Deliver:output_type -> sluice.plugin.v1.DeliverResponse
-	7,  // 19: sluice.plugin.v1.Sink.Stop:output_type -> sluice.plugin.v1.StopResponse
-	3,  // 20: sluice.plugin.v1.Interceptor.Configure:output_type -> sluice.plugin.v1.ConfigureResponse
-	5,  // 21: sluice.plugin.v1.Interceptor.Start:output_type -> sluice.plugin.v1.StartResponse
-	12, // 22: sluice.plugin.v1.Interceptor.Intercept:output_type -> sluice.plugin.v1.InterceptResponse
-	7,  // 23: sluice.plugin.v1.Interceptor.Stop:output_type -> sluice.plugin.v1.StopResponse
-	16, // [16:24] is the sub-list for method output_type
-	8,  // [8:16] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	0,  // 8: sluice.plugin.v1.NextResponse.events:type_name -> sluice.plugin.v1.Event
+	1,  // 9: sluice.plugin.v1.Sink.Configure:input_type -> sluice.plugin.v1.ConfigureRequest
+	4,  // 10: sluice.plugin.v1.Sink.Start:input_type -> sluice.plugin.v1.StartRequest
+	8,  // 11: sluice.plugin.v1.Sink.Deliver:input_type -> sluice.plugin.v1.DeliverRequest
+	6,  // 12: sluice.plugin.v1.Sink.Stop:input_type -> sluice.plugin.v1.StopRequest
+	1,  // 13: sluice.plugin.v1.Interceptor.Configure:input_type -> sluice.plugin.v1.ConfigureRequest
+	4,  // 14: sluice.plugin.v1.Interceptor.Start:input_type -> sluice.plugin.v1.StartRequest
+	11, // 15: sluice.plugin.v1.Interceptor.Intercept:input_type -> sluice.plugin.v1.InterceptRequest
+	6,  // 16: sluice.plugin.v1.Interceptor.Stop:input_type -> sluice.plugin.v1.StopRequest
+	1,  // 17: sluice.plugin.v1.Source.Configure:input_type -> sluice.plugin.v1.ConfigureRequest
+	4,  // 18: sluice.plugin.v1.Source.Start:input_type -> sluice.plugin.v1.StartRequest
+	13, // 19: sluice.plugin.v1.Source.Next:input_type -> sluice.plugin.v1.NextRequest
+	15, // 20: sluice.plugin.v1.Source.Ack:input_type -> sluice.plugin.v1.AckRequest
+	6,  // 21: sluice.plugin.v1.Source.Stop:input_type -> sluice.plugin.v1.StopRequest
+	3,  // 22: sluice.plugin.v1.Sink.Configure:output_type -> sluice.plugin.v1.ConfigureResponse
+	5,  // 23: sluice.plugin.v1.Sink.Start:output_type -> sluice.plugin.v1.StartResponse
+	9,  // 24: sluice.plugin.v1.Sink.Deliver:output_type -> sluice.plugin.v1.DeliverResponse
+	7,  // 25: sluice.plugin.v1.Sink.Stop:output_type -> sluice.plugin.v1.StopResponse
+	3,  // 26: sluice.plugin.v1.Interceptor.Configure:output_type -> sluice.plugin.v1.ConfigureResponse
+	5,  // 27: sluice.plugin.v1.Interceptor.Start:output_type -> sluice.plugin.v1.StartResponse
+	12, // 28: sluice.plugin.v1.Interceptor.Intercept:output_type -> sluice.plugin.v1.InterceptResponse
+	7,  // 29: sluice.plugin.v1.Interceptor.Stop:output_type -> sluice.plugin.v1.StopResponse
+	3,  // 30: sluice.plugin.v1.Source.Configure:output_type -> sluice.plugin.v1.ConfigureResponse
+	5,  // 31: sluice.plugin.v1.Source.Start:output_type -> sluice.plugin.v1.StartResponse
+	14, // 32: sluice.plugin.v1.Source.Next:output_type -> sluice.plugin.v1.NextResponse
+	16, // 33: sluice.plugin.v1.Source.Ack:output_type -> sluice.plugin.v1.AckResponse
+	7,  // 34: sluice.plugin.v1.Source.Stop:output_type -> sluice.plugin.v1.StopResponse
+	22, // [22:35] is the sub-list for method output_type
+	9,  // [9:22] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_sluice_plugin_v1_plugin_proto_init() }
@@ -830,9 +1060,9 @@ func file_sluice_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sluice_plugin_v1_plugin_proto_rawDesc), len(file_sluice_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   19,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_sluice_plugin_v1_plugin_proto_goTypes,
 		DependencyIndexes: file_sluice_plugin_v1_plugin_proto_depIdxs,
