@@ -3,6 +3,9 @@ package hdfs
 import (
 	"bytes"
 	"encoding/binary"
+	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -240,6 +243,58 @@ func TestConfig(t *testing.T) {
 		_, err := decodeT(t, c.kv...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want an error with %q", c.kv, err, c.want)
+		}
+	}
+}
+
+func TestStaticEscapes(t *testing.T) {
+	e := &sluice.Event{}
+	o := &timeOpts{loc: time.UTC}
+	for _, esc := range []string{"%[localhost]", "%[IP]", "%[FQDN]"} {
+		got, err := expandT(t, "/x/"+esc, e, o, time.Now())
+		if err != nil || len(got) <= 3 || strings.ContainsAny(got[3:], "/\x00") {
+			t.Errorf("%s: %q %v", esc, got, err)
+		}
+	}
+	ip, _ := expandT(t, "%[ip]", e, o, time.Now())
+	if net.ParseIP(ip) == nil {
+		t.Errorf("%%[IP] = %q, not an IP address", ip)
+	}
+}
+
+// hdfs.path forms: host:port, a host alone (port 8020), a nameservice
+// resolved through HADOOP_CONF_DIR, a path on fs.defaultFS.
+func TestTargets(t *testing.T) {
+	dir := t.TempDir()
+	site := `<configuration>
+<property><name>fs.defaultFS</name><value>hdfs://ns1</value></property>
+<property><name>dfs.nameservices</name><value>ns1</value></property>
+<property><name>dfs.ha.namenodes.ns1</name><value>nn1,nn2</value></property>
+<property><name>dfs.namenode.rpc-address.ns1.nn1</name><value>10.0.0.1:8020</value></property>
+<property><name>dfs.namenode.rpc-address.ns1.nn2</name><value>10.0.0.2:8020</value></property>
+</configuration>`
+	for _, f := range []string{"core-site.xml", "hdfs-site.xml"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(site), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("HADOOP_CONF_DIR", dir)
+	for in, want := range map[string]string{
+		"hdfs://nn:9000/a/%Y": "nn:9000 /a/%Y",
+		"hdfs://nn/a":         "nn:8020 /a",
+		"hdfs://ns1/a":        "10.0.0.1:8020,10.0.0.2:8020 /a",
+		"/a/b":                "10.0.0.1:8020,10.0.0.2:8020 /a/b",
+	} {
+		tg, err := parseTarget(in)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		addrs, err := tg.resolve()
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got := strings.Join(addrs, ",") + " " + tg.path; got != want {
+			t.Errorf("%s: %q, want %q", in, got, want)
 		}
 	}
 }
