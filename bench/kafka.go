@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ const kafkaBody = 100
 // a bounded heap, as a broker would be deployed.
 var kafka struct {
 	mu     sync.Mutex
+	dir    string // the broker's data and log
 	broker *peers.Kafka
 	client *kgo.Client
 	adm    *kadm.Client
@@ -46,16 +48,24 @@ func kafkaAdmin(ctx context.Context) (*kadm.Client, error) {
 	if kafka.adm != nil {
 		return kafka.adm, nil
 	}
-	k, err := peers.StartKafkaProcess(ctx, peers.KafkaOptions{Heap: KafkaHeap, Partitions: kafkaPartitions})
+	// A directory of its own, removed by StopKafka: the topics hold a few
+	// hundred MB after a full run.
+	dir, err := os.MkdirTemp("", "sluice-bench-kafka-")
 	if err != nil {
+		return nil, err
+	}
+	k, err := peers.StartKafkaProcess(ctx, peers.KafkaOptions{Heap: KafkaHeap, Partitions: kafkaPartitions, Dir: dir})
+	if err != nil {
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("starting the Kafka broker: %w", err)
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Addr))
 	if err != nil {
 		_ = k.Stop()
+		os.RemoveAll(dir)
 		return nil, err
 	}
-	kafka.broker, kafka.client, kafka.adm = k, cl, kadm.NewClient(cl)
+	kafka.broker, kafka.client, kafka.adm, kafka.dir = k, cl, kadm.NewClient(cl), dir
 	return kafka.adm, nil
 }
 
@@ -70,6 +80,7 @@ func StopKafka() {
 	if err := kafka.broker.Stop(); err != nil {
 		fmt.Println("stopping the Kafka broker:", err)
 	}
+	os.RemoveAll(kafka.dir)
 	kafka.broker, kafka.client, kafka.adm = nil, nil, nil
 }
 
