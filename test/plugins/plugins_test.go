@@ -24,25 +24,17 @@ import (
 func TestInterceptorAndSinkPlugins(t *testing.T) {
 	r := peers.StartRedisT(t)
 	port := peers.FreePort(t)
-	conf := fmt.Sprintf(`a1.sources = r1
-a1.channels = c1
-a1.sinks = k1
-a1.sources.r1.type = netcat
-a1.sources.r1.bind = 127.0.0.1
-a1.sources.r1.port = %d
-a1.sources.r1.channels = c1
-a1.sources.r1.interceptors = i1
-a1.sources.r1.interceptors.i1.type = json_headers
-a1.sources.r1.interceptors.i1.fields = user n
-a1.sources.r1.interceptors.i1.prefix = j.
-a1.channels.c1.type = memory
-a1.sinks.k1.type = redis
-a1.sinks.k1.channel = c1
-a1.sinks.k1.addr = %s
-a1.sinks.k1.key = events
-a1.sinks.k1.command = xadd
-a1.sinks.k1.password = Hunter2Secret
-`, port, r.Addr())
+	// The example file, on this test's port and server, with a password.
+	root, err := peers.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile(filepath.Join(root, "examples/plugins/netcat-json-redis.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := strings.NewReplacer("44445", fmt.Sprint(port), "127.0.0.1:6379", r.Addr()).Replace(string(example)) +
+		"a1.sinks.k1.password = Hunter2Secret\n"
 	// The server has no password: AUTH fails until it has one.
 	if _, err := r.Cli("config", "set", "requirepass", "Hunter2Secret"); err != nil {
 		t.Fatal(err)
