@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -140,17 +141,31 @@ func TestEveryExampleChecks(t *testing.T) {
 		t.Fatalf("no examples found: %v", err)
 	}
 	for _, c := range confs {
-		t.Run(filepath.Base(c), func(t *testing.T) {
-			p := run(t, t.TempDir(), "check", "-n", "a1", "-f", c)
-			if err := p.wait(30 * time.Second); err != nil {
-				t.Fatalf("check failed: %v\n%s", err, p.out.String())
-			}
-			if !strings.Contains(p.out.String(), "configuration OK") {
-				t.Fatalf("check output: %s", p.out.String())
-			}
-		})
+		data, err := os.ReadFile(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A file may hold several agents (a tier topology): check each.
+		agents := exampleAgents.FindAllStringSubmatch(string(data), -1)
+		if len(agents) == 0 {
+			t.Errorf("examples/%s names no agent's sources", filepath.Base(c))
+		}
+		for _, m := range agents {
+			t.Run(filepath.Base(c)+"/"+m[1], func(t *testing.T) {
+				p := run(t, t.TempDir(), "check", "-n", m[1], "-f", c)
+				if err := p.wait(30 * time.Second); err != nil {
+					t.Fatalf("check failed: %v\n%s", err, p.out.String())
+				}
+				if !strings.Contains(p.out.String(), "configuration OK") {
+					t.Fatalf("check output: %s", p.out.String())
+				}
+			})
+		}
 	}
 }
+
+// exampleAgents finds the agents of a properties file by their sources line.
+var exampleAgents = regexp.MustCompile(`(?m)^\s*([A-Za-z0-9_-]+)\.sources\s*[=:]`)
 
 // Every example must be run by a test here; a new example without one fails.
 func TestEveryExampleHasARunTest(t *testing.T) {
