@@ -35,7 +35,7 @@ func TestInterceptorAndSinkPlugins(t *testing.T) {
 	}
 	conf := strings.NewReplacer("44445", fmt.Sprint(port), "127.0.0.1:6379", r.Addr()).Replace(string(example)) +
 		"a1.sinks.k1.password = Hunter2Secret\n"
-	// The server has no password: AUTH fails until it has one.
+	// The server requires the password the sink sends (AUTH).
 	if _, err := r.Cli("config", "set", "requirepass", "Hunter2Secret"); err != nil {
 		t.Fatal(err)
 	}
