@@ -27,10 +27,10 @@ type DashNode struct {
 	// Count is what moves: events a source accepted, a channel took in,
 	// a sink delivered. Out is what a channel handed out.
 	Count    int64   `json:"count"`
-	Out      int64   `json:"out,omitempty"`
-	Size     int64   `json:"size,omitempty"`
-	Capacity int64   `json:"capacity,omitempty"`
-	Fill     float64 `json:"fill,omitempty"`
+	Out      int64   `json:"out"`
+	Size     int64   `json:"size"`
+	Capacity int64   `json:"capacity"`
+	Fill     float64 `json:"fill"`
 	Errors   int64   `json:"errors"`
 	Running  bool    `json:"running"`
 	Healthy  bool    `json:"healthy"`
