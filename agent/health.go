@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -55,6 +56,8 @@ func componentState(c component, unhealthyAfter time.Duration, now time.Time) Co
 	switch {
 	case !h.Running:
 		h.Reason = "not running"
+	case c.kind == "channel" && reportsUnhealthy(c):
+		h.Reason = "the channel reports itself unhealthy (a write to its disk failed; see its log)"
 	case h.FailingSince != nil && h.failingFor >= unhealthyAfter:
 		what := "failing"
 		switch c.kind {
@@ -99,4 +102,17 @@ func serveHealth(w http.ResponseWriter, a *Agent, unhealthyAfter time.Duration) 
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(r)
+}
+
+// reportsUnhealthy: the channel's own Unhealthy gauge (the file channel's,
+// set when a write to its log failed) says 1 or true.
+func reportsUnhealthy(c component) bool {
+	bad := false
+	c.counters.Each(func(name string, _ *atomic.Int64, gauge func() string) {
+		if name == "Unhealthy" && gauge != nil {
+			v := gauge()
+			bad = v == "1" || v == "true"
+		}
+	})
+	return bad
 }

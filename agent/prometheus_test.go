@@ -321,3 +321,20 @@ func TestHealth(t *testing.T) {
 		t.Errorf("stopped agent: %d %+v", code, r)
 	}
 }
+
+// A channel whose Unhealthy gauge says so (the file channel's, after a
+// failed write) is not healthy.
+func TestHealthOfAChannelThatReportsItselfUnhealthy(t *testing.T) {
+	cnt := sluice.NewChannelCounters()
+	unhealthy := "0"
+	cnt.Gauge("Unhealthy", func() string { return unhealthy })
+	cnt.Started()
+	c := component{kind: "channel", name: "fc", typ: "file", counters: cnt.Counters}
+	if h := componentState(c, time.Minute, time.Now()); !h.Healthy {
+		t.Fatalf("healthy channel: %+v", h)
+	}
+	unhealthy = "1"
+	if h := componentState(c, time.Minute, time.Now()); h.Healthy || !strings.Contains(h.Reason, "unhealthy") {
+		t.Errorf("unhealthy channel: %+v", h)
+	}
+}
