@@ -250,3 +250,24 @@ func TestReloadOfAChangedChannelWithTheDownstreamDown(t *testing.T) {
 		t.Errorf("k2 delivered %v, want 0..59 once each", got)
 	}
 }
+
+// A reload of the same configuration (a SIGHUP with nothing changed)
+// stops and starts nothing.
+func TestReloadOfTheSameConfigurationKeepsEverything(t *testing.T) {
+	first, h := agentFor(t, twoPipes...)
+	start(t, first, Options{})
+	before := len(h.Log())
+	next, problems := BuildReload(parse(hooked(t, twoPipes)...), sluicetest.Logger(), first)
+	failOnErrors(t, problems)
+	if err := next.TakeOver(context.Background(), first); err != nil {
+		t.Fatal(err)
+	}
+	if during := h.Log()[before:]; len(during) != 0 {
+		t.Errorf("the same configuration stopped or started components: %q", during)
+	}
+	putInto(t, next, "r1", 0, 10)
+	waitUntil(t, "delivery after the reload", func() bool { return len(h.Delivered("k1")) == 10 })
+	if err := stopAgent(t, next); err != nil {
+		t.Fatal(err)
+	}
+}
