@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,4 +83,124 @@ func TestMonitoringPrometheusAndHealth(t *testing.T) {
 	if err := p.stop(); err != nil {
 		t.Errorf("exit after SIGTERM: %v", err)
 	}
+}
+
+// twoNetcatPipes: rA on portA -> c1 -> file_roll k1 into outA, rB on
+// portB -> c2 -> file_roll k2 into outB; k2Extra is added to k2.
+func twoNetcatPipes(portA, portB int, outA, outB, k2Extra string) string {
+	return fmt.Sprintf(`a1.sources = rA rB
+a1.channels = c1 c2
+a1.sinks = k1 k2
+a1.sources.rA.type = netcat
+a1.sources.rA.bind = 127.0.0.1
+a1.sources.rA.port = %d
+a1.sources.rA.channels = c1
+a1.sources.rB.type = netcat
+a1.sources.rB.bind = 127.0.0.1
+a1.sources.rB.port = %d
+a1.sources.rB.channels = c2
+a1.channels.c1.type = memory
+a1.channels.c2.type = memory
+a1.sinks.k1.type = file_roll
+a1.sinks.k1.channel = c1
+a1.sinks.k1.sink.directory = %s
+a1.sinks.k1.sink.rollInterval = 0
+a1.sinks.k2.type = file_roll
+a1.sinks.k2.channel = c2
+a1.sinks.k2.sink.directory = %s
+a1.sinks.k2.sink.rollInterval = 0
+%s
+`, portA, portB, outA, outB, k2Extra)
+}
+
+// lineConn is one open netcat connection: each line sent gets its OK.
+type lineConn struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+func (l *lineConn) send(line string) {
+	l.t.Helper()
+	if _, err := fmt.Fprintf(l.c, "%s\n", line); err != nil {
+		l.t.Fatalf("send %q: %v", line, err)
+	}
+	_ = l.c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	reply, err := l.r.ReadString('\n')
+	if err != nil || strings.TrimSpace(reply) != "OK" {
+		l.t.Fatalf("reply to %q: %q %v (the connection did not survive)", line, reply, err)
+	}
+}
+
+// With the real binary, a reload that changes one sink keeps both
+// sources running: their open connections survive it and every line sent
+// before, during and after it is written once.
+func TestReloadKeepsUnchangedSourcesConnected(t *testing.T) {
+	dir := t.TempDir()
+	outA, outB := filepath.Join(dir, "outA"), filepath.Join(dir, "outB")
+	for _, d := range []string{outA, outB} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	portA, portB := freePort(t), freePort(t)
+	conf := writeConf(t, dir, twoNetcatPipes(portA, portB, outA, outB, ""))
+	p := startAgent(t, dir, conf, "--no-reload-conf")
+	connA := &lineConn{t: t, c: dialRetry(t, fmt.Sprintf("127.0.0.1:%d", portA))}
+	connA.r = bufio.NewReader(connA.c)
+	defer connA.c.Close()
+	connB := &lineConn{t: t, c: dialRetry(t, fmt.Sprintf("127.0.0.1:%d", portB))}
+	connB.r = bufio.NewReader(connB.c)
+	defer connB.c.Close()
+
+	var wantA, wantB []string
+	sendBoth := func(tag string, n int) {
+		for i := 0; i < n; i++ {
+			a, b := fmt.Sprintf("a-%s-%d", tag, i), fmt.Sprintf("b-%s-%d", tag, i)
+			connA.send(a)
+			connB.send(b)
+			wantA, wantB = append(wantA, a), append(wantB, b)
+		}
+	}
+	sendBoth("before", 50)
+	replaceConf(t, conf, twoNetcatPipes(portA, portB, outA, outB, "a1.sinks.k2.sink.batchSize = 7"))
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	// Keep sending while the reload runs, on the same connections.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.waitLog("msg=reloaded", 30*time.Second)
+	}()
+	i := 0
+	for reloading := true; reloading; i++ {
+		select {
+		case <-done:
+			reloading = false
+		default:
+		}
+		sendBoth(fmt.Sprintf("during%d", i), 1)
+	}
+	sendBoth("after", 50)
+	if !strings.Contains(p.out.String(), "kept_running=5 replaced=1") {
+		t.Errorf("the reload did not replace k2 alone:\n%s", p.out.String())
+	}
+	gotA := waitLines(t, outA, len(wantA), 20*time.Second)
+	gotB := waitLines(t, outB, len(wantB), 20*time.Second)
+	if strings.Join(gotA, ",") != strings.Join(wantA, ",") {
+		t.Errorf("pipe A wrote %d lines, want %d in order", len(gotA), len(wantA))
+	}
+	if strings.Join(sortedCopy(gotB), ",") != strings.Join(sortedCopy(wantB), ",") {
+		t.Errorf("pipe B wrote %d lines, want the %d sent, once each", len(gotB), len(wantB))
+	}
+	if err := p.stop(); err != nil {
+		t.Errorf("exit after SIGTERM: %v", err)
+	}
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
 }
