@@ -162,8 +162,11 @@ func (h *host) launch(ctx context.Context, checkOnly bool) (*proc, *pluginv1.Con
 		Stderr:           out,
 		Logger: hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.Warn,
 			Output: &lineLog{log: h.log, msg: "plugin host", warn: true}}),
+		// Large flow-control windows: a batch of a thousand events is
+		// sent without waiting for window updates.
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(sdk.MaxMessage), grpc.MaxCallSendMsgSize(sdk.MaxMessage))},
+			grpc.MaxCallRecvMsgSize(sdk.MaxMessage), grpc.MaxCallSendMsgSize(sdk.MaxMessage)),
+			grpc.WithInitialWindowSize(sdk.Window), grpc.WithInitialConnWindowSize(sdk.Window)},
 	})
 	fail := func(err error) (*proc, *pluginv1.ConfigureResponse, error) {
 		(&proc{cmd: cmd, client: client}).kill(true)

@@ -29,12 +29,17 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
+	"github.com/sluiceio/sluice/internal/gctune"
 	pluginv1 "github.com/sluiceio/sluice/plugins/proto/sluice/plugin/v1"
 	"github.com/sluiceio/sluice/plugins/wire"
 )
 
 // MaxMessage is the largest batch, in bytes, a call may carry.
 const MaxMessage = math.MaxInt32
+
+// Window is the gRPC flow-control window of a plugin connection (both
+// ways): large enough for a whole batch, so none waits for window updates.
+const Window = 16 << 20
 
 // Serve registers specs and serves them to the agent until it stops the
 // plugin. It never returns. The environment variable
@@ -48,7 +53,10 @@ func Serve(specs ...sluice.Spec) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	version := wire.ProtocolVersion
+	// The agent's collector pacing (GOGC or GOMEMLIMIT override it): a
+	// small plugin heap would otherwise be collected for every few batches.
+	gctune.Start(gctune.DefaultFloor, os.Getenv)
+		version := wire.ProtocolVersion
 	if v, err := strconv.Atoi(os.Getenv("SLUICE_PLUGIN_PROTOCOL")); err == nil {
 		version = v
 	}
@@ -62,7 +70,8 @@ func Serve(specs ...sluice.Spec) {
 			wire.Interceptor: &wire.InterceptorPlugin{Impl: &interceptorServer{}},
 		}},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(MaxMessage), grpc.MaxSendMsgSize(MaxMessage))...)
+			return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(MaxMessage), grpc.MaxSendMsgSize(MaxMessage),
+				grpc.InitialWindowSize(Window), grpc.InitialConnWindowSize(Window))...)
 		},
 		Logger: hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Warn}),
 	})
