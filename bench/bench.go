@@ -72,6 +72,9 @@ type Workload struct {
 	// FlumePeer, when set, is the peer lib dir Flume runs from instead of
 	// "flume" (e.g. "flume-kafka": Flume with its Kafka components).
 	FlumePeer string
+	// SluiceOnly marks a workload Flume 1.11 cannot run (a component it no
+	// longer has, such as the Elasticsearch sink): it is not run on Flume.
+	SluiceOnly bool
 }
 
 // EventsFor is the event count a run of w uses when events are asked for.

@@ -80,6 +80,7 @@ func Workloads() []Workload {
 	out = append(out, HTTPWorkload(8, 100))
 	out = append(out, SyslogWorkload(4))
 	out = append(out, kafkaWorkloads()...)
+	out = append(out, ElasticsearchWorkload())
 	return append(out, durable, roll, SpoolDir(), idle)
 }
 

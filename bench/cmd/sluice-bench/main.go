@@ -67,6 +67,7 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report, p
 	}
 	ctx := context.Background()
 	defer bench.StopKafka() // started by the first Kafka workload, if any
+	defer bench.StopOpenSearch()
 	sluiceT := bench.SluiceTarget{Binary: abs(binary)}
 	var flumeT bench.Target
 	if flumeLib != "" {
@@ -94,7 +95,7 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report, p
 		if only != "" && !strings.Contains(wl.Name, only) {
 			continue
 		}
-		row := bench.Row{Workload: wl.Name, Goal: wl.Goal, Idle: wl.Idle, FlumeAvailable: flumeT != nil}
+		row := bench.Row{Workload: wl.Name, Goal: wl.Goal, Idle: wl.Idle, FlumeAvailable: flumeT != nil && !wl.SluiceOnly}
 		if n := wl.EventsFor(events); n != events && !wl.Idle {
 			row.Workload += fmt.Sprintf(" [%d events]", n)
 		}
@@ -106,7 +107,7 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report, p
 		} else {
 			row.Sluice, row.SluiceSpread = &m, [2]float64{lo, hi}
 		}
-		if flumeT != nil {
+		if flumeT != nil && !wl.SluiceOnly {
 			m, lo, hi, err := (&bench.Runner{Target: flumeT, Out: agentOut}).Median(ctx, wl, events, runs)
 			if err != nil {
 				row.FlumeErr = err
