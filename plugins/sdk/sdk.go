@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 
@@ -42,7 +43,7 @@ const MaxMessage = math.MaxInt32
 const Window = 16 << 20
 
 // Serve registers specs and serves them to the agent until it stops the
-// plugin. It never returns. The environment variable
+// plugin; then it returns, and main should too. The environment variable
 // SLUICE_PLUGIN_PROTOCOL (tests only) makes the plugin claim another
 // protocol version.
 func Serve(specs ...sluice.Spec) {
@@ -60,6 +61,13 @@ func Serve(specs ...sluice.Spec) {
 	if v, err := strconv.Atoi(os.Getenv("SLUICE_PLUGIN_PROTOCOL")); err == nil {
 		version = v
 	}
+	// SLUICE_PLUGIN_CPUPROFILE=<file>: a CPU profile of the plugin's run,
+	// written when the agent stops it (docs/plugins.md, debugging).
+	if path := os.Getenv("SLUICE_PLUGIN_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	hs := wire.Handshake
 	hs.ProtocolVersion = uint(version)
 	plugin.Serve(&plugin.ServeConfig{
@@ -75,7 +83,6 @@ func Serve(specs ...sluice.Spec) {
 		},
 		Logger: hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Warn}),
 	})
-	os.Exit(0)
 }
 
 // Logger is the plugin's logger: it writes to stderr, which the agent
