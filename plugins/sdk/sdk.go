@@ -57,7 +57,7 @@ func Serve(specs ...sluice.Spec) {
 	// The agent's collector pacing (GOGC or GOMEMLIMIT override it): a
 	// small plugin heap would otherwise be collected for every few batches.
 	gctune.Start(gctune.DefaultFloor, os.Getenv)
-		version := wire.ProtocolVersion
+	version := wire.ProtocolVersion
 	if v, err := strconv.Atoi(os.Getenv("SLUICE_PLUGIN_PROTOCOL")); err == nil {
 		version = v
 	}

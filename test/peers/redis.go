@@ -34,7 +34,7 @@ type Redis struct {
 func (r *Redis) Addr() string { return "127.0.0.1:" + strconv.Itoa(r.Port) }
 
 // StartRedis starts redis-server on port (0: a free one) in dir (a temp dir
-// if empty) with no snapshots (--save ''), plus extra arguments, and waits
+// if empty) with no snapshots (an empty --save), plus extra arguments, and waits
 // until it answers PING.
 func StartRedis(ctx context.Context, dir string, port int, extra ...string) (*Redis, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
