@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +112,28 @@ func TestDashboardWebSocketNeedsTheCredentials(t *testing.T) {
 	hdr.Set("Origin", "http://evil.example")
 	if _, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: hdr}); err == nil {
 		t.Error("a WebSocket from another origin was accepted")
+	}
+}
+
+// Sink groups appear with their processor type and members, and each
+// member sink names its group.
+func TestDashboardShowsSinkGroups(t *testing.T) {
+	a, _ := agentFor(t, append(slices.Clone(memSinkConf),
+		"a1.sinks = k1 k2",
+		"a1.sinks.k2.type = test-agent-sink",
+		"a1.sinks.k2.hook = HOOK",
+		"a1.sinks.k2.channel = c1",
+		"a1.sinkgroups = g1",
+		"a1.sinkgroups.g1.sinks = k1 k2",
+		"a1.sinkgroups.g1.processor.type = failover",
+	)...)
+	s := a.Dashboard(time.Minute)
+	if len(s.Groups) != 1 || s.Groups[0].Name != "g1" || s.Groups[0].Type != "failover" || strings.Join(s.Groups[0].Sinks, ",") != "k1,k2" {
+		t.Errorf("groups: %+v", s.Groups)
+	}
+	for _, k := range s.Sinks {
+		if k.Group != "g1" {
+			t.Errorf("sink %s in group %q, want g1", k.Name, k.Group)
+		}
 	}
 }

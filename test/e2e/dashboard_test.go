@@ -164,26 +164,42 @@ func openInChromium(t *testing.T, ctx context.Context, url string) *devtools {
 func TestDashboardInChromium(t *testing.T) {
 	dir := t.TempDir()
 	mport := freePort(t)
-	// seq -> c1 -> null k1, and a copy through c2 to an avro sink whose
-	// peer is down: one healthy pipe, one filling and failing.
+	// seq copies into three channels: c1 -> null k1; c2 -> failover group
+	// g1 of avro k2 (peer down) and null k3; c3 -> avro k4 (peer down),
+	// filling.
 	conf := writeConf(t, dir, fmt.Sprintf(`a1.sources = r1
-a1.channels = c1 c2
-a1.sinks = k1 k2
+a1.channels = c1 c2 c3
+a1.sinks = k1 k2 k3 k4
+a1.sinkgroups = g1
 a1.sources.r1.type = seq
-a1.sources.r1.channels = c1 c2
+a1.sources.r1.channels = c1 c2 c3
 a1.channels.c1.type = memory
 a1.channels.c1.capacity = 10000
 a1.channels.c1.transactionCapacity = 1000
 a1.channels.c2.type = memory
-a1.channels.c2.capacity = 2000000
+a1.channels.c2.capacity = 10000
 a1.channels.c2.transactionCapacity = 1000
+a1.channels.c3.type = memory
+a1.channels.c3.capacity = 2000000
+a1.channels.c3.transactionCapacity = 1000
 a1.sinks.k1.type = null
 a1.sinks.k1.channel = c1
 a1.sinks.k1.batchSize = 1000
 a1.sinks.k2.type = avro
 a1.sinks.k2.hostname = 127.0.0.1
-a1.sinks.k2.port = %d
+a1.sinks.k2.port = %[1]d
 a1.sinks.k2.channel = c2
+a1.sinks.k3.type = null
+a1.sinks.k3.channel = c2
+a1.sinks.k3.batchSize = 1000
+a1.sinks.k4.type = avro
+a1.sinks.k4.hostname = 127.0.0.1
+a1.sinks.k4.port = %[1]d
+a1.sinks.k4.channel = c3
+a1.sinkgroups.g1.sinks = k2 k3
+a1.sinkgroups.g1.processor.type = failover
+a1.sinkgroups.g1.processor.priority.k2 = 10
+a1.sinkgroups.g1.processor.priority.k3 = 5
 `, freePort(t)))
 	startAgent(t, dir, conf, "-Dflume.monitoring.type=http", "-Dflume.monitoring.port="+strconv.Itoa(mport),
 		"-Dsluice.monitoring.unhealthyAfter=1s")
@@ -198,6 +214,7 @@ a1.sinks.k2.channel = c2
 		Delivered, Fill   string
 		Status, Errors    string
 		FailingSinkReason string
+		Group             string
 	}
 	read := func() page {
 		var p page
@@ -207,10 +224,11 @@ a1.sinks.k2.channel = c2
 			RateIn: (document.getElementById("rate-r1-c1") || {}).textContent || "",
 			RateOut: (document.getElementById("rate-c1-k1") || {}).textContent || "",
 			Delivered: ((document.getElementById("sinks-k1") || document).querySelector(".stats b") || {}).textContent || "",
-			Fill: ((document.getElementById("channels-c2") || document).querySelector(".fill") || {}).textContent || "",
+			Fill: ((document.getElementById("channels-c3") || document).querySelector(".fill") || {}).textContent || "",
+			Group: (document.getElementById("group-g1") || {}).textContent || "",
 			Status: document.getElementById("status").textContent,
 			Errors: document.getElementById("errlist").textContent,
-			FailingSinkReason: (document.getElementById("sinks-k2") || {}).textContent || ""})`
+			FailingSinkReason: (document.getElementById("sinks-k4") || {}).textContent || ""})`
 		v := d.eval(ctx, js)
 		if v == "" {
 			return p // not loaded yet
@@ -239,17 +257,22 @@ a1.sinks.k2.channel = c2
 		return err == nil && n > 0
 	}
 	p := waitPage("live rates on the edges", func(p page) bool { return p.Ticks >= 2 && positive(p.RateIn) && positive(p.RateOut) })
-	want := []string{"sources-r1", "channels-c1", "channels-c2", "sinks-k1", "sinks-k2"}
+	want := []string{"sources-r1", "channels-c1", "channels-c2", "channels-c3", "sinks-k2", "sinks-k3", "sinks-k1", "sinks-k4"}
 	if strings.Join(p.Nodes, ",") != strings.Join(want, ",") {
 		t.Errorf("the page shows %v, want %v", p.Nodes, want)
+	}
+	if !strings.Contains(p.Group, "group g1 (failover)") || !strings.Contains(p.Group, "k2") || !strings.Contains(p.Group, "k3") {
+		t.Errorf("the sink group box reads %q", p.Group)
 	}
 	// The numbers move: later updates show more delivered, c2 filling.
 	first := p
 	p = waitPage("the numbers moving", func(p page) bool {
-		return p.Ticks >= first.Ticks+2 && p.Delivered != first.Delivered && p.Fill != first.Fill
+		// (c3 may be full already on a fast machine.)
+		return p.Ticks >= first.Ticks+2 && p.Delivered != first.Delivered && (p.Fill != first.Fill || first.Fill == "100.0%")
 	})
 	p = waitPage("the failing sink and its error", func(p page) bool {
-		return strings.Contains(p.Status, "failing") && strings.Contains(p.Errors, "k2:") && strings.Contains(p.FailingSinkReason, "deliveries failing")
+		return strings.Contains(p.Status, "2 failing") && strings.Contains(p.Errors, "k2:") && strings.Contains(p.Errors, "k4:") &&
+			strings.Contains(p.FailingSinkReason, "deliveries failing")
 	})
 	t.Logf("page after %d updates: %+v", p.Ticks, p)
 
