@@ -79,6 +79,21 @@ func appendValue(b *bytes.Buffer, v []byte) {
 // appendString writes v as a JSON string; bytes that are not UTF-8 become
 // U+FFFD, as Java's String decoding makes them.
 func appendString(b *bytes.Buffer, v []byte) {
+	plain := true
+	for _, c := range v {
+		// Printable ASCII (and DEL) needs no escaping; the rest goes
+		// through encoding/json (control characters, quotes, HTML, UTF-8).
+		if c < 0x20 || c > 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		b.WriteByte('"')
+		b.Write(v)
+		b.WriteByte('"')
+		return
+	}
 	if !utf8.Valid(v) {
 		v = bytes.ToValidUTF8(v, []byte("\uFFFD"))
 	}

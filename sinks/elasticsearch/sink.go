@@ -59,14 +59,13 @@ func New(env sluice.Env, cfg *Config) (*Sink, error) {
 		r.SetBasicAuth(cfg.Username, cfg.Password)
 		s.auth = r.Header.Get("Authorization")
 	}
-	q := url.Values{}
+	// The answer shrinks to what classify reads (both servers know
+	// filter_path).
+	q := url.Values{"filter_path": {"errors,items.*._index,items.*.status,items.*.error"}}
 	if cfg.Pipeline != "" {
 		q.Set("pipeline", cfg.Pipeline)
 	}
-	s.path = "/_bulk"
-	if len(q) > 0 {
-		s.path += "?" + q.Encode()
-	}
+	s.path = "/_bulk?" + q.Encode()
 	return s, nil
 }
 
@@ -133,13 +132,6 @@ func (c *countedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// action is one bulk action line's metadata.
-type action struct {
-	Index    string `json:"_index"`
-	ID       string `json:"_id,omitempty"`
-	Pipeline string `json:"pipeline,omitempty"`
-}
-
 // build writes the bulk body for events and returns which event each item
 // is, and the events rejected before sending (a bad timestamp header).
 func (s *Sink) build(events []*sluice.Event) (sent []int, rejected []sluice.Rejection) {
@@ -155,13 +147,15 @@ func (s *Sink) build(events []*sluice.Event) (sent []int, rejected []sluice.Reje
 			rejected = append(rejected, sluice.Rejection{Index: i, Reason: err})
 			continue
 		}
-		a := action{Index: indexName(s.cfg.IndexName, s.cfg.daily(), e, t)}
+		s.body.WriteString(`{"` + op + `":{"_index":`)
+		appendString(&s.body, []byte(indexName(s.cfg.IndexName, s.cfg.daily(), e, t)))
 		if s.cfg.IDHeader != "" {
-			a.ID = e.Headers[s.cfg.IDHeader]
+			if id := e.Headers[s.cfg.IDHeader]; id != "" {
+				s.body.WriteString(`,"_id":`)
+				appendString(&s.body, []byte(id))
+			}
 		}
-		meta, _ := json.Marshal(map[string]action{op: a}) // strings only: cannot fail
-		s.body.Write(meta)
-		s.body.WriteByte('\n')
+		s.body.WriteString("}}\n")
 		appendDocument(&s.body, s.kind, e, t, added)
 		s.body.WriteByte('\n')
 		sent = append(sent, i)
@@ -201,15 +195,22 @@ func (e itemError) String() string {
 
 // classify reads a bulk answer item by item. sent maps item i to its event.
 func classify(body []byte, sent []int, createIdempotent bool) (retry []int, cause error, rejected []sluice.Rejection, err error) {
+	var head struct {
+		Errors *bool `json:"errors"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil || head.Errors == nil {
+		return nil, nil, nil, fmt.Errorf("reading the bulk answer: %v: %s", err, snippet(body))
+	}
+	if !*head.Errors {
+		// Every item succeeded: no need to read them one by one.
+		return nil, nil, nil, nil
+	}
 	var r bulkResponse
 	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, nil, nil, fmt.Errorf("reading the bulk answer: %w", err)
 	}
 	if len(r.Items) != len(sent) {
 		return nil, nil, nil, fmt.Errorf("the bulk answer has %d items for %d documents", len(r.Items), len(sent))
-	}
-	if !r.Errors {
-		return nil, nil, nil, nil
 	}
 	for i, m := range r.Items {
 		var it bulkItem

@@ -142,8 +142,11 @@ func TestClassify(t *testing.T) {
 	if len(rej) != 1 {
 		t.Errorf("with idempotent create a 409 is done: %+v", rej)
 	}
-	if _, _, _, err := classify([]byte(`{"errors":false,"items":[]}`), sent, false); err == nil {
+	if _, _, _, err := classify([]byte(`{"errors":true,"items":[]}`), sent, false); err == nil {
 		t.Error("fewer items than documents: no error")
+	}
+	if _, _, _, err := classify([]byte(`{"error":"not a bulk answer"}`), sent, false); err == nil {
+		t.Error("an answer without errors: no error")
 	}
 	if r, c, rj, err := classify([]byte(`{"errors":false,"items":[{"index":{"status":201}}]}`), []int{0}, false); r != nil || c != nil || rj != nil || err != nil {
 		t.Error("all indexed: not nil")
