@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
@@ -86,5 +87,42 @@ func BenchmarkJSONHeaders(b *testing.B) {
 				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
 			})
 		}
+	}
+}
+
+// While the interceptor's process is dead, batches pass through unchanged
+// (an interceptor cannot fail a batch); the restarted process intercepts
+// again.
+func TestInterceptorPluginCrashPassesThroughThenRecovers(t *testing.T) {
+	ic := pluginInterceptor(t)
+	ic.h.mu.Lock()
+	first := ic.h.p.cmd.Process
+	ic.h.mu.Unlock()
+	if err := first.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for alive(first.Pid) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	out := ic.Intercept(jsonEvents(5))
+	if len(out) != 5 || len(out[0].Headers) != 0 || string(out[0].Body) != string(jsonEvents(1)[0].Body) {
+		t.Fatalf("while down: %d events, first %v", len(out), out[0])
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out = ic.Intercept(jsonEvents(5))
+		if out[3].Headers["user"] == "u3" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the interceptor did not come back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ic.h.mu.Lock()
+	second := ic.h.p.cmd.Process.Pid
+	ic.h.mu.Unlock()
+	if second == first.Pid {
+		t.Fatal("same process")
 	}
 }
