@@ -197,7 +197,8 @@ var notes = strings.TrimSpace(`
 - Speaks the REST bulk API (` + "`POST /_bulk`" + `, NDJSON) over Go's net/http, not a client
   library: the official Elasticsearch Go client refuses servers that do not send its product
   header, so one plain HTTP client serves Elasticsearch 7-9 and OpenSearch 1-2 alike. Tested
-  against a real OpenSearch 2.19.1 (test/peers).
+  against a real OpenSearch 2.19.1 (test/peers); not yet against Elasticsearch itself (its
+  embeddable runner, codelibs' elasticsearch-cluster-runner, could not be fetched here).
 - Flume 1.9's sink (removed in Flume 1.10) used Elasticsearch 0.90's transport client on port
   9300; Sluice talks HTTP, so ` + "`hostNames`" + ` entries without a port get **9200**, and an
   entry may be a URL (` + "`https://es1:9200`" + `). Flume files that name port 9300 must be changed
@@ -227,6 +228,8 @@ var notes = strings.TrimSpace(`
   ` + "`deadLetter.directory`" + ` or ` + "`deadLetter.channel`" + ` set it is set aside there and the rest
   commits, else the batch rolls back as in Flume. With ` + "`dataStream`" + ` and ` + "`idHeader`" + `, a
   409 (the document exists) counts as done, so a replay is idempotent.
+- A request larger than the server's ` + "`http.max_content_length`" + ` (100 MB by default) is refused
+  whole and retried: keep ` + "`batchSize`" + ` times the document size below it.
 - A server that cannot be reached, a 429/5xx answer to the whole request, or a timeout rolls
   the batch back and the core retries it (the next server of ` + "`hostNames`" + ` first). 401 and
   403 give an error that says the credentials were refused; the events stay in the channel.
