@@ -75,6 +75,9 @@ type Workload struct {
 	// SluiceOnly marks a workload Flume 1.11 cannot run (a component it no
 	// longer has, such as the Elasticsearch sink): it is not run on Flume.
 	SluiceOnly bool
+	// SluiceCommand, when set, adjusts each Sluice agent's command before
+	// it starts: another binary, or extra flags such as --plugins-path.
+	SluiceCommand func(cmd *exec.Cmd)
 }
 
 // EventsFor is the event count a run of w uses when events are asked for.
@@ -222,6 +225,9 @@ func (r *Runner) Run(ctx context.Context, w Workload, events int) (Result, error
 		cmd, err := tgt.Command(confPath, agents[i], mport)
 		if err != nil {
 			return Result{}, err
+		}
+		if _, ok := tgt.(SluiceTarget); ok && w.SluiceCommand != nil {
+			w.SluiceCommand(cmd)
 		}
 		cmd.Dir = dir
 		cmd.Stdout, cmd.Stderr = out, out

@@ -23,6 +23,7 @@ func TestWorkloadsDeliverEveryEvent(t *testing.T) {
 	r := &Runner{Binary: bin}
 	defer StopKafka()
 	defer StopOpenSearch()
+	defer StopPlugins()
 	for _, w := range Workloads() {
 		if w.Idle {
 			w.IdleFor = 200 * time.Millisecond

@@ -81,6 +81,7 @@ func Workloads() []Workload {
 	out = append(out, SyslogWorkload(4))
 	out = append(out, kafkaWorkloads()...)
 	out = append(out, ElasticsearchWorkload())
+	out = append(out, pluginWorkloads()...)
 	out = append(out, hdfsWorkloads()...)
 	return append(out, durable, roll, SpoolDir(), idle)
 }

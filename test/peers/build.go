@@ -52,3 +52,34 @@ func RunWithSluice(run func() int, binary *string) int {
 	}
 	return run()
 }
+
+// BuildPlugins does what `make plugins` does, into dir: each named example
+// plugin of examples/plugins (e.g. "redis", "jsonheaders") as
+// dir/<name>/<name>-plugin beside its plugin.json, a plugins.d layout that
+// --plugins-path loads.
+func BuildPlugins(dir string, names ...string) error {
+	root, err := RepoRoot()
+	if err != nil {
+		return err
+	}
+	for _, p := range names {
+		if err := os.MkdirAll(filepath.Join(dir, p), 0o755); err != nil {
+			return err
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, p, p+"-plugin"), "./examples/plugins/"+p)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("building plugin %s: %w", p, err)
+		}
+		b, err := os.ReadFile(filepath.Join(root, "examples/plugins", p, "plugin.json"))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, p, "plugin.json"), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

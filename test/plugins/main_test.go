@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -33,41 +32,13 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		if err := buildPlugins(dir); err != nil {
+		if err := peers.BuildPlugins(dir, "redis", "jsonheaders"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		pluginsDir = dir
 		return m.Run()
 	}, &sluiceBin))
-}
-
-// buildPlugins does what `make plugins` does, into dir.
-func buildPlugins(dir string) error {
-	root, err := peers.RepoRoot()
-	if err != nil {
-		return err
-	}
-	for _, p := range []string{"redis", "jsonheaders"} {
-		if err := os.MkdirAll(filepath.Join(dir, p), 0o755); err != nil {
-			return err
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, p, p+"-plugin"), "./examples/plugins/"+p)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("building plugin %s: %w", p, err)
-		}
-		b, err := os.ReadFile(filepath.Join(root, "examples/plugins", p, "plugin.json"))
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, p, "plugin.json"), b, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // pluginPIDs lists the processes whose parent is pid and whose command

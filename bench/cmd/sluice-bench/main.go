@@ -68,6 +68,7 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report, p
 	ctx := context.Background()
 	defer bench.StopKafka() // started by the first Kafka workload, if any
 	defer bench.StopOpenSearch()
+	defer bench.StopPlugins()
 	defer bench.StopHDFS()
 	sluiceT := bench.SluiceTarget{Binary: abs(binary)}
 	var flumeT bench.Target
