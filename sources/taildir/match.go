@@ -45,7 +45,7 @@ func (s *Source) update(initial bool) {
 			}
 			s.log.Info("taildir: file no longer matches its group (renamed or deleted); reading what is left of it until it is idle",
 				"file", old, "now", t.path, "inode", k.ino)
-			s.dirty = true
+			s.recordNow()
 		}
 		if t.f == nil {
 			delete(s.files, k)
@@ -94,7 +94,7 @@ func (s *Source) match(g *group, p string, k fileKey, fi os.FileInfo, initial bo
 			return
 		}
 		s.files[k] = t
-		s.dirty = true
+		s.recordNow()
 		s.log.Info("taildir: following file", "file", p, "inode", k.ino, "pos", start, "group", g.name)
 	} else if t.path != p {
 		s.log.Info("taildir: followed a renamed file", "from", t.path, "to", p, "inode", k.ino, "pos", t.pos)
@@ -119,6 +119,15 @@ func (s *Source) match(g *group, p string, k fileKey, fi os.FileInfo, initial bo
 	if fi.Size() < t.rd {
 		s.restart(t, "shrank below its position (truncated, as copytruncate does)")
 	}
+}
+
+// recordNow has the position file written at the next chance rather than
+// after writePosInterval: a file the source follows from now on (or under a
+// new name) is then known after a crash, even if it is rotated away while
+// the agent is down before it would have been recorded.
+func (s *Source) recordNow() {
+	s.dirty = true
+	s.lastWrite = time.Time{}
 }
 
 // list returns the names in g's directory that match its pattern. With

@@ -44,6 +44,9 @@ func init() {
   idle for ` + "`idleTimeout`" + `; its new name goes into the position file, so a restart in between resumes it.
   A file renamed while the agent was stopped (once or several times) is found at start by its inode in the
   groups' directories and its unread end is read before the file that replaced it; Flume loses that end.
+  A file the source starts to follow is recorded in the position file at once, not after
+  ` + "`writePosInterval`" + `. A file created and renamed away entirely while the agent was down was never seen
+  and is not read (nor by Flume); a pattern that also matches the rotated names covers that.
   Flume stops reading it at once (losing those lines), and re-reads from the start a renamed file that still
   matches (duplicating it); Sluice follows the inode. A closed (idle) file that reappears under another name is
   recognised by the bytes before its position (an inode can be reused by another file once closed).

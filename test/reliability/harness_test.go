@@ -55,26 +55,31 @@ func (a *agent) kill()    { a.cur.Kill() }
 func (a *agent) stop()    { _ = a.cur.Stop() }
 func (a *agent) pid() int { return a.cur.PID() }
 
+// hooks aim a killLoop: before runs right before each kill (e.g. to wait
+// until a file is half read), down while the agent is down after it, up
+// once it has started again. Any may be nil.
+type hooks struct{ before, down, up func() }
+
+func call(f func()) {
+	if f != nil {
+		f()
+	}
+}
+
 // killLoop kills ag -9 b.kills times at random moments spread over
 // b.faultFor, restarting it after each kill; every third restart is killed
-// again during its start-up and recovery. before, if set, runs right
-// before each kill (to aim it, e.g. mid-file); down, if set, runs while the
-// agent is down after each kill. It returns how many kills were done and
-// leaves the agent running.
-func killLoop(t *testing.T, ag *agent, b budget, rng *rand.Rand, before, down func()) int {
+// again during its start-up and recovery. It returns how many kills were
+// done and leaves the agent running.
+func killLoop(t *testing.T, ag *agent, b budget, rng *rand.Rand, h hooks) int {
 	t.Helper()
 	gap := b.faultFor / time.Duration(b.kills)
 	kills := 0
 	for k := 0; k < b.kills; k++ {
 		time.Sleep(gap/2 + time.Duration(rng.Int63n(int64(gap))))
-		if before != nil {
-			before()
-		}
+		call(h.before)
 		ag.kill()
 		kills++
-		if down != nil {
-			down()
-		}
+		call(h.down)
 		if k%3 == 2 {
 			ag.startNoWait()
 			time.Sleep(time.Duration(rng.Intn(300)) * time.Millisecond)
@@ -82,6 +87,7 @@ func killLoop(t *testing.T, ag *agent, b budget, rng *rand.Rand, before, down fu
 			kills++
 		}
 		ag.start()
+		call(h.up)
 	}
 	return kills
 }

@@ -65,7 +65,7 @@ func TestFileChannelKill9(t *testing.T) {
 	ag := newAgent(t, dir, "a1", avroSource("a1", port)+fileChannel("a1", dir)+fileRoll("a1", out))
 	ag.start()
 	load := startAvroLoad(fmt.Sprintf("127.0.0.1:%d", port), clientBatch, b.rate)
-	kills := killLoop(t, ag, b, newRand(t), nil, nil)
+	kills := killLoop(t, ag, b, newRand(t), hooks{})
 	restarted := time.Now()
 	acked, failures := load.Stop()
 	tl, at := waitArrived(t, out, acked, 3*time.Minute)
@@ -87,6 +87,21 @@ func since(from, at time.Time) time.Duration {
 	return at.Sub(from)
 }
 
+// forwarder is a first tier ag: an avro source on port into a memory
+// channel of capacity events, and an avro sink to 127.0.0.1:next.
+func forwarder(ag string, port, capacity, next int) string {
+	return avroSource(ag, port) + fmt.Sprintf(`%[1]s.channels.c1.type = memory
+%[1]s.channels.c1.capacity = %[2]d
+%[1]s.channels.c1.transactionCapacity = 1000
+%[1]s.sinks.k1.type = avro
+%[1]s.sinks.k1.channel = c1
+%[1]s.sinks.k1.hostname = 127.0.0.1
+%[1]s.sinks.k1.port = %[3]d
+%[1]s.sinks.k1.batch-size = %[4]d
+%[1]s.sinks.k1.connect-timeout = 2000
+`, ag, capacity, next, sinkBatch)
+}
+
 // TestTwoTierKill9: client → tier 1 (avro → memory channel → avro sink) →
 // tier 2 (avro → file channel → file_roll), the second tier killed -9
 // repeatedly. The first tier keeps what tier 2 did not acknowledge and
@@ -98,22 +113,12 @@ func TestTwoTierKill9(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	p1, p2 := peers.FreePort(t), peers.FreePort(t)
-	tier1 := avroSource("t1", p1) + fmt.Sprintf(`t1.channels.c1.type = memory
-t1.channels.c1.capacity = 1000000
-t1.channels.c1.transactionCapacity = 1000
-t1.sinks.k1.type = avro
-t1.sinks.k1.channel = c1
-t1.sinks.k1.hostname = 127.0.0.1
-t1.sinks.k1.port = %d
-t1.sinks.k1.batch-size = %d
-t1.sinks.k1.connect-timeout = 2000
-`, p2, sinkBatch)
-	a1 := newAgent(t, dir, "t1", tier1)
+	a1 := newAgent(t, dir, "t1", forwarder("t1", p1, 1000000, p2))
 	a2 := newAgent(t, dir, "t2", avroSource("t2", p2)+fileChannel("t2", dir)+fileRoll("t2", out))
 	a2.start()
 	a1.start()
 	load := startAvroLoad(fmt.Sprintf("127.0.0.1:%d", p1), clientBatch, b.rate)
-	kills := killLoop(t, a2, b, newRand(t), nil, nil)
+	kills := killLoop(t, a2, b, newRand(t), hooks{})
 	restarted := time.Now()
 	acked, failures := load.Stop()
 	tl, at := waitArrived(t, out, acked, 3*time.Minute)

@@ -26,16 +26,7 @@ func TestDownstreamOutage(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	p1, p2 := peers.FreePort(t), peers.FreePort(t)
-	a1 := newAgent(t, dir, "t1", avroSource("t1", p1)+fmt.Sprintf(`t1.channels.c1.type = memory
-t1.channels.c1.capacity = %d
-t1.channels.c1.transactionCapacity = 1000
-t1.sinks.k1.type = avro
-t1.sinks.k1.channel = c1
-t1.sinks.k1.hostname = 127.0.0.1
-t1.sinks.k1.port = %d
-t1.sinks.k1.batch-size = %d
-t1.sinks.k1.connect-timeout = 2000
-`, outageChannel, p2, sinkBatch))
+	a1 := newAgent(t, dir, "t1", forwarder("t1", p1, outageChannel, p2))
 	a2 := newAgent(t, dir, "t2", avroSource("t2", p2)+`t2.channels.c1.type = memory
 t2.channels.c1.capacity = 100000
 t2.channels.c1.transactionCapacity = 1000

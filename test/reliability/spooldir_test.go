@@ -84,7 +84,7 @@ a1.sources.r1.channels = c1
 			time.Sleep(2 * time.Millisecond)
 		}
 	}
-	kills := killLoop(t, ag, b, newRand(t), aim, nil)
+	kills := killLoop(t, ag, b, newRand(t), hooks{before: aim})
 	restarted := time.Now()
 	<-dropped
 	tl, at := waitArrived(t, out, files*perFile, 3*time.Minute)
