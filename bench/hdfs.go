@@ -85,6 +85,15 @@ func hdfsWorkloads() []Workload {
 // on a loaded two-core machine and would measure retries, not writing.
 // Delivery is the sink's EventDrainSuccessCount, which both agents raise
 // only after a batch was flushed to the DataNode (hflush) and committed.
+//
+// The channel's keep-alive is a minute (default 3 s): Flume 1.11's
+// StressSource counts a batch the full channel refused as sent and never
+// retries it, so one sink pause of over 3 s (a file open on a busy
+// machine) would leave its run 1000 events short for good.
+//
+// hdfs.minBlockReplicas is 1, the cluster's one DataNode: left unset,
+// Flume's client asks for 3 replicas, sees every block under-replicated
+// and rolls a new file after each batch (Sluice accepts and ignores it).
 func HDFSWorkload(kind, props string) Workload {
 	return Workload{
 		Name: fmt.Sprintf("stress → memory → hdfs sink (%s, Hadoop %s), %d-byte bodies", kind, peers.HadoopVersion, hdfsBody),
@@ -93,11 +102,12 @@ func HDFSWorkload(kind, props string) Workload {
 			return err
 		},
 		Conf: func(p Ports) string {
-			return stressSource(p.Events) + memoryChannel + fmt.Sprintf("a1.sinks = k1\n"+
+			return stressSource(p.Events) + memoryChannel + "a1.channels.c1.keep-alive = 60\n" + fmt.Sprintf("a1.sinks = k1\n"+
 				"a1.sinks.k1.type = hdfs\na1.sinks.k1.channel = c1\n"+
 				"a1.sinks.k1.hdfs.path = %s/%s\na1.sinks.k1.hdfs.batchSize = %d\n"+
 				"a1.sinks.k1.hdfs.rollInterval = 0\na1.sinks.k1.hdfs.rollCount = 0\n"+
-				"a1.sinks.k1.hdfs.rollSize = 134217728\na1.sinks.k1.hdfs.callTimeout = 60000\n",
+				"a1.sinks.k1.hdfs.rollSize = 134217728\na1.sinks.k1.hdfs.callTimeout = 60000\n"+
+				"a1.sinks.k1.hdfs.minBlockReplicas = 1\n",
 				hdfsURL(), runName("hdfs", p), hdfsBatch) + props
 		},
 		BodySize:  hdfsBody,
