@@ -186,7 +186,7 @@ a1.sinks.kk.kafka.producer.request.timeout.ms = 3000
 		t.Fatalf("the channel never filled during the outage (%d lines acknowledged in it): the RSS windows would not show a leak", duringOutage)
 	}
 	fullAfter := time.Unix(0, full).Sub(killed)
-	t.Logf("%d lines acknowledged before the kill, %d during the outage; the channel was full %v after the kill; %d puts refused", beforeKill, duringOutage, fullAfter.Round(10*time.Millisecond), refusedInOutage)
+	t.Logf("%d lines acknowledged before the kill, %d during the outage; the channel first refused a put %v after the kill (negative: before it); %d puts refused by the restart", beforeKill, duringOutage, fullAfter.Round(10*time.Millisecond), refusedInOutage)
 	if fullAfter > 10*time.Second {
 		t.Fatalf("the channel filled only %v after the kill; the RSS windows (10-20 s, 20-30 s) need it full", fullAfter)
 	}
