@@ -124,24 +124,21 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report, p
 		}
 		rows = append(rows, row)
 		printRow(row)
+		// Written after every workload, so that a long run cut short still
+		// leaves what it measured.
+		if err := writeReport(report, machine, ceilings, rows, notes.String()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 	}
 	fmt.Println()
 	printTable(rows)
 	if report != "" {
-		chart := strings.TrimSuffix(report, filepath.Ext(report)) + ".svg"
-		var svg bytes.Buffer
-		bench.WriteSVG(&svg, rows)
-		if err := os.WriteFile(chart, svg.Bytes(), 0o644); err != nil {
+		if err := writeReport(report, machine, ceilings, rows, notes.String()); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		var md bytes.Buffer
-		bench.WriteMarkdown(&md, machine, ceilings, rows, notes.String(), filepath.Base(chart))
-		if err := os.WriteFile(report, md.Bytes(), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		fmt.Printf("wrote %s and %s\n", report, chart)
+		fmt.Printf("wrote %s and its chart\n", report)
 	}
 	for _, r := range rows {
 		if r.SluiceErr != nil {
@@ -149,6 +146,23 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report, p
 		}
 	}
 	return 0
+}
+
+// writeReport writes the markdown report and the .svg chart beside it;
+// nothing without a report path.
+func writeReport(report string, machine, ceilings []string, rows []bench.Row, notes string) error {
+	if report == "" {
+		return nil
+	}
+	chart := strings.TrimSuffix(report, filepath.Ext(report)) + ".svg"
+	var svg bytes.Buffer
+	bench.WriteSVG(&svg, rows)
+	if err := os.WriteFile(chart, svg.Bytes(), 0o644); err != nil {
+		return err
+	}
+	var md bytes.Buffer
+	bench.WriteMarkdown(&md, machine, ceilings, rows, notes, filepath.Base(chart))
+	return os.WriteFile(report, md.Bytes(), 0o644)
 }
 
 // measureCeilings measures what the load generators can do against
