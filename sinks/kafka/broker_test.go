@@ -20,6 +20,7 @@ import (
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/internal/kafkaclient"
 	"github.com/sluiceio/sluice/sluicetest"
+	"github.com/sluiceio/sluice/sluicetest/agenttest"
 )
 
 // TestBatchReachesTopic sends 120 events in batches of 50 to a topic of
@@ -167,7 +168,7 @@ func TestTooLargeRecordDeadLettered(t *testing.T) {
 	lines := []string{"small-1", "small-2", big, "small-3", "small-4"}
 	appendLines(t, filepath.Join(logs, "app.log"), lines...)
 	rec := &logRecorder{}
-	a := runAgent(t, fmt.Sprintf(`
+	a := agenttest.Run(t, fmt.Sprintf(`
 a1.sources = r1
 a1.channels = c1
 a1.sinks = k1
@@ -182,10 +183,10 @@ a1.sinks.k1.channel = c1
 a1.sinks.k1.kafka.bootstrap.servers = %s
 a1.sinks.k1.kafka.topic = %s
 a1.sinks.k1.deadLetter.directory = %s/dead
-`, logs, dir, broker.Addr, topic, dir), rec)
+`, logs, dir, broker.Addr, topic, dir), slog.New(rec))
 
 	var dead []byte
-	waitUntil(t, "the dead letter", 2*time.Minute, func() bool {
+	agenttest.WaitUntil(t, "the dead letter", 2*time.Minute, func() bool {
 		files, _ := filepath.Glob(filepath.Join(dir, "dead", "k1-*.jsonl"))
 		if len(files) == 0 {
 			return false
@@ -209,7 +210,7 @@ a1.sinks.k1.deadLetter.directory = %s/dead
 		t.Errorf("topic holds %q", got)
 	}
 	c := a.Counters()["SINK.k1"]
-	waitUntil(t, "the counters", 30*time.Second, func() bool { return c.Get("EventDrainSuccessCount").Load() == 4 })
+	agenttest.WaitUntil(t, "the counters", 30*time.Second, func() bool { return c.Get("EventDrainSuccessCount").Load() == 4 })
 	if c.Get("EventDeadLetterCount").Load() != 1 {
 		t.Errorf("counters %v", c.Snapshot())
 	}
@@ -240,7 +241,7 @@ func TestUnreachableBootstrap(t *testing.T) {
 	if ch.Len() != 2 || ch.Rollbacks != 1 {
 		t.Errorf("channel holds %d, rollbacks %d", ch.Len(), ch.Rollbacks)
 	}
-	waitUntil(t, "the start check's warning", 30*time.Second, func() bool {
+	agenttest.WaitUntil(t, "the start check's warning", 30*time.Second, func() bool {
 		return len(rec.Lines("the brokers do not answer yet", `cannot reach kafka.bootstrap.servers "127.0.0.1:1"`)) == 1
 	})
 }
@@ -283,7 +284,7 @@ func TestSASLPlain(t *testing.T) {
 	if ch2.Len() != 1 {
 		t.Errorf("the event is gone from the channel")
 	}
-	waitUntil(t, "the start check's warning", 30*time.Second, func() bool {
+	agenttest.WaitUntil(t, "the start check's warning", 30*time.Second, func() bool {
 		return len(rec.Lines("SASL authentication failed for mechanism PLAIN")) > 0
 	})
 	if strings.Contains(rec.All(), wrong) {

@@ -18,8 +18,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluiceio/sluice"
-	"github.com/sluiceio/sluice/agent"
-	"github.com/sluiceio/sluice/conf"
 	"github.com/sluiceio/sluice/sluicetest"
 	"github.com/sluiceio/sluice/test/peers"
 
@@ -271,45 +269,6 @@ func consume(t *testing.T, topic string, n int) []*kgo.Record {
 	return out
 }
 
-// runAgent builds and starts an agent from properties text, logging into
-// rec; it is stopped when the test ends.
-func runAgent(t *testing.T, text string, rec *logRecorder) *agent.Agent {
-	t.Helper()
-	props := conf.ParseProperties([]byte(text), "agent.conf")
-	cfg := conf.Build(props, "a1", nil, func(string) (string, bool) { return "", false })
-	a, problems := agent.Build(cfg, slog.New(rec))
-	for _, p := range problems {
-		if !p.Warning {
-			t.Fatalf("build: %v", p)
-		}
-	}
-	if err := a.Start(context.Background(), agent.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := a.Stop(ctx); err != nil {
-			t.Errorf("stop agent: %v", err)
-		}
-	})
-	return a
-}
-
-// setProps replaces (or adds) "key = value" lines of a properties text.
-func setProps(text string, kv ...string) string {
-	for i := 0; i+1 < len(kv); i += 2 {
-		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(kv[i]) + `\s*=.*$`)
-		line := kv[i] + " = " + kv[i+1]
-		if re.MatchString(text) {
-			text = re.ReplaceAllLiteralString(text, line)
-		} else {
-			text += "\n" + line + "\n"
-		}
-	}
-	return text
-}
-
 // appendLines appends lines to path.
 func appendLines(t *testing.T, path string, lines ...string) {
 	t.Helper()
@@ -321,25 +280,4 @@ func appendLines(t *testing.T, path string, lines ...string) {
 	if _, err := f.WriteString(strings.Join(lines, "\n") + "\n"); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// exampleConf returns the text of examples/<name>.
-func exampleConf(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "examples", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

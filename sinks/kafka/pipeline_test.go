@@ -3,12 +3,15 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluiceio/sluice/sluicetest/agenttest"
 )
 
 // TestTaildirKafkaExample runs examples/taildir-kafka.conf (its paths,
@@ -22,12 +25,12 @@ func TestTaildirKafkaExample(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "logs"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	text := setProps(exampleConf(t, "taildir-kafka.conf"),
+	text := agenttest.SetProps(agenttest.Example(t, "taildir-kafka.conf"),
 		"a1.sources.r1.filegroups.access", filepath.Join(dir, "logs", "access.log"),
 		"a1.sources.r1.positionFile", filepath.Join(dir, "taildir_position.json"),
 		"a1.sinks.k1.kafka.bootstrap.servers", broker.Addr,
 		"a1.sinks.k1.kafka.topic", topic)
-	runAgent(t, text, &logRecorder{})
+	agenttest.Run(t, text, slog.New(&logRecorder{}))
 	var want []string
 	for i := 0; i < 200; i++ {
 		want = append(want, fmt.Sprintf(`127.0.0.1 - - [07/Dec/2026:10:00:%02d +0000] "GET /page/%d HTTP/1.1" 200 %d`, i%60, i, 100+i))
@@ -63,7 +66,7 @@ func TestBrokerKilledAndRestarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &logRecorder{}
-	text := setProps(exampleConf(t, "taildir-kafka.conf"),
+	text := agenttest.SetProps(agenttest.Example(t, "taildir-kafka.conf"),
 		"a1.sources.r1.filegroups.access", filepath.Join(logs, "access.log"),
 		"a1.sources.r1.positionFile", filepath.Join(dir, "taildir_position.json"),
 		"a1.sinks.k1.kafka.bootstrap.servers", broker.Addr,
@@ -72,7 +75,7 @@ func TestBrokerKilledAndRestarted(t *testing.T) {
 		// Fail a batch after 5 s rather than Java's 2 minutes.
 		"a1.sinks.k1.kafka.producer.delivery.timeout.ms", "5000",
 		"a1.sinks.k1.kafka.producer.request.timeout.ms", "3000")
-	a := runAgent(t, text, rec)
+	a := agenttest.Run(t, text, slog.New(rec))
 	c := a.Counters()["SINK.k1"]
 	line := func(i int) string { return fmt.Sprintf("line %05d", i) }
 	write := func(from, to int) {
@@ -83,21 +86,21 @@ func TestBrokerKilledAndRestarted(t *testing.T) {
 		appendLines(t, filepath.Join(logs, "access.log"), ls...)
 	}
 	write(0, 500)
-	waitUntil(t, "the first 500 lines", time.Minute, func() bool { return c.Get("EventDrainSuccessCount").Load() == 500 })
+	agenttest.WaitUntil(t, "the first 500 lines", time.Minute, func() bool { return c.Get("EventDrainSuccessCount").Load() == 500 })
 
 	if err := broker.Kill(); err != nil {
 		t.Logf("kill: %v", err)
 	}
 	write(500, 1000)
 	const failed = "delivery failed; the batch was rolled back"
-	waitUntil(t, "the outage line", 2*time.Minute, func() bool { return len(rec.Lines(failed)) > 0 })
+	agenttest.WaitUntil(t, "the outage line", 2*time.Minute, func() bool { return len(rec.Lines(failed)) > 0 })
 	// Let a few more batches fail, so that a line per failure would show.
-	waitUntil(t, "more failed batches", 2*time.Minute, func() bool { return c.Get("EventWriteFail").Load() >= 3 })
+	agenttest.WaitUntil(t, "more failed batches", 2*time.Minute, func() bool { return c.Get("EventWriteFail").Load() >= 3 })
 	write(1000, 1500)
 	if err := broker.Restart(); err != nil {
 		t.Fatalf("restart: %v", err)
 	}
-	waitUntil(t, "all 1500 lines delivered", 3*time.Minute, func() bool { return c.Get("EventDrainSuccessCount").Load() >= 1500 })
+	agenttest.WaitUntil(t, "all 1500 lines delivered", 3*time.Minute, func() bool { return c.Get("EventDrainSuccessCount").Load() >= 1500 })
 
 	recs := consume(t, topic, 1500)
 	seen := map[string]int{}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/sluicetest"
+	"github.com/sluiceio/sluice/sluicetest/agenttest"
 	"github.com/sluiceio/sluice/test/peers"
 )
 
@@ -47,7 +48,7 @@ func TestSASLSCRAM(t *testing.T) {
 	env.Channel, env.ChannelName = ch, "c1"
 	loop := sluicetest.SinkLoop(env, s)
 	var lastErr error
-	waitUntil(t, "a SCRAM login as bob", time.Minute, func() bool {
+	agenttest.WaitUntil(t, "a SCRAM login as bob", time.Minute, func() bool {
 		pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
 		defer pcancel()
 		_, lastErr = loop.Process(pctx)
@@ -77,7 +78,7 @@ func TestSASLSCRAM(t *testing.T) {
 	if ch2.Len() != 1 {
 		t.Errorf("the event is gone from the channel")
 	}
-	waitUntil(t, "the start check's warning", 30*time.Second, func() bool {
+	agenttest.WaitUntil(t, "the start check's warning", 30*time.Second, func() bool {
 		return len(rec.Lines("SASL authentication failed for mechanism SCRAM-SHA-256")) > 0
 	})
 	if all := rec.All(); strings.Contains(all, wrong) || strings.Contains(all, bobPassword) {
