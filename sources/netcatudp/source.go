@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/handoff"
 	"github.com/sluiceio/sluice/internal/ratelog"
 )
 
@@ -126,29 +127,14 @@ func (s *Source) read(conn *net.UDPConn, queue chan<- *sluice.Event) {
 
 func (s *Source) deliver(queue <-chan *sluice.Event, done chan<- struct{}) {
 	defer close(done)
-	batch := make([]*sluice.Event, 0, maxBatch)
-	for e := range queue {
-		batch = append(batch[:0], e)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case e, ok := <-queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, e)
-			default:
-				break fill
-			}
-		}
+	handoff.DrainQueue(queue, maxBatch, func(batch []*sluice.Event) {
 		if err := s.proc.Process(s.runCtx, batch, sluice.CallEvents); err != nil {
 			if ok, held := s.dropLog.Allow(); ok {
 				s.log.Warn("netcatudp source: channels refused datagrams; they are lost (UDP cannot push back)",
 					"datagrams", len(batch), "err", err, "similar_warnings_suppressed", held)
 			}
 		}
-		clear(batch)
-	}
+	})
 }
 
 // Stop closes the socket, then hands the datagrams already read to the

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/handoff"
 	"github.com/sluiceio/sluice/internal/ratelog"
 	"github.com/sluiceio/sluice/internal/syslog"
 )
@@ -124,29 +125,14 @@ func (s *UDPSource) read(conn *net.UDPConn, queue chan<- *sluice.Event) {
 
 func (s *UDPSource) deliver(queue <-chan *sluice.Event, done chan<- struct{}) {
 	defer close(done)
-	batch := make([]*sluice.Event, 0, udpBatch)
-	for e := range queue {
-		batch = append(batch[:0], e)
-	fill:
-		for len(batch) < udpBatch {
-			select {
-			case e, ok := <-queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, e)
-			default:
-				break fill
-			}
-		}
+	handoff.DrainQueue(queue, udpBatch, func(batch []*sluice.Event) {
 		if err := s.proc.Process(s.runCtx, batch, sluice.CallEvents); err != nil {
 			if ok, held := s.dropLog.Allow(); ok {
 				s.log.Warn("syslogudp source: channels refused messages; they are lost (UDP cannot push back)",
 					"messages", len(batch), "err", err, "similar_warnings_suppressed", held)
 			}
 		}
-		clear(batch)
-	}
+	})
 }
 
 // Stop closes the socket, then hands the messages already read to the
