@@ -37,6 +37,7 @@ type Ready struct {
 type JavaSpec struct {
 	Peer         string   // folder under test/peers/ and .peers/, e.g. "flume"
 	Main         string   // main class, or the path of a .java source file
+	Java         string   // the java launcher; Java() if empty
 	Args         []string // program arguments
 	Heap         string   // -Xmx value; DefaultHeap if empty
 	JVMFlags     []string // extra JVM flags, before the main class
@@ -130,9 +131,13 @@ func newProc(spec JavaSpec) (*Proc, error) {
 		}
 		spec.Dir = d
 	}
-	java, err := Java()
-	if err != nil {
-		return nil, err
+	java := spec.Java
+	if java == "" {
+		j, err := Java()
+		if err != nil {
+			return nil, err
+		}
+		java = j
 	}
 	lib, err := Lib(spec.Peer)
 	if err != nil {
