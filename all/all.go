@@ -12,6 +12,7 @@ import (
 	_ "github.com/sluiceio/sluice/sinks/avro"
 	_ "github.com/sluiceio/sluice/sinks/elasticsearch"
 	_ "github.com/sluiceio/sluice/sinks/fileroll"
+	_ "github.com/sluiceio/sluice/sinks/hbase"
 	_ "github.com/sluiceio/sluice/sinks/hdfs"
 	_ "github.com/sluiceio/sluice/sinks/http"
 	_ "github.com/sluiceio/sluice/sinks/kafka"

@@ -238,12 +238,11 @@ a1.sinks.k1.serializer.rowKeyIndex = 0
 
 var notes = strings.TrimSpace(`
 - **One sink for three Flume types.** ` + "`hbase2`" + ` (Flume's HBase2Sink), ` + "`hbase`" + ` (HBaseSink, for HBase 1, removed
-  from Flume 1.11) and ` + "`asynchbase`" + ` (AsyncHBaseSink, also removed) all run this sink against HBase 2.x (and 1.x,
-  which speaks the same protocol). The serializers' Flume class names of all three are accepted; the simple ones
+  from Flume 1.11) and ` + "`asynchbase`" + ` (AsyncHBaseSink, also removed) all run this sink (tested against HBase 2.6.1). The serializers' Flume class names of all three are accepted; the simple ones
   write the same cells, as do the two regex ones. What differs from each:
   - ` + "`asynchbase`" + `: its ` + "`timeout`" + ` is honoured (per mutation; default 60000 ms as in Flume), ` + "`async.*`" + ` client
     settings are ignored with a warning, ` + "`maxConsecutiveFails`" + ` is accepted and does nothing (the client reconnects
-    by itself). Flume's asynchbase sink sends increments and puts without waiting for HBase's order; so does Sluice.
+    by itself).
   - ` + "`hbase`" + ` / ` + "`hbase2`" + `: Flume never times out a write (the HBase client retries for minutes); Sluice gives each
     mutation ` + "`timeout`" + ` (60 s), then rolls the batch back and retries it, logging the outage once.
     ` + "`enableWal = false`" + ` is honoured (SKIP_WAL). ` + "`kerberosPrincipal`" + ` / ` + "`kerberosKeytab`" + ` are refused: the Go client
