@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/sluice
 
-.PHONY: plugins build test test-short vet fmt-check docs bench run-example clean peers
+.PHONY: plugins build test test-short vet fmt-check docs bench run-example clean peers fuzz
 
 build:
 	# Static, without libc: a smaller idle footprint and one binary that runs anywhere.
@@ -21,6 +21,28 @@ plugins:
 # Everything CI checks: formatting, vet, generated docs up to date, and all tests.
 test: fmt-check vet peers
 	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+
+# Every fuzz target, one after the other, each for FUZZTIME (a minute or so
+# in all by default, most of it compiling). An input that fails is written to the package's
+# testdata/fuzz/<Target>/: fix the bug and commit the input, so plain
+# `go test` replays it from then on.
+FUZZTIME ?= 4s
+FUZZ_TARGETS := \
+	./conf:FuzzParseProperties \
+	./internal/avroipc:FuzzFrameDecoder \
+	./internal/flumethrift:FuzzDecodeCall \
+	./sources/http:FuzzJSONHandler \
+	./internal/syslog:FuzzSyslogParse \
+	./sources/spooldir:FuzzLineDeserializer \
+	./internal/kafkaclient:FuzzDecodeFlumeEvent \
+	./sources/kafka:FuzzRecordFlumeFormat
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 # Unit tests only: no Java, Maven or built binary (the packages that need
 # them skip under -short). About a minute.
