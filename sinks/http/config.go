@@ -114,11 +114,11 @@ func (c *Config) Validate() error {
 	u, err := url.Parse(c.Endpoint)
 	switch {
 	case err != nil:
-		errs = append(errs, conf.Invalid("endpoint", "%q is not a URL: %v", c.Endpoint, err))
+		errs = append(errs, conf.Invalid("endpoint", "%q is not a URL: %v", shownURL(c.Endpoint), hideURL(err, shownURL(c.Endpoint))))
 	case u.Scheme != "http" && u.Scheme != "https":
-		errs = append(errs, conf.Invalid("endpoint", "%q: the scheme must be http or https", c.Endpoint))
+		errs = append(errs, conf.Invalid("endpoint", "%q: the scheme must be http or https", shownURL(c.Endpoint)))
 	case u.Host == "":
-		errs = append(errs, conf.Invalid("endpoint", "%q has no host", c.Endpoint))
+		errs = append(errs, conf.Invalid("endpoint", "%q has no host", shownURL(c.Endpoint)))
 	}
 	if c.ConnectTimeout <= 0 {
 		errs = append(errs, conf.Invalid("connectTimeout", "must be more than 0"))

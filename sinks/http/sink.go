@@ -25,6 +25,7 @@ import (
 type Sink struct {
 	cfg      Config
 	name     string
+	shown    string // the endpoint as logs and errors show it (shownURL)
 	log      *slog.Logger
 	c        *sluice.SinkCounters
 	rollback rules
@@ -46,7 +47,7 @@ type Sink struct {
 
 // New builds the sink; it connects to nothing (Deliver does).
 func New(env sluice.Env, cfg *Config) (*Sink, error) {
-	s := &Sink{cfg: *cfg, name: env.Name, log: env.Logger, c: env.SinkCounters, ctype: cfg.ContentTypeHeader}
+	s := &Sink{cfg: *cfg, name: env.Name, shown: shownURL(cfg.Endpoint), log: env.Logger, c: env.SinkCounters, ctype: cfg.ContentTypeHeader}
 	// Validate accepted the rules.
 	s.rollback, _ = parseRules("rollback", cfg.DefaultRollback, cfg.Rollback)
 	s.backoff, _ = parseRules("backoff", cfg.DefaultBackoff, cfg.Backoff)
@@ -105,9 +106,9 @@ func (s *Sink) Start(context.Context) error {
 		// does not follow redirects for POST).
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	if s.rollback.decide(200) {
-		s.log.Warn("http sink: a 200 answer rolls the event back and it is sent again, as Flume's defaults do; set rollback.2XX = false (and backoff.2XX = false) unless the endpoint is meant to see events repeatedly", "endpoint", s.cfg.Endpoint)
+		s.log.Warn("http sink: a 200 answer rolls the event back and it is sent again, as Flume's defaults do; set rollback.2XX = false (and backoff.2XX = false) unless the endpoint is meant to see events repeatedly", "endpoint", s.shown)
 	} else if s.backoff.decide(200) {
-		s.log.Warn("http sink: the sink pauses after every 200 answer (backoff, as Flume's defaults do); set backoff.2XX = false for full speed", "endpoint", s.cfg.Endpoint)
+		s.log.Warn("http sink: the sink pauses after every 200 answer (backoff, as Flume's defaults do); set backoff.2XX = false for full speed", "endpoint", s.shown)
 	}
 	return nil
 }
@@ -158,7 +159,7 @@ func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 		// logs only whole-batch failures; this logs these.
 		s.retryHead = events[de.Retry[0]]
 		if !errors.Is(de.Cause, errPause) {
-			s.outage.Fail("http sink: delivery failed in the middle of a batch; the rest is retried with backoff", de.Cause, "endpoint", s.cfg.Endpoint, "events", len(de.Retry))
+			s.outage.Fail("http sink: delivery failed in the middle of a batch; the rest is retried with backoff", de.Cause, "endpoint", s.shown, "events", len(de.Retry))
 		}
 	}
 	return err
@@ -194,11 +195,11 @@ func (s *Sink) deliverEach(ctx context.Context, events []*sluice.Event, retrying
 			return retryFrom(i, err)
 		}
 		if s.rollback.decide(status) {
-			return retryFrom(i, fmt.Errorf("endpoint %s answered %d%s: the event goes back to the channel (rollback rule)", s.cfg.Endpoint, status, answer))
+			return retryFrom(i, fmt.Errorf("endpoint %s answered %d%s: the event goes back to the channel (rollback rule)", s.shown, status, answer))
 		}
 		s.dropped(status, answer, 1)
 		if s.backoff.decide(status) && i < len(events)-1 {
-			return retryFrom(i+1, fmt.Errorf("endpoint %s answered %d: %w", s.cfg.Endpoint, status, errPause))
+			return retryFrom(i+1, fmt.Errorf("endpoint %s answered %d: %w", s.shown, status, errPause))
 		}
 	}
 	return nil
@@ -260,7 +261,7 @@ func (s *Sink) deliverBatch(ctx context.Context, events []*sluice.Event) error {
 	case err != nil:
 		cause = err
 	case s.rollback.decide(status):
-		cause = fmt.Errorf("endpoint %s answered %d%s: the batch goes back to the channel (rollback rule)", s.cfg.Endpoint, status, answer)
+		cause = fmt.Errorf("endpoint %s answered %d%s: the batch goes back to the channel (rollback rule)", s.shown, status, answer)
 	default:
 		s.dropped(status, answer, len(sent))
 	}
@@ -288,13 +289,13 @@ func (s *Sink) post(ctx context.Context, body []byte) (int, string, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.Endpoint, bytes.NewReader(body))
 	if err != nil {
-		return 0, "", fmt.Errorf("http sink %s: endpoint %q: %w", s.name, s.cfg.Endpoint, err)
+		return 0, "", fmt.Errorf("http sink %s: endpoint %q: %w", s.name, s.shown, hideURL(err, s.shown))
 	}
 	req.Header.Set("Content-Type", s.ctype)
 	req.Header.Set("Accept", s.cfg.AcceptHeader)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return 0, "", fmt.Errorf("http sink %s: POST %s: %w", s.name, s.cfg.Endpoint, err)
+		return 0, "", fmt.Errorf("http sink %s: POST %s: %w", s.name, s.shown, hideURL(err, s.shown))
 	}
 	defer resp.Body.Close()
 	if c := resp.StatusCode / 100; c >= 2 && c <= 5 {

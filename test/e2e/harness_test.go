@@ -70,8 +70,14 @@ type proc struct {
 // run starts `sluice args...` in dir and stops it (SIGTERM) at test end.
 func run(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
+	return runWith(t, dir, nil, args...)
+}
+
+// runWith is run with the environment env (nil: this process's).
+func runWith(t *testing.T, dir string, env []string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Dir = dir
+	cmd.Dir, cmd.Env = dir, env
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

@@ -1,0 +1,389 @@
+package e2e
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluiceio/sluice/sluicetest/testca"
+)
+
+// secretsConf is an agent with every password-bearing property Sluice
+// reads, each set to its own unique value, and every network sink aimed at
+// a port where nothing listens (so connection errors are logged): seq ->
+// replicating -> one memory channel per sink. The kafka source reads from
+// the same dead broker; the kafka channel is its own pipe.
+func secretsConf(dir string, pw map[string]string, ks, ts string, dead int, ports [5]int) string {
+	jaas := func(p string) string {
+		return `org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="` + p + `";`
+	}
+	kafkaTLS := func(prefix, tsPw, ksPw string) string {
+		return fmt.Sprintf(`%[1]s.security.protocol = SASL_SSL
+%[1]s.sasl.mechanism = PLAIN
+%[1]s.ssl.truststore.location = %[2]s
+%[1]s.ssl.truststore.type = PKCS12
+%[1]s.ssl.truststore.password = %[3]s
+%[1]s.ssl.keystore.location = %[4]s
+%[1]s.ssl.keystore.type = PKCS12
+%[1]s.ssl.keystore.password = %[5]s
+`, prefix, ts, tsPw, ks, ksPw)
+	}
+	sinks := []string{"kavro", "kthrift", "khttp", "kkafka", "kes", "keskey"}
+	var chans []string
+	for i := range sinks {
+		chans = append(chans, fmt.Sprintf("c%d", i))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `a1.sources = seq ravro rthrift rhttp rsyslog rmulti rkafka
+a1.channels = %s ckafka cin
+a1.sinks = %s kfromkafka
+a1.configfilters = f1
+a1.configfilters.f1.type = env
+
+a1.sources.seq.type = seq
+a1.sources.seq.totalEvents = 20
+a1.sources.seq.channels = %s
+
+`, strings.Join(chans, " "), strings.Join(sinks, " "), strings.Join(chans, " "))
+	for i, s := range sinks {
+		fmt.Fprintf(&b, "a1.channels.c%d.type = memory\na1.sinks.%s.channel = c%d\n", i, s, i)
+	}
+	deadAddr := fmt.Sprintf("127.0.0.1:%d", dead)
+	fmt.Fprintf(&b, `
+a1.channels.cin.type = memory
+a1.sources.ravro.type = avro
+a1.sources.ravro.bind = 127.0.0.1
+a1.sources.ravro.port = %[1]d
+a1.sources.ravro.ssl = true
+a1.sources.ravro.keystore = %[2]s
+a1.sources.ravro.keystore-type = PKCS12
+a1.sources.ravro.keystore-password = ${f1['SLUICE_TEST_KS_PASSWORD']}
+a1.sources.ravro.channels = cin
+a1.sources.rthrift.type = thrift
+a1.sources.rthrift.bind = 127.0.0.1
+a1.sources.rthrift.port = %[3]d
+a1.sources.rthrift.ssl = true
+a1.sources.rthrift.keystore = %[2]s
+a1.sources.rthrift.keystore-type = PKCS12
+a1.sources.rthrift.keystore-password = %[4]s
+a1.sources.rthrift.channels = cin
+a1.sources.rhttp.type = http
+a1.sources.rhttp.bind = 127.0.0.1
+a1.sources.rhttp.port = %[5]d
+a1.sources.rhttp.ssl = true
+a1.sources.rhttp.keystore = %[2]s
+a1.sources.rhttp.keystore-type = PKCS12
+a1.sources.rhttp.keystore-password = %[4]s
+a1.sources.rhttp.channels = cin
+a1.sources.rsyslog.type = syslogtcp
+a1.sources.rsyslog.host = 127.0.0.1
+a1.sources.rsyslog.port = %[6]d
+a1.sources.rsyslog.ssl = true
+a1.sources.rsyslog.keystore = %[2]s
+a1.sources.rsyslog.keystore-type = PKCS12
+a1.sources.rsyslog.keystore-password = %[4]s
+a1.sources.rsyslog.channels = cin
+a1.sources.rmulti.type = multiport_syslogtcp
+a1.sources.rmulti.host = 127.0.0.1
+a1.sources.rmulti.ports = %[7]d
+a1.sources.rmulti.ssl = true
+a1.sources.rmulti.keystore = %[2]s
+a1.sources.rmulti.keystore-type = PKCS12
+a1.sources.rmulti.keystore-password = %[4]s
+a1.sources.rmulti.channels = cin
+`, ports[0], ks, ports[1], pw["keystore"], ports[2], ports[3], ports[4])
+	fmt.Fprintf(&b, `
+a1.sources.rkafka.type = org.apache.flume.source.kafka.KafkaSource
+a1.sources.rkafka.kafka.bootstrap.servers = %[1]s
+a1.sources.rkafka.kafka.topics = t1
+a1.sources.rkafka.kafka.consumer.sasl.jaas.config = %[2]s
+%[3]sa1.sources.rkafka.channels = cin
+
+a1.channels.ckafka.type = org.apache.flume.channel.kafka.KafkaChannel
+a1.channels.ckafka.kafka.bootstrap.servers = %[1]s
+a1.channels.ckafka.kafka.topic = t2
+a1.channels.ckafka.kafka.producer.sasl.jaas.config = %[4]s
+a1.channels.ckafka.kafka.consumer.sasl.jaas.config = %[4]s
+%[5]s%[6]sa1.sinks.kfromkafka.type = null
+a1.sinks.kfromkafka.channel = ckafka
+
+a1.sinks.kavro.type = avro
+a1.sinks.kavro.hostname = 127.0.0.1
+a1.sinks.kavro.port = %[7]d
+a1.sinks.kavro.ssl = true
+a1.sinks.kavro.truststore = %[8]s
+a1.sinks.kavro.truststore-type = PKCS12
+a1.sinks.kavro.truststore-password = %[9]s
+a1.sinks.kthrift.type = thrift
+a1.sinks.kthrift.hostname = 127.0.0.1
+a1.sinks.kthrift.port = %[7]d
+a1.sinks.kthrift.ssl = true
+a1.sinks.kthrift.truststore = %[8]s
+a1.sinks.kthrift.truststore-type = PKCS12
+a1.sinks.kthrift.truststore-password = %[9]s
+a1.sinks.khttp.type = http
+a1.sinks.khttp.endpoint = https://bob:%[10]s@%[1]s/in?token=%[11]s
+a1.sinks.khttp.truststore = %[8]s
+a1.sinks.khttp.truststore-type = PKCS12
+a1.sinks.khttp.truststore-password = %[9]s
+a1.sinks.kkafka.type = org.apache.flume.sink.kafka.KafkaSink
+a1.sinks.kkafka.kafka.bootstrap.servers = %[1]s
+a1.sinks.kkafka.kafka.topic = t3
+a1.sinks.kkafka.kafka.producer.sasl.jaas.config = %[12]s
+a1.sinks.kkafka.kafka.producer.ssl.key.password = %[13]s
+%[14]sa1.sinks.kes.type = elasticsearch
+a1.sinks.kes.hostNames = https://%[1]s
+a1.sinks.kes.username = elastic
+a1.sinks.kes.password = %[15]s
+a1.sinks.keskey.type = elasticsearch
+a1.sinks.keskey.hostNames = https://carol:%[16]s@%[1]s
+a1.sinks.keskey.apiKey = %[17]s
+`, deadAddr, jaas(pw["kafka-source-sasl"]), kafkaTLS("a1.sources.rkafka.kafka.consumer", pw["kafka-truststore"], pw["kafka-keystore"]),
+		jaas(pw["kafka-channel-sasl"]), kafkaTLS("a1.channels.ckafka.kafka.producer", pw["kafka-truststore"], pw["kafka-keystore"]),
+		kafkaTLS("a1.channels.ckafka.kafka.consumer", pw["kafka-truststore"], pw["kafka-keystore"]),
+		dead, ts, pw["truststore"], pw["http-url-password"], pw["http-url-token"],
+		jaas(pw["kafka-sink-sasl"]), pw["kafka-key"], kafkaTLS("a1.sinks.kkafka.kafka.producer", pw["kafka-truststore"], pw["kafka-keystore"]),
+		pw["es-password"], pw["es-url-password"], pw["es-apikey"])
+	// A misspelt password property: reported as unknown, its value never shown.
+	fmt.Fprintf(&b, "a1.sinks.kavro.truststore-pasword = %s\n", pw["misspelt"])
+	return b.String()
+}
+
+// No password set in a configuration, in the environment or for the
+// monitoring port appears in `sluice check`'s output, in what the agent
+// logs at DEBUG while every sink fails to connect, or in /metrics and
+// /metrics/prometheus. Stores are made at test time with their own
+// passwords so a hit cannot be a coincidence.
+func TestSecretsNeverShown(t *testing.T) {
+	dir := t.TempDir()
+	pw := map[string]string{}
+	for _, k := range []string{"keystore", "env-keystore", "truststore", "kafka-truststore", "kafka-keystore", "kafka-key",
+		"kafka-source-sasl", "kafka-channel-sasl", "kafka-sink-sasl", "http-url-password", "http-url-token",
+		"es-password", "es-url-password", "es-apikey", "misspelt", "monitoring"} {
+		pw[k] = "Pw" + strings.ReplaceAll(k, "-", "") + "X7q"
+	}
+	ca := testca.New(t, "secrets CA")
+	srv := ca.Server(t, "localhost")
+	// One store for the env-filtered password, one for the literal one.
+	ksEnv := srv.KeyStoreP12(t, dir, "server-env.p12", pw["env-keystore"])
+	ks := srv.KeyStoreP12(t, dir, "server.p12", pw["keystore"])
+	ts := ca.TrustStoreP12(t, dir, "trust.p12", pw["truststore"])
+	kts := ca.TrustStoreP12(t, dir, "ktrust.p12", pw["kafka-truststore"])
+	kks := srv.KeyStoreP12(t, dir, "kclient.p12", pw["kafka-keystore"])
+	_ = kts
+	dead := freePort(t)
+	var ports [5]int
+	for i := range ports {
+		ports[i] = freePort(t)
+	}
+	body := secretsConf(dir, pw, ks, ts, dead, ports)
+	// The avro source's password comes through the env config filter.
+	body = strings.Replace(body, "a1.sources.ravro.keystore = "+ks, "a1.sources.ravro.keystore = "+ksEnv, 1)
+	body = strings.ReplaceAll(body, "ssl.truststore.location = "+ts, "ssl.truststore.location = "+kts)
+	body = strings.ReplaceAll(body, "ssl.keystore.location = "+ks, "ssl.keystore.location = "+kks)
+	conf := writeConf(t, dir, body)
+	pwFile := filepath.Join(dir, "monitoring.pw")
+	if err := os.WriteFile(pwFile, []byte(pw["monitoring"]+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// What may be printed: everything but the password values.
+	assertClean := func(what, text string) {
+		t.Helper()
+		for k, v := range pw {
+			if strings.Contains(text, v) {
+				i := strings.Index(text, v)
+				lo := max(0, strings.LastIndexByte(text[:i], '\n'))
+				t.Errorf("%s shows the %s password %q: %s", what, k, v, strings.TrimSpace(text[lo:min(len(text), i+len(v)+80)]))
+			}
+		}
+		// Base64 of user:password (an Authorization header) counts too.
+		for _, up := range []string{"elastic:" + pw["es-password"], "bob:" + pw["http-url-password"], "carol:" + pw["es-url-password"], "admin:" + pw["monitoring"]} {
+			if strings.Contains(text, base64.StdEncoding.EncodeToString([]byte(up))) {
+				t.Errorf("%s shows basic credentials %q base64-encoded", what, up)
+			}
+		}
+	}
+	env := append(os.Environ(), "SLUICE_TEST_KS_PASSWORD="+pw["env-keystore"])
+
+	// sluice check, with the monitoring options the agent gets.
+	mport := freePort(t)
+	monArgs := []string{"-Dflume.monitoring.type=http", fmt.Sprintf("-Dflume.monitoring.port=%d", mport),
+		"-Dsluice.monitoring.auth.user=admin", "-Dsluice.monitoring.auth.passwordFile=" + pwFile, "-Dflume.root.logger=DEBUG,console"}
+	check := runWith(t, dir, env, append([]string{"check", "-n", "a1", "-f", conf}, monArgs...)...)
+	_ = check.wait(60 * time.Second)
+	out := check.out.String()
+	if !strings.Contains(out, "truststore-pasword") {
+		t.Errorf("sluice check did not report the misspelt property:\n%s", out)
+	}
+	assertClean("sluice check", out)
+
+	if !strings.Contains(out, "put credentials in username/password") {
+		t.Errorf("sluice check did not refuse the credentials in keskey's URL:\n%s", out)
+	}
+
+	// The agent, at DEBUG, every sink failing (the URL credentials that
+	// check refuses taken out).
+	replaceConf(t, conf, strings.Replace(body, "carol:"+pw["es-url-password"]+"@", "", 1))
+	p := runWith(t, dir, env, append([]string{"agent", "-n", "a1", "-f", conf}, monArgs...)...)
+	p.waitLog("agent started", 30*time.Second)
+	// Every failing sink and the kafka pieces have logged their failure.
+	for _, who := range []string{"kavro", "kthrift", "khttp", "kkafka", "kes", "keskey"} {
+		p.waitLogLine(60*time.Second, who, "connect")
+	}
+	// A TLS client to each TLS source (trusting nothing: handshake fails
+	// and is logged), then a request with wrong monitoring credentials.
+	for _, port := range ports {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+		if err == nil {
+			_, _ = c.Write([]byte("not a TLS hello\n"))
+			_, _ = io.ReadAll(io.LimitReader(c, 1024))
+			c.Close()
+		}
+	}
+	get := func(path, user, pass string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d%s", mport, path), nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/metrics", "admin", "wrong"); code != http.StatusUnauthorized {
+		t.Errorf("/metrics with a wrong password: %d", code)
+	}
+	for _, path := range []string{"/metrics", "/metrics/prometheus", "/health"} {
+		code, body := get(path, "admin", pw["monitoring"])
+		if code != http.StatusOK {
+			t.Errorf("%s: %d %s", path, code, body)
+		}
+		assertClean(path, body)
+	}
+	// The monitoring port is on loopback only: this host's other addresses
+	// are refused.
+	if ip := nonLoopbackIP(); ip != nil {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(ip.String(), fmt.Sprint(mport)), 5*time.Second)
+		if err == nil {
+			c.Close()
+			t.Errorf("the monitoring port answers on %s", ip)
+		}
+	} else {
+		t.Log("no non-loopback address on this host: the loopback-only check is skipped")
+	}
+	p.waitLog(fmt.Sprintf("127.0.0.1:%d", mport), 10*time.Second)
+	if err := p.stop(); err != nil {
+		t.Logf("agent exit: %v", err)
+	}
+	assertClean("the agent's output", p.out.String())
+	// Wrong passwords: the errors that refuse the stores do not show them.
+	wrong := map[string]string{"avro": "WrongAvroPwX7q", "kafka": "WrongKafkaPwX7q"}
+	for k, v := range wrong {
+		pw["wrong-"+k] = v
+	}
+	bad := writeConf(t, t.TempDir(), fmt.Sprintf(`a1.sources = r1
+a1.channels = c1
+a1.sinks = k1
+a1.channels.c1.type = memory
+a1.sources.r1.type = avro
+a1.sources.r1.bind = 127.0.0.1
+a1.sources.r1.port = %d
+a1.sources.r1.ssl = true
+a1.sources.r1.keystore = %s
+a1.sources.r1.keystore-type = PKCS12
+a1.sources.r1.keystore-password = %s
+a1.sources.r1.channels = c1
+a1.sinks.k1.type = null
+a1.sinks.k1.channel = c1
+`, ports[0], ks, wrong["avro"]))
+	q := runWith(t, dir, env, "agent", "-n", "a1", "-f", bad, "-Dflume.root.logger=DEBUG,console")
+	if err := q.wait(60 * time.Second); err == nil || !strings.Contains(q.out.String(), "decryption password incorrect") {
+		t.Errorf("an agent with a wrong key store password: exit %v:\n%s", err, q.out.String())
+	}
+	assertClean("the agent with a wrong key store password", q.out.String())
+	bad = writeConf(t, t.TempDir(), fmt.Sprintf(`a1.sources = r1
+a1.channels = c1
+a1.sinks = k1
+a1.channels.c1.type = memory
+a1.sources.r1.type = seq
+a1.sources.r1.channels = c1
+a1.sinks.k1.type = org.apache.flume.sink.kafka.KafkaSink
+a1.sinks.k1.kafka.bootstrap.servers = 127.0.0.1:%d
+a1.sinks.k1.kafka.producer.security.protocol = SSL
+a1.sinks.k1.kafka.producer.ssl.keystore.location = %s
+a1.sinks.k1.kafka.producer.ssl.keystore.type = PKCS12
+a1.sinks.k1.kafka.producer.ssl.keystore.password = %s
+a1.sinks.k1.channel = c1
+`, dead, kks, wrong["kafka"]))
+	for _, cmd := range []string{"check", "agent"} {
+		q := runWith(t, dir, env, cmd, "-n", "a1", "-f", bad, "-Dflume.root.logger=DEBUG,console")
+		if err := q.wait(60 * time.Second); err == nil {
+			t.Errorf("sluice %s with wrong store passwords exited 0:\n%s", cmd, q.out.String())
+		}
+		if !strings.Contains(q.out.String(), "ssl.keystore.location") {
+			t.Errorf("sluice %s did not report the kafka key store:\n%s", cmd, q.out.String())
+		}
+		assertClean("sluice "+cmd+" with wrong passwords", q.out.String())
+	}
+
+	// Nothing the agent wrote under dir either (the stores and the
+	// password file aside).
+	_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path == pwFile || path == conf || strings.HasSuffix(path, ".p12") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err == nil {
+			assertClean(path, string(b))
+		}
+		return nil
+	})
+}
+
+// waitLogLine waits until one line of the output holds every part.
+func (p *proc) waitLogLine(timeout time.Duration, parts ...string) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, line := range strings.Split(p.out.String(), "\n") {
+			ok := true
+			for _, s := range parts {
+				ok = ok && strings.Contains(line, s)
+			}
+			if ok {
+				return
+			}
+		}
+		select {
+		case <-p.done:
+			p.t.Fatalf("sluice exited (%v) before logging a line with %q:\n%s", p.err, parts, p.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("no line with %q within %v:\n%s", parts, timeout, p.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// nonLoopbackIP is one of this host's addresses other than loopback, or nil.
+func nonLoopbackIP() net.IP {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			return n.IP
+		}
+	}
+	return nil
+}
