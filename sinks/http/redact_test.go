@@ -13,9 +13,9 @@ import (
 func TestShownURL(t *testing.T) {
 	for raw, want := range map[string]string{
 		"https://bob:s3cr3t@h:1/in?token=t0k3n&x=1": "https://bob:xxxxx@h:1/in?token=xxxxx&x=xxxxx",
-		"http://h/in":                                "http://h/in",
-		"http://bob@h/in":                            "http://bob@h/in",
-		"http://bob:s3cr3t@h:port/in?token=t0k3n":    "http://xxxxx@h:port/in?xxxxx", // not a URL: cut anyway
+		"http://h/in":     "http://h/in",
+		"http://bob@h/in": "http://bob@h/in",
+		"http://bob:s3cr3t@h:port/in?token=t0k3n": "http://xxxxx@h:port/in?xxxxx", // not a URL: cut anyway
 	} {
 		if got := shownURL(raw); got != want {
 			t.Errorf("shownURL(%q) = %q, want %q", raw, got, want)
