@@ -16,6 +16,12 @@ type recoverStats struct {
 	frames   int
 	bytes    int64
 	source   string
+	// After a salvage: skip records met, put records known missing from
+	// the commits that follow them, and whether a commit record itself
+	// was lost (then how many puts went with it is not known).
+	skipped    int
+	missing    int
+	commitLost bool
 }
 
 type putGroup struct {
@@ -45,7 +51,8 @@ type recovery struct {
 // queue at a moment and where the log stood then; the log after that is
 // replayed. Without a usable checkpoint the whole log is replayed. Then a
 // writer opens a fresh segment in every data directory.
-func (c *Channel) recover() (recoverStats, error) {
+func (c *Channel) recover() (_ recoverStats, err error) {
+	defer func() { err = c.withSalvageHint(err) }()
 	c.resetQueue()
 	r := &recovery{}
 	if err := c.listSegments(r); err != nil {
@@ -157,11 +164,30 @@ func (c *Channel) replayLogs(r *recovery) error {
 func (c *Channel) replaySegment(r *recovery, d int, sf wal.SegmentFile, from uint32, afterSeq uint64, last bool) (uint64, error) {
 	var pend []ckEntry
 	var pendTakes []wal.Ptr
+	// damaged: a skip record (bytes salvage set aside) came since the
+	// last commit record, so the counts of the commit records that follow
+	// cannot match, and a commit record may itself be gone. Every record
+	// in a frame belongs to a committed transaction (a frame holds whole
+	// transactions, and salvage keeps only frames that were durable), so
+	// what is pending is applied at the next commit record or at the end.
+	damaged := false
+	applyTakes := func() {
+		for _, p := range pendTakes {
+			r.taken[p] = struct{}{}
+			if p.Seg() != sf.ID && !containsU32(r.refs[sf.ID], p.Seg()) {
+				r.refs[sf.ID] = append(r.refs[sf.ID], p.Seg())
+			}
+		}
+		pendTakes = pendTakes[:0]
+	}
 	corrupt := func(off uint32, format string, args ...any) error {
 		return &wal.CorruptError{Path: sf.Path, Offset: int64(off), Reason: fmt.Sprintf(format, args...)}
 	}
 	end, err := r.sc.Scan(sf.Path, sf.ID, from, afterSeq, func(off uint32, rec wal.Record) error {
 		switch rec.Type {
+		case wal.RecSkip:
+			damaged = true
+			r.st.skipped++
 		case wal.RecPut:
 			pend = append(pend, ckEntry{ptr: wal.MakePtr(sf.ID, off), size: uint32(rec.Size)})
 		case wal.RecTake:
@@ -175,6 +201,18 @@ func (c *Channel) replaySegment(r *recovery, d int, sf wal.SegmentFile, from uin
 				return corrupt(off, "%v", err)
 			}
 			r.maxTxn = max(r.maxTxn, cm.Txn)
+			if damaged {
+				if cm.Kind == wal.RecPut {
+					r.st.missing += max(0, cm.Count-len(pend))
+				}
+				applyTakes()
+				if len(pend) > 0 {
+					r.groups = append(r.groups, putGroup{txn: cm.Txn, dir: d, es: pend})
+					pend = nil
+				}
+				damaged = false
+				return nil
+			}
 			if cm.Kind == wal.RecPut {
 				if cm.Count != len(pend) || len(pendTakes) > 0 {
 					return corrupt(off, "commit of %d puts follows %d put records", cm.Count, len(pend))
@@ -186,13 +224,7 @@ func (c *Channel) replaySegment(r *recovery, d int, sf wal.SegmentFile, from uin
 			if cm.Count != len(pendTakes) || len(pend) > 0 {
 				return corrupt(off, "commit of %d takes follows a take record of %d", cm.Count, len(pendTakes))
 			}
-			for _, p := range pendTakes {
-				r.taken[p] = struct{}{}
-				if p.Seg() != sf.ID && !containsU32(r.refs[sf.ID], p.Seg()) {
-					r.refs[sf.ID] = append(r.refs[sf.ID], p.Seg())
-				}
-			}
-			pendTakes = pendTakes[:0]
+			applyTakes()
 		default:
 			return corrupt(off, "unknown record type %d", rec.Type)
 		}
@@ -200,6 +232,15 @@ func (c *Channel) replaySegment(r *recovery, d int, sf wal.SegmentFile, from uin
 	})
 	if err != nil {
 		return afterSeq, err
+	}
+	if damaged && (len(pend) > 0 || len(pendTakes) > 0) {
+		// Their commit record was in the damaged stretch.
+		r.st.commitLost = true
+		applyTakes()
+		if len(pend) > 0 {
+			r.groups = append(r.groups, putGroup{txn: r.maxTxn, dir: d, es: pend})
+			pend = nil
+		}
 	}
 	if len(pend) > 0 || len(pendTakes) > 0 {
 		return afterSeq, corrupt(end.End, "records without their commit record")
@@ -215,8 +256,18 @@ func (c *Channel) replaySegment(r *recovery, d int, sf wal.SegmentFile, from uin
 			// only the newest can hold an unfinished write.
 			return afterSeq, corrupt(end.End, "damaged frame (%s) in a segment newer segments follow", end.TornReason)
 		}
-		c.log.Warn("file channel: cut off a torn write at the end of the log (a crash interrupted it; it was never acknowledged)",
-			"file", sf.Path, "offset", end.End, "detail", end.TornReason)
+		// The frame did not reach the disk whole (a frame written in full
+		// and damaged since is refused by the scan instead). What that
+		// means for its commits depends on when they returned.
+		if c.cfg.FsyncPerTransaction {
+			c.log.Warn("file channel: cut off a torn write at the end of the log: a frame that did not reach the disk whole, the write a crash interrupted. "+
+				"Its puts had not been acknowledged (a commit of puts returns only after its frame is fsync'd); events whose takes it held are delivered again",
+				"file", sf.Path, "offset", end.End, "detail", end.TornReason)
+		} else {
+			c.log.Error("file channel: cut off a torn write at the end of the log: a frame that did not reach the disk whole. "+
+				"With fsyncPerTransaction = false its puts may have been acknowledged before the crash: those events are lost",
+				"file", sf.Path, "offset", end.End, "detail", end.TornReason)
+		}
 		if err := wal.CutTail(sf.Path, end.End); err != nil {
 			return afterSeq, err
 		}
@@ -292,6 +343,9 @@ func (c *Channel) openWriters(r *recovery) error {
 			FirstSeq:    r.firstSeq[d],
 			SyncEvery:   syncEvery,
 			Logger:      c.log,
+			KeepFree:    keepFree,
+			FreeSpace:   c.free,
+			OnSpace:     c.onSegmentSpace(dir),
 		})
 		if err != nil {
 			return fmt.Errorf("open log in %s: %w", dir, err)

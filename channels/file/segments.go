@@ -142,7 +142,7 @@ func (c *Channel) readBack(es []entry, out []*sluice.Event) error {
 				err = wal.DecodeEvent(rec.Body, ev)
 			}
 			if err != nil {
-				return &wal.CorruptError{Path: path, Offset: int64(es[k].ptr.Off()), Reason: err.Error()}
+				return c.withSalvageHint(&wal.CorruptError{Path: path, Offset: int64(es[k].ptr.Off()), Reason: err.Error()})
 			}
 			out[k] = ev
 		}

@@ -88,6 +88,12 @@ func (s *Scanner) Scan(path string, id uint32, from uint32, afterSeq uint64, fn 
 		if synced, ok := laterSynced(data, frameAt+1, end.LastSeq); ok && synced > uint32(frameAt) {
 			return end, &CorruptError{Path: path, Offset: int64(badAt), Reason: reason}
 		}
+		// A frame whole on disk, records intact after the damaged one,
+		// was written in full and damaged since: whether its commit had
+		// returned is not known, so it is not cut off as a torn write.
+		if completeFrame(data, frameAt) {
+			return end, &CorruptError{Path: path, Offset: int64(badAt), Reason: reason + " (in a frame written in full, the newest of its segment)"}
+		}
 		end.Torn, end.TornReason = true, fmt.Sprintf("%s at offset %d", reason, badAt)
 		return end, nil
 	}
