@@ -21,6 +21,8 @@ usage:
   sluice top <host:port>           live view of a running agent (its monitoring port)
   sluice list                      component types, their aliases and stability
   sluice docs -o <dir>             write the component reference pages
+  sluice filechannel salvage --dataDirs <dirs> --checkpointDir <dir>
+                                   repair a file channel's damaged log (also: sluice tool FCINTEGRITYTOOL)
   sluice version
 
 sluice <command> --help (or sluice help <command>) prints that command's options.
@@ -93,6 +95,8 @@ var commandUsage = map[string]string{
 	"list":        listUsage,
 	"docs":        docsUsage,
 	"version":     versionUsage,
+	"filechannel": filechannelUsage,
+	"tool":        toolUsage,
 }
 
 // isHelp reports whether arg asks for help.
@@ -130,6 +134,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdList(args[1:], stdout, stderr)
 	case "docs":
 		return cmdDocs(args[1:], stdout, stderr)
+	case "filechannel":
+		return cmdFilechannel(args[1:], stdout, stderr)
+	case "tool":
+		return cmdTool(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		return cmdVersion(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

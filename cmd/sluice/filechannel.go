@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/sluiceio/sluice/channels/file"
+)
+
+const filechannelUsage = `usage: sluice filechannel salvage --dataDirs <dir>[,<dir>...] --checkpointDir <dir> [--backupCheckpointDir <dir>]
+
+Repairs a file channel whose log holds damaged bytes, with the agent stopped. A damaged record
+stops the channel (at start, or when a take reads it back) with an error naming the file, the
+offset and this command. Salvage keeps every intact record where it is, before the damage and
+after it; copies each damaged frame's original bytes to <segment>.damaged-<offset> beside the
+segment; replaces the damaged stretch with a record replay passes over; removes its events from
+the checkpoints; and prints what was set aside and how many queued events were in it. The
+channel then starts normally and delivers everything else. Running it on an undamaged channel
+changes nothing.
+
+  --dataDirs, -l <dirs>         the channel's dataDirs, comma-separated
+  --checkpointDir <dir>         the channel's checkpointDir
+  --backupCheckpointDir <dir>   the channel's backupCheckpointDir, with useDualCheckpoints
+  -h, --help                    this help
+
+Exits 0 when the channel is usable (repaired or undamaged), 1 on an error, 2 for usage errors.
+`
+
+const toolUsage = `usage: sluice tool [--conf <dir>] FCINTEGRITYTOOL -l <dir>[,<dir>...] --checkpointDir <dir> [--backupCheckpointDir <dir>]
+
+Flume's flume-ng tool syntax for sluice filechannel salvage, which repairs a file channel's
+damaged log (sluice filechannel --help says how). --conf is accepted and ignored; unlike
+Flume's tool, the checkpoint directory is needed, to drop damaged events from the checkpoint.
+`
+
+func cmdFilechannel(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "salvage" {
+		fmt.Fprint(stderr, filechannelUsage)
+		return 2
+	}
+	return cmdSalvage("filechannel salvage", args[1:], stdout, stderr)
+}
+
+// cmdTool answers Flume's `flume-ng tool` syntax for the one tool Sluice
+// has: --conf is accepted and ignored.
+func cmdTool(args []string, stdout, stderr io.Writer) int {
+	var rest []string
+	tool := ""
+	for i := 0; i < len(args); i++ {
+		switch {
+		case (args[i] == "--conf" || args[i] == "-c") && i+1 < len(args):
+			i++
+		case strings.HasPrefix(args[i], "--conf="):
+		case tool == "" && !strings.HasPrefix(args[i], "-"):
+			tool = args[i]
+		default:
+			rest = append(rest, args[i])
+		}
+	}
+	if !strings.EqualFold(tool, "fcintegritytool") {
+		fmt.Fprintf(stderr, "sluice tool: unknown tool %q (Sluice has FCINTEGRITYTOOL)\n\n%s", tool, toolUsage)
+		return 2
+	}
+	return cmdSalvage("tool FCINTEGRITYTOOL", rest, stdout, stderr)
+}
+
+func cmdSalvage(name string, args []string, stdout, stderr io.Writer) int {
+	cfg := file.DefaultConfig()
+	cfg.DataDirs, cfg.CheckpointDir = nil, ""
+	for i := 0; i < len(args); i++ {
+		key, val, hasVal := strings.Cut(args[i], "=")
+		if !hasVal {
+			if i+1 >= len(args) {
+				fmt.Fprintf(stderr, "sluice %s: %s needs a value\n\n%s", name, key, filechannelUsage)
+				return 2
+			}
+			i++
+			val = args[i]
+		}
+		switch key {
+		case "--dataDirs", "-l":
+			for _, d := range strings.Split(val, ",") {
+				if d = strings.TrimSpace(d); d != "" {
+					cfg.DataDirs = append(cfg.DataDirs, d)
+				}
+			}
+		case "--checkpointDir":
+			cfg.CheckpointDir = val
+		case "--backupCheckpointDir":
+			cfg.BackupCheckpointDir, cfg.UseDualCheckpoints = val, true
+		default:
+			fmt.Fprintf(stderr, "sluice %s: unknown option %q\n\n%s", name, key, filechannelUsage)
+			return 2
+		}
+	}
+	if len(cfg.DataDirs) == 0 || cfg.CheckpointDir == "" {
+		fmt.Fprintf(stderr, "sluice %s: --dataDirs and --checkpointDir are required (the channel's own, as in its configuration)\n\n%s", name, filechannelUsage)
+		return 2
+	}
+	for _, d := range append(cfg.DataDirs, cfg.CheckpointDir) {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			fmt.Fprintf(stderr, "sluice %s: %q is not a directory: give the channel's own dataDirs and checkpointDir\n", name, d)
+			return 1
+		}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	rep, err := file.Salvage(cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice %s: %v\n", name, err)
+		return 1
+	}
+	w := stdout
+	if len(rep.Spans) == 0 && rep.Headers == 0 {
+		fmt.Fprintf(w, "no damaged data found; %d events in the channel\n", rep.Events)
+	}
+	for _, s := range rep.Spans {
+		fmt.Fprintf(w, "set aside %s offset %d to %d (%d bytes, %d queued events); original bytes in %s\n",
+			s.File, s.Start, s.End, s.End-s.Start, s.Queued, s.Saved)
+	}
+	if rep.Headers > 0 {
+		fmt.Fprintf(w, "segment headers rewritten: %d\n", rep.Headers)
+	}
+	if len(rep.Spans) > 0 || rep.Headers > 0 {
+		fmt.Fprintf(w, "intact records kept in damaged frames: %d\n", rep.RecordsKept)
+		lost := fmt.Sprint(rep.EventsLost)
+		if rep.LostUnknown {
+			lost = fmt.Sprintf("at least %d (a commit record was damaged: how many events its transaction held is not known)", rep.EventsLost)
+		}
+		fmt.Fprintf(w, "events lost: %s\n", lost)
+		fmt.Fprintf(w, "events in the channel: %d (the next start delivers them)\n", rep.Events)
+	}
+	for _, t := range rep.Torn {
+		fmt.Fprintf(w, "%s ends in a torn write, left for the channel's start to cut off\n", t)
+	}
+	return 0
+}
