@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/apache/thrift/lib/go/thrift"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/budget"
 	"github.com/sluiceio/sluice/internal/flumethrift/flume"
 )
 
@@ -68,40 +70,74 @@ const (
 // nothing costs at most 1 MiB. A clean end of stream before the first byte
 // is io.EOF.
 func ReadFrame(r io.Reader, buf []byte, limit int) ([]byte, error) {
+	payload, _, err := ReadFrameBudget(r, buf, limit, nil, 0)
+	return payload, err
+}
+
+// ReadFrameBudget is ReadFrame taking every byte it allocates from b (a
+// source's bytes in flight; nil: none) as the buffer grows, waiting up to
+// wait for room; with none it fails with a *budget.ExceededError. On
+// success held is what the frame holds of b, for the caller to release
+// once the frame's events are no longer needed; on error nothing is held.
+// A reused buf is not counted.
+func ReadFrameBudget(r io.Reader, buf []byte, limit int, b *budget.Budget, wait time.Duration) (payload []byte, held int64, err error) {
+	defer func() {
+		if err != nil {
+			b.Release(held)
+			held = 0
+		}
+	}()
 	var hdr [4]byte
 	if n, err := io.ReadFull(r, hdr[:]); err != nil {
 		if n == 0 && errors.Is(err, io.EOF) {
-			return buf[:0], io.EOF
+			return buf[:0], 0, io.EOF
 		}
-		return buf[:0], fmt.Errorf("frame length: read %d of 4 bytes: %w", n, noEOF(err))
+		return buf[:0], 0, fmt.Errorf("frame length: read %d of 4 bytes: %w", n, noEOF(err))
 	}
 	size := int64(int32(binary.BigEndian.Uint32(hdr[:])))
 	if size <= 0 {
-		return buf[:0], fmt.Errorf("frame claims %d bytes (not a Thrift framed message)", size)
+		return buf[:0], 0, fmt.Errorf("frame claims %d bytes (not a Thrift framed message)", size)
 	}
 	if size > int64(limit) {
-		return buf[:0], fmt.Errorf("frame claims %d bytes, limit %d", size, limit)
+		return buf[:0], 0, fmt.Errorf("frame claims %d bytes, limit %d", size, limit)
+	}
+	if b != nil && size > b.Limit() {
+		return buf[:0], 0, &budget.ExceededError{Want: size, Limit: b.Limit()}
 	}
 	n := int(size)
 	if cap(buf) >= n {
 		buf = buf[:n]
 		if got, err := io.ReadFull(r, buf); err != nil {
-			return buf[:0], fmt.Errorf("frame body: read %d of %d bytes: %w", got, n, noEOF(err))
+			return buf[:0], 0, fmt.Errorf("frame body: read %d of %d bytes: %w", got, n, noEOF(err))
 		}
-		return buf, nil
+		return buf, 0, nil
 	}
 	// Up to 1 MiB is allocated at once; beyond, the buffer doubles as the
 	// bytes come.
-	buf = make([]byte, 0, min(n, 1<<20))
+	buf = nil
 	for len(buf) < n {
-		step := min(n-len(buf), max(len(buf), 1<<20))
-		buf = append(buf, make([]byte, step)...)
-		have := len(buf) - step
-		if got, err := io.ReadFull(r, buf[have:]); err != nil {
-			return buf[:0], fmt.Errorf("frame body: read %d of %d bytes: %w", have+got, n, noEOF(err))
+		if len(buf) == cap(buf) {
+			nc := min(n, max(2*cap(buf), 1<<20))
+			// Both arrays live during the copy: the new one is taken
+			// before the old one is given back.
+			if err := b.Acquire(int64(nc), wait); err != nil {
+				return buf[:0], held, err
+			}
+			held += int64(nc)
+			nb := make([]byte, len(buf), nc)
+			copy(nb, buf)
+			b.Release(int64(cap(buf)))
+			held -= int64(cap(buf))
+			buf = nb
+		}
+		have := len(buf)
+		got, err := io.ReadFull(r, buf[have:cap(buf)])
+		buf = buf[:have+got]
+		if err != nil {
+			return buf[:0], held, fmt.Errorf("frame body: read %d of %d bytes: %w", have+got, n, noEOF(err))
 		}
 	}
-	return buf, nil
+	return buf, held, nil
 }
 
 // noEOF turns an end of stream inside a frame into io.ErrUnexpectedEOF.

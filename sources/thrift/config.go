@@ -31,6 +31,8 @@ type Config struct {
 	MaxFrameSize int           `flume:"max-frame-size" doc:"largest request accepted, in bytes; a frame claiming more closes the connection"`
 	IdleTimeout  time.Duration `flume:"idle-timeout" unit:"s" doc:"close a connection that sends no request for this long (0: never)"`
 	ReadTimeout  time.Duration `flume:"read-timeout" unit:"s" doc:"close a connection that stops sending in the middle of a request (or TLS handshake) for this long"`
+
+	MaxBytesInFlight int64 `flume:"max-bytes-in-flight" doc:"bytes all connections together may hold for requests being read and decoded; past it a request waits up to read-timeout for room, then its connection is closed. 0: a quarter of GOMEMLIMIT when set, else 256 MiB"`
 }
 
 func defaults() *Config {
@@ -65,6 +67,9 @@ func (c *Config) Validate() error {
 	}
 	if c.IdleTimeout < 0 {
 		errs = append(errs, conf.Invalid("idle-timeout", "must not be negative"))
+	}
+	if c.MaxBytesInFlight < 0 {
+		errs = append(errs, conf.Invalid("max-bytes-in-flight", "\"%d\" must not be negative", c.MaxBytesInFlight))
 	}
 	if c.ReadTimeout <= 0 {
 		errs = append(errs, conf.Invalid("read-timeout", "must be more than 0"))
@@ -119,6 +124,12 @@ var notes = strings.TrimSpace(`
   TLS handshake is dropped; Flume's TLS server drops a peer silent for 120 s) and
   ` + "`idle-timeout`" + ` (a connection silent for 10 minutes is closed; Flume's plain server keeps it).
   Flume's and Sluice's sinks reconnect by themselves.
+- ` + "`max-bytes-in-flight`" + ` (Sluice): one budget for the bytes all connections hold for frames still
+  being read and decoded, counted as each frame's buffer grows (a growing buffer counts twice while
+  it is copied). Past the budget a request waits up to ` + "`read-timeout`" + ` for room and is then
+  refused (connection closed, one log line per 10 s, counted in EventReadFail); a frame claiming
+  more than the whole budget is refused at once. Default: a quarter of GOMEMLIMIT when set, else
+  256 MiB, as for the avro source.
 - ` + "`threads`" + ` caps the requests handed to the channels at once (0, the default: no cap), as
   Flume's worker pool does without TLS; each connection is one goroutine answering its calls in
   order, and every connection is accepted.

@@ -16,8 +16,10 @@ import (
 	"github.com/apache/thrift/lib/go/thrift"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/budget"
 	"github.com/sluiceio/sluice/internal/flumethrift"
 	"github.com/sluiceio/sluice/internal/flumethrift/flume"
+	"github.com/sluiceio/sluice/internal/ratelog"
 	"github.com/sluiceio/sluice/internal/tcpserver"
 )
 
@@ -34,8 +36,10 @@ type Source struct {
 	mu        sync.Mutex // serialises Start and Stop
 	srv       tcpserver.Server
 	tls       *tls.Config
-	slots     chan struct{} // threads: nil when unbounded
-	stopping  atomic.Bool   // read by connections before each read
+	slots     chan struct{}   // threads: nil when unbounded
+	budget    *budget.Budget  // bytes in flight, shared by the connections
+	refused   ratelog.Limiter // log lines of requests refused for want of budget
+	stopping  atomic.Bool     // read by connections before each read
 	report    tcpserver.Reporter
 	runCtx    context.Context
 	cancelRun context.CancelFunc
@@ -77,9 +81,15 @@ func (s *Source) Start(ctx context.Context) error {
 	if s.cfg.Threads > 0 {
 		s.slots = make(chan struct{}, s.cfg.Threads)
 	}
+	limit := s.cfg.MaxBytesInFlight
+	if limit == 0 {
+		limit = budget.Default()
+	}
+	s.budget = budget.New(limit)
 	s.stopping.Store(false)
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
-	s.log.Info("thrift source listening", "addr", ln.Addr().String(), "protocol", s.protocol.String(), "ssl", s.cfg.SSL)
+	s.log.Info("thrift source listening", "addr", ln.Addr().String(), "protocol", s.protocol.String(), "ssl", s.cfg.SSL,
+		"max_bytes_in_flight", limit)
 	s.report = tcpserver.Reporter{What: "thrift source", Log: s.log, Counters: s.counters,
 		Stopping: &s.stopping, IdleTimeout: s.cfg.IdleTimeout}
 	s.srv = tcpserver.Server{What: "thrift source", Log: s.log, Counters: s.counters, Serve: s.serve,
@@ -145,31 +155,49 @@ func (c *connection) run() {
 		}
 		c.dc.Timeout = s.cfg.ReadTimeout
 		// A new buffer for each frame: the events point into it.
-		payload, err := flumethrift.ReadFrame(c.br, nil, s.cfg.MaxFrameSize)
+		payload, held, err := flumethrift.ReadFrameBudget(c.br, nil, s.cfg.MaxFrameSize, s.budget, s.cfg.ReadTimeout)
+		var over *budget.ExceededError
+		if errors.As(err, &over) {
+			s.counters.EventReadFail.Add(1)
+			if ok, n := s.refused.Allow(); ok {
+				s.log.Warn("thrift source: request refused: max-bytes-in-flight reached; closing the connection (the sender retries)",
+					"remote", c.peer, "err", err, "refused_since_last_line", n)
+			}
+			return
+		}
 		if err != nil {
 			s.report.Ended(c.peer, err, false)
 			return
 		}
-		call, err := c.dec.Decode(payload)
-		if err != nil {
-			s.report.BadInput(c.peer, "bad request", err)
-			if call.Method != "" {
-				kind := int32(thrift.PROTOCOL_ERROR)
-				if errors.Is(err, flumethrift.ErrUnknownMethod) {
-					kind = thrift.UNKNOWN_METHOD
-				}
-				if b, e := c.w.Exception(call.Method, call.SeqID, kind, err.Error()); e == nil {
-					c.reply(b)
-				}
-			}
-			return
-		}
-		st := c.process(call)
-		b, err := c.w.Reply(call.Method, call.SeqID, st)
-		if err != nil || !c.reply(b) {
+		ok := c.handle(payload)
+		s.budget.Release(held)
+		if !ok {
 			return
 		}
 	}
+}
+
+// handle decodes and processes one request and answers it; false ends the
+// connection.
+func (c *connection) handle(payload []byte) bool {
+	s := c.s
+	call, err := c.dec.Decode(payload)
+	if err != nil {
+		s.report.BadInput(c.peer, "bad request", err)
+		if call.Method != "" {
+			kind := int32(thrift.PROTOCOL_ERROR)
+			if errors.Is(err, flumethrift.ErrUnknownMethod) {
+				kind = thrift.UNKNOWN_METHOD
+			}
+			if b, e := c.w.Exception(call.Method, call.SeqID, kind, err.Error()); e == nil {
+				c.reply(b)
+			}
+		}
+		return false
+	}
+	st := c.process(call)
+	b, err := c.w.Reply(call.Method, call.SeqID, st)
+	return err == nil && c.reply(b)
 }
 
 func (c *connection) process(call flumethrift.Call) flume.Status {
