@@ -42,8 +42,9 @@ type Channel struct {
 	cnt  *sluice.ChannelCounters
 	cfg  Config
 
-	// freeSpace measures a data directory's free bytes; tests replace it.
-	freeSpace  func(dir string) (uint64, error)
+	// freeFn measures a directory's free bytes; tests replace it.
+	freeFn     atomic.Pointer[func(dir string) (uint64, error)]
+	space      spaceNotes
 	cacheLimit int64
 
 	putErr, takeErr, ckptErr, ckptBackupErr *atomic.Int64
@@ -113,13 +114,14 @@ func New(env sluice.Env, cfg *Config) (*Channel, error) {
 		log:           log,
 		cnt:           cnt,
 		cfg:           *cfg,
-		freeSpace:     wal.FreeSpace,
+		ckptKick:      make(chan struct{}, 1), // kept across restarts: writers may kick before Start ends
 		cacheLimit:    defaultCacheBytes,
 		putErr:        cnt.Get("EventPutErrorCount"),
 		takeErr:       cnt.Get("EventTakeErrorCount"),
 		ckptErr:       cnt.Get("CheckpointWriteErrorCount"),
 		ckptBackupErr: cnt.Get("CheckpointBackupWriteErrorCount"),
 	}
+	c.setFreeSpace(wal.FreeSpace)
 	cnt.SetSizer(c)
 	cnt.Gauge("Open", func() string { return fmt.Sprint(c.open.Load()) })
 	cnt.Gauge("Closed", func() string { return boolInt(!c.open.Load()) })
@@ -183,7 +185,7 @@ func (c *Channel) Start(ctx context.Context) error {
 	if err := c.checkpoint(); err != nil {
 		c.log.Warn("file channel: checkpoint after replay failed; will retry", "err", err)
 	}
-	c.ckptKick, c.ckptStop, c.ckptDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	c.ckptStop, c.ckptDone = make(chan struct{}), make(chan struct{})
 	go c.checkpointLoop(c.ckptKick, c.ckptStop, c.ckptDone)
 	c.cnt.Started()
 	return nil
@@ -336,6 +338,8 @@ func (c *Channel) checkpointLoop(kick, stop, done chan struct{}) {
 	defer close(done)
 	t := time.NewTicker(c.cfg.CheckpointInterval)
 	defer t.Stop()
+	var failing time.Time // last failure logged; zero while checkpoints succeed
+	failures := 0
 	for {
 		select {
 		case <-stop:
@@ -346,8 +350,20 @@ func (c *Channel) checkpointLoop(kick, stop, done chan struct{}) {
 		if !c.changed.Load() {
 			continue
 		}
-		if err := c.checkpoint(); err != nil {
-			c.log.Error("file channel: checkpoint failed; the log keeps everything, replay will be longer", "err", err)
+		err := c.checkpoint()
+		switch {
+		case err != nil:
+			// Once per episode and then once a minute: a full disk
+			// fails every checkpoint until space is freed.
+			failures++
+			if time.Since(failing) >= spaceWarnEvery {
+				failing = time.Now()
+				c.log.Error("file channel: checkpoint failed; the log keeps everything, replay will be longer, and used-up segments stay until one succeeds",
+					"err", err, "failures", failures)
+			}
+		case failures > 0:
+			c.log.Info("file channel: checkpoint written again", "after_failures", failures)
+			failing, failures = time.Time{}, 0
 		}
 	}
 }
@@ -425,14 +441,16 @@ func (c *Channel) noteLogged(n int) {
 
 // checkDiskSpace refuses puts while dir has too little free space.
 func (c *Channel) checkDiskSpace(dir string) error {
-	free, err := c.freeSpace(dir)
+	free, err := c.free(dir)
 	if err != nil {
 		return fmt.Errorf("channel %s: cannot measure free space in %s: %w", c.name, dir, err)
 	}
 	if need := c.cfg.requiredSpace(); free < need {
+		c.lowSpace(dir, free, need)
 		return fmt.Errorf("channel %s: refusing puts: %s has %d MiB free, less than minimumRequiredSpace (%d MiB): %w: %w",
 			c.name, dir, free>>20, need>>20, ErrDiskSpace, sluice.ErrChannelFull)
 	}
+	c.okSpace(dir, free)
 	return nil
 }
 

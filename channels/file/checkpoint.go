@@ -162,11 +162,13 @@ func writeCheckpoint(dir string, data []byte) error {
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
+		os.Remove(tmp) // a full disk: do not leave half a checkpoint taking space
+		return fmt.Errorf("write %s (%d bytes): %w", tmp, len(data), withFree(dir, err))
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("fsync %s: %w", tmp, err)
+		os.Remove(tmp)
+		return fmt.Errorf("fsync %s: %w", tmp, withFree(dir, err))
 	}
 	if err := f.Close(); err != nil {
 		return err

@@ -251,7 +251,7 @@ func TestLowDiskSpaceRefusesPutsAndResumes(t *testing.T) {
 	c := openChan(t, map[string]string{"minimumRequiredSpace": "524288000"})
 	var free uint64 = 100 << 20
 	var probed []string
-	c.freeSpace = func(dir string) (uint64, error) { probed = append(probed, dir); return free, nil }
+	c.setFreeSpace(func(dir string) (uint64, error) { probed = append(probed, dir); return free, nil })
 	err := put(c.Channel, evs(0, 3))
 	if !errors.Is(err, ErrDiskSpace) || !errors.Is(err, sluice.ErrChannelFull) {
 		t.Fatalf("put with 100 MiB free: %v, want ErrDiskSpace", err)

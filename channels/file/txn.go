@@ -197,6 +197,7 @@ func (t *txn) commitPuts() error {
 
 	c.gate.RLock()
 	req := wal.NewRequest(buf, c.cfg.FsyncPerTransaction)
+	req.Put = true
 	if c.stopped.Load() || d >= len(c.writers) {
 		c.gate.RUnlock()
 		c.unreserve(n)
@@ -214,7 +215,7 @@ func (t *txn) commitPuts() error {
 		if w.Err() != nil {
 			c.unhealthy.Store(true)
 		}
-		return fmt.Errorf("channel %s: log %d events in %s: %w", c.name, n, c.dirs[d], err)
+		return fmt.Errorf("channel %s: log %d events in %s: %w", c.name, n, c.dirs[d], spaceErr(err))
 	}
 	var mem int64
 	for i := range es {

@@ -28,6 +28,15 @@ type Options struct {
 	// fsync may stay unsynced.
 	SyncEvery time.Duration
 	Logger    *slog.Logger
+	// KeepFree is space new segments leave free on the file system (for
+	// the checkpoint, say). Segments shrink to fit what is left, down to
+	// 256 KiB; below that the directory counts as full.
+	KeepFree uint64
+	// FreeSpace measures a directory's free bytes (FreeSpace when nil).
+	FreeSpace func(dir string) (uint64, error)
+	// OnSpace is called each time the directory has no room for a new
+	// segment (with the reason), and once when it has room again (nil).
+	OnSpace func(*NoSpaceError)
 
 	// Test hooks: called around every fdatasync of a segment.
 	beforeSync func()
@@ -41,6 +50,11 @@ type Request struct {
 	// returns once Data is written (it then survives a process crash, and
 	// is fsync'd within SyncEvery).
 	Sync bool
+	// Put marks a request that adds events. When the directory is short
+	// of space such a request may not roll into the last prepared
+	// segment: that one is kept for takes, so that the events already
+	// stored can always be taken and their segments freed.
+	Put bool
 
 	// Set when Wait returns: where Data[0] landed, or why it did not.
 	Seg uint32
@@ -91,6 +105,9 @@ type Writer struct {
 	kick    chan struct{}
 	exited  chan struct{}
 
+	spaceMu sync.Mutex
+	short   bool // last told OnSpace there was no room
+
 	// Owned by the loop goroutine.
 	f        *os.File
 	size     int64 // the current segment's prepared size
@@ -124,14 +141,12 @@ func Open(opts Options) (*Writer, error) {
 	}
 	w := &Writer{opts: opts, log: opts.Logger, kick: make(chan struct{}, 1), exited: make(chan struct{}),
 		seq: opts.FirstSeq, next: make(chan prepared, 1)}
-	id := opts.NextID()
-	size := min(opts.SegmentSize, firstSegmentMax)
-	path, err := prepare(opts.Dir, id, size)
-	if err != nil {
-		return nil, err
+	p := w.prepareFit(opts.NextID(), min(opts.SegmentSize, firstSegmentMax))
+	if p.err != nil {
+		return nil, p.err
 	}
-	if err := w.activate(prepared{id: id, path: path, size: size}); err != nil {
-		os.Remove(path)
+	if err := w.activate(p); err != nil {
+		os.Remove(p.path)
 		return nil, err
 	}
 	w.prepareNext()
@@ -313,7 +328,11 @@ func (w *Writer) loop() {
 }
 
 // writeFrames appends reqs as few frames as the segment size allows.
+// When the segment is full and no next one can be had (no space), the
+// requests that still fit are written and the others fail; that failure is
+// not sticky: the segment is intact, and a later request rolls again.
 func (w *Writer) writeFrames(reqs []*Request) error {
+	var rollErr error
 	for i := 0; i < len(reqs); {
 		room := w.size - int64(w.off) - FrameHeaderSize
 		j, size := i, 0
@@ -322,20 +341,28 @@ func (w *Writer) writeFrames(reqs []*Request) error {
 			j++
 		}
 		if j == i {
-			if w.off > HeaderSize {
-				if err := w.roll(); err != nil {
-					// Not sticky: the old segment is intact and still
-					// current; these requests fail and the next try
-					// prepares again.
-					for _, r := range reqs[i:] {
-						r.Err = err
-					}
-					return nil
-				}
+			if w.off > HeaderSize && rollErr == nil {
+				rollErr = w.roll(reqs[i].Put)
+				continue
+			}
+			if rollErr != nil {
+				// Cannot roll: this one fails, a smaller one may fit.
+				reqs[i].Err = rollErr
+				i++
 				continue
 			}
 			if len(reqs[i].Data) > MaxRecordBytes {
 				reqs[i].Err = fmt.Errorf("transaction of %d bytes is larger than the %d a log segment can take", len(reqs[i].Data), MaxRecordBytes)
+				i++
+				continue
+			}
+			// Larger than a whole segment: it grows this fresh one, if
+			// the file system has the room (a failed write would stop
+			// the writer for good).
+			need := int64(w.off) + FrameHeaderSize + int64(len(reqs[i].Data)) - w.size
+			if free, err := w.freeSpace(w.opts.Dir); err == nil && int64(free)-int64(w.opts.KeepFree) < need {
+				reqs[i].Err = &NoSpaceError{Dir: w.opts.Dir, Free: free, Need: uint64(need) + w.opts.KeepFree}
+				w.noteSpace(reqs[i].Err)
 				i++
 				continue
 			}
@@ -372,8 +399,10 @@ func (w *Writer) writeFrame(reqs []*Request, size int) error {
 }
 
 // roll moves to the next segment. The old one is fsync'd first, so only
-// the newest segment of a directory can ever end in a torn frame.
-func (w *Writer) roll() error {
+// the newest segment of a directory can ever end in a torn frame. A roll
+// for puts (forPut) is refused when no segment could be prepared after
+// the next one: the next one is then kept for takes.
+func (w *Writer) roll(forPut bool) error {
 	if w.dirty {
 		if err := w.datasync(); err != nil {
 			return fmt.Errorf("fsync %s: %w", w.f.Name(), err)
@@ -382,12 +411,20 @@ func (w *Writer) roll() error {
 	}
 	p := <-w.next
 	if p.err != nil {
-		// Try once more in the foreground: the cause may have passed.
-		p.id, p.size = w.opts.NextID(), w.opts.SegmentSize
-		p.path, p.err = prepare(w.opts.Dir, p.id, p.size)
+		// Try again in the foreground, sized to the space there is
+		// now; without room this costs a statfs, not a zero-fill.
+		p = w.prepareFit(w.opts.NextID(), w.opts.SegmentSize)
 		if p.err != nil {
-			w.next <- prepared{err: p.err}
+			w.next <- p
+			w.noteSpace(p.err)
 			return p.err
+		}
+	}
+	if forPut {
+		if err := w.roomAfter(); err != nil {
+			w.next <- p
+			w.noteSpace(err)
+			return err
 		}
 	}
 	old := w.f
@@ -427,8 +464,9 @@ func (w *Writer) activate(p prepared) error {
 func (w *Writer) prepareNext() {
 	id := w.opts.NextID()
 	go func() {
-		path, err := prepare(w.opts.Dir, id, w.opts.SegmentSize)
-		w.next <- prepared{id: id, path: path, size: w.opts.SegmentSize, err: err}
+		p := w.prepareFit(id, w.opts.SegmentSize)
+		w.noteSpace(p.err)
+		w.next <- p
 	}()
 }
 
