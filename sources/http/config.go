@@ -58,6 +58,7 @@ type Config struct {
 	ReadHeaderTimeout time.Duration `flume:"read-header-timeout" unit:"ms" doc:"Sluice extension: longest time a client may take to send a request's headers"`
 	ReadTimeout       time.Duration `flume:"read-timeout" unit:"ms" doc:"Sluice extension: longest time a client may send nothing while its request body is due; the request is then dropped with what it sent"`
 	IdleTimeout       time.Duration `flume:"idle-timeout" unit:"ms" doc:"Sluice extension: a keep-alive connection with no new request for this long is closed"`
+	MaxBytesInFlight  int64         `flume:"max-bytes-in-flight" doc:"Sluice extension: bytes all requests together may hold for bodies being read and decoded; past it a request waits up to read-timeout for room, then is answered 503. 0: a quarter of GOMEMLIMIT when set, else 256 MiB"`
 
 	// Jetty's bean properties have no meaning here; they are accepted so
 	// Flume files load, and named in a warning at start.
@@ -150,6 +151,9 @@ func (c *Config) Validate() error {
 	errs = append(errs, sp.Validate())
 	if c.MaxBodySize < 1 {
 		errs = append(errs, conf.Invalid("max-body-size", "\"%d\" must be at least 1", c.MaxBodySize))
+	}
+	if c.MaxBytesInFlight < 0 {
+		errs = append(errs, conf.Invalid("max-bytes-in-flight", "\"%d\" must not be negative", c.MaxBytesInFlight))
 	}
 	if c.MaxConnections < 1 {
 		errs = append(errs, conf.Invalid("max-connections", "\"%d\" must be at least 1", c.MaxConnections))
@@ -254,8 +258,12 @@ var notes = strings.TrimSpace(fmt.Sprintf(`
   `+"`max-connections`"+` (%d; further connections wait in the listen queue),
   `+"`read-header-timeout`"+` (%d s), `+"`read-timeout`"+` (30 s without a byte while a body is due: the
   request is answered 408, its connection closed and its memory freed, so a client that sends part of a body and stalls
-  holds nothing for long) and `+"`idle-timeout`"+` (60 s for a keep-alive connection between
-  requests).
+  holds nothing for long), `+"`idle-timeout`"+` (60 s for a keep-alive connection between
+  requests) and `+"`max-bytes-in-flight`"+` (one budget for the bodies all requests are reading and
+  decoding, counted as each body's buffer grows, as the avro and thrift sources count frames;
+  past it a request waits up to `+"`read-timeout`"+` for room and is then answered 503 with
+  Retry-After, logged at most once per 10 s; a Content-Length over the whole budget is answered
+  503 at once. Default: a quarter of GOMEMLIMIT when set, else 256 MiB).
 - Counters: the hand-off counts AppendBatchReceived/Accepted and EventReceived/Accepted per
   request, and ChannelWriteFail per refused one, as Flume does; EventReadFail counts requests
   answered 400, 413 or 500 by the handler (Flume counts its 400 and 500 there too);

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/budget"
 	"github.com/sluiceio/sluice/internal/ratelog"
 	"github.com/sluiceio/sluice/internal/tlsconf"
 )
@@ -28,6 +29,7 @@ type Source struct {
 	counters *sluice.SourceCounters
 
 	badLog ratelog.Limiter // bad requests, one line per interval
+	budget *budget.Budget  // bytes of bodies being read and decoded, shared by the requests
 	outMu  sync.Mutex
 	outage ratelog.Outage // channels refusing batches
 
@@ -109,6 +111,11 @@ func (s *Source) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("http source %s: listen on %s: %w", s.name, addr, err)
 	}
+	limit := s.cfg.MaxBytesInFlight
+	if limit == 0 {
+		limit = budget.Default()
+	}
+	s.budget = budget.New(limit)
 	s.ln = newLimitListener(tcp, s.cfg.MaxConnections, s.counters.OpenConnection)
 	var ln net.Listener = s.ln
 	if tcfg != nil {
@@ -130,7 +137,8 @@ func (s *Source) Start(ctx context.Context) error {
 			s.log.Error("http source: serving stopped", "err", err)
 		}
 	}(s.srv, s.served)
-	s.log.Info("http source listening", "addr", tcp.Addr().String(), "handler", s.cfg.Handler, "ssl", tcfg != nil)
+	s.log.Info("http source listening", "addr", tcp.Addr().String(), "handler", s.cfg.Handler, "ssl", tcfg != nil,
+		"max_bytes_in_flight", limit)
 	return nil
 }
 
@@ -170,12 +178,14 @@ func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.reply(w, http.StatusInternalServerError, "unexpected error while handling the request")
 		}
 	}()
-	events, err := s.events(w, r)
+	events, held, err := s.events(w, r)
 	if err != nil {
 		s.refuse(w, r, err)
 		return
 	}
-	if err := s.proc.Process(r.Context(), events, sluice.CallAppendBatch); err != nil {
+	err = s.proc.Process(r.Context(), events, sluice.CallAppendBatch)
+	s.budget.Release(held)
+	if err != nil {
 		s.outMu.Lock()
 		s.outage.Fail("http source: the channels refused a batch; answering 503 so clients retry", err, "events", len(events))
 		s.outMu.Unlock()
@@ -190,8 +200,9 @@ func (s *Source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// events reads the body and runs the handler.
-func (s *Source) events(w http.ResponseWriter, r *http.Request) ([]*sluice.Event, error) {
+// events reads the body and runs the handler. held is what the request
+// holds of the budget until its events are handed on.
+func (s *Source) events(w http.ResponseWriter, r *http.Request) (_ []*sluice.Event, held int64, _ error) {
 	limit := s.cfg.MaxBodySize
 	if s.handler.kind == "blob" || s.handler.kind == "BLOB" {
 		limit = min(limit, s.handler.maxBlob)
@@ -201,23 +212,29 @@ func (s *Source) events(w http.ResponseWriter, r *http.Request) ([]*sluice.Event
 		// The charset is checked before the body is read, as Flume does.
 		var err error
 		if cs, err = requestCharset(r); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	body, err := readBody(w, r, limit, s.cfg.ReadTimeout)
+	body, held, err := readBody(w, r, limit, s.cfg.ReadTimeout, s.budget)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	var events []*sluice.Event
 	switch s.handler.kind {
 	case "json":
-		return decodeJSONArray(cs, body)
+		events, err = decodeJSONArray(cs, body)
 	case "ndjson":
-		return decodeNDJSON(cs, body)
+		events, err = decodeNDJSON(cs, body)
 	case "blob":
-		return blobEvent(r, body, true, nil)
+		events, err = blobEvent(r, body, true, nil)
 	default:
-		return blobEvent(r, body, false, s.handler.mandatory)
+		events, err = blobEvent(r, body, false, s.handler.mandatory)
 	}
+	if err != nil {
+		s.budget.Release(held)
+		return nil, 0, err
+	}
+	return events, held, nil
 }
 
 // refuse answers a request the handler could not turn into events.
@@ -231,7 +248,10 @@ func (s *Source) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	if ok, held := s.badLog.Allow(); ok {
 		s.log.Warn("http source: refused a request", "remote", r.RemoteAddr, "status", status, "reason", msg, "similar_lines_held_back", held)
 	}
-	if status == http.StatusRequestTimeout || status == http.StatusRequestEntityTooLarge {
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	if status == http.StatusRequestTimeout || status == http.StatusRequestEntityTooLarge || status == http.StatusServiceUnavailable {
 		// The rest of the body is not read; the connection cannot be reused.
 		w.Header().Set("Connection", "close")
 	}
@@ -249,27 +269,54 @@ func (s *Source) reply(w http.ResponseWriter, status int, msg string) {
 }
 
 // readBody reads at most limit bytes of the body. Each read must bring
-// data within readTimeout; memory grows only with what the client sent.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64, readTimeout time.Duration) ([]byte, error) {
+// data within readTimeout; memory grows only with what the client sent,
+// each buffer taken from b (waiting up to readTimeout for room) before it
+// is allocated. held is what the body holds of b, for the caller to
+// release once its events are handed on; on error nothing is held.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, readTimeout time.Duration, b *budget.Budget) (body []byte, held int64, err error) {
 	if r.ContentLength > limit {
-		return nil, &requestError{status: http.StatusRequestEntityTooLarge,
+		return nil, 0, &requestError{status: http.StatusRequestEntityTooLarge,
 			msg: fmt.Sprintf("the body (%d bytes) is larger than the %d bytes this source accepts", r.ContentLength, limit)}
+	}
+	if b != nil && r.ContentLength > b.Limit() {
+		return nil, 0, overBudget(&budget.ExceededError{Want: r.ContentLength, Limit: b.Limit()})
 	}
 	rc := http.NewResponseController(w)
 	size := 4096
 	if r.ContentLength > 0 {
 		size = int(min(r.ContentLength+1, 64<<10))
 	}
+	if err := b.Acquire(int64(size), readTimeout); err != nil {
+		return nil, 0, overBudget(err)
+	}
+	held = int64(size)
+	defer func() {
+		if err != nil {
+			b.Release(held)
+			held = 0
+		}
+	}()
 	buf := make([]byte, 0, size)
 	for {
 		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+			// Both arrays live during the copy: the new one is taken
+			// before the old one is given back.
+			nc := int(min(int64(2*cap(buf)), limit+1))
+			if err := b.Acquire(int64(nc), readTimeout); err != nil {
+				return nil, held, overBudget(err)
+			}
+			held += int64(nc)
+			nb := make([]byte, len(buf), nc)
+			copy(nb, buf)
+			b.Release(int64(cap(buf)))
+			held -= int64(cap(buf))
+			buf = nb
 		}
 		_ = rc.SetReadDeadline(time.Now().Add(readTimeout))
 		n, err := r.Body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > limit {
-			return nil, &requestError{status: http.StatusRequestEntityTooLarge,
+			return nil, held, &requestError{status: http.StatusRequestEntityTooLarge,
 				msg: fmt.Sprintf("the body is larger than the %d bytes this source accepts", limit)}
 		}
 		if err == nil {
@@ -277,13 +324,20 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, readTimeout t
 		}
 		if errors.Is(err, io.EOF) {
 			_ = rc.SetReadDeadline(time.Time{})
-			return buf, nil
+			return buf, held, nil
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			return nil, &requestError{status: http.StatusRequestTimeout,
+			return nil, held, &requestError{status: http.StatusRequestTimeout,
 				msg: fmt.Sprintf("the client sent nothing for %v after %d bytes of the body; request dropped", readTimeout, len(buf))}
 		}
-		return nil, badRequest("reading the body after %d bytes: %v", len(buf), err)
+		return nil, held, badRequest("reading the body after %d bytes: %v", len(buf), err)
 	}
+}
+
+// overBudget is the answer to a body that found no room in the budget: 503,
+// so the client retries later.
+func overBudget(err error) error {
+	return &requestError{status: http.StatusServiceUnavailable,
+		msg: "max-bytes-in-flight reached: the source holds as many request bytes as it may; retry later (" + err.Error() + ")"}
 }
