@@ -172,16 +172,24 @@ func buildAgent(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent, reuse bool
 		}
 		a.runners = append(a.runners, r)
 	}
+	// A removed in-memory channel that still holds events would drop them
+	// when the old configuration stops: the reload is refused instead (a
+	// durable channel keeps its events on disk for a later configuration).
 	for name, old := range b.prev {
 		if chans[name] != nil {
 			continue
 		}
+		held := int64(0)
 		for _, ch := range append(old.pending(), old.ch) {
-			if s, ok := ch.(sluice.Sized); ok && s.Size() > 0 {
+			if s, ok := ch.(sluice.Sized); ok {
 				if _, mem := ch.(sluice.Keeper); mem {
-					log.Error("a channel the reload removes holds events: what its sinks do not drain before the old configuration stops is dropped", "channel", name, "events", s.Size())
+					held += s.Size()
 				}
 			}
+		}
+		if held > 0 {
+			b.errs = append(b.errs, &conf.Error{Key: cfg.Agent + ".channels",
+				Msg: fmt.Sprintf("channel %q holds %d events in memory and this configuration removes it: refusing the reload so that they are not dropped; keep the channel and its sinks until they have drained it, then reload again (SIGHUP, or edit the file)", name, held)})
 		}
 	}
 	if len(cfg.Sources) == 0 && len(cfg.Sinks) == 0 && len(b.errs) == 0 {

@@ -117,3 +117,52 @@ func TestReloadCarriesAChangedMemoryChannelsEvents(t *testing.T) {
 		t.Errorf("delivered %d events, want each of the 500 once", len(got))
 	}
 }
+
+// A reload that removes a memory channel still holding events (its sink's
+// downstream down) is refused with an error naming the channel and the
+// count, rather than drop them when the old configuration stops; once the
+// channel is empty the same reload goes through.
+func TestReloadRemovingAMemoryChannelThatHoldsEventsIsRefused(t *testing.T) {
+	first, h := agentFor(t, memSinkConf...)
+	h.setSinkFn("k1", func(context.Context, *testSink, []*sluice.Event) error { return errors.New("downstream down") })
+	start(t, first, Options{DrainTimeout: 10 * time.Millisecond})
+	put(t, first, 0, 300)
+	if err := stopAgent(t, first); err != nil {
+		t.Fatal(err)
+	}
+	without := []string{
+		"a1.sources = r1",
+		"a1.channels = c2",
+		"a1.sinks = k2",
+		"a1.sources.r1.type = test-agent-source",
+		"a1.sources.r1.channels = c2",
+		"a1.channels.c2.type = memory",
+		"a1.sinks.k2.type = test-agent-sink",
+		"a1.sinks.k2.channel = c2",
+	}
+	_, problems := BuildNext(parse(without...), sluicetest.Logger(), first)
+	var refused *conf.Error
+	for _, p := range problems {
+		if !p.Warning && strings.Contains(p.Msg, `channel "c1" holds 300 events`) && strings.Contains(p.Msg, "refusing the reload") {
+			refused = p
+		}
+	}
+	if refused == nil {
+		t.Fatalf("a reload removing c1 with 300 events was not refused: %v", problems)
+	}
+	// Drained: the same configuration is accepted.
+	c1 := channelNamed(first, "c1")
+	for taken := 0; taken < 300; {
+		tx := c1.Begin()
+		got, err := tx.Take(100)
+		if err != nil || len(got) == 0 {
+			t.Fatalf("drain after %d: %d, %v", taken, len(got), err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		taken += len(got)
+	}
+	_, problems = BuildNext(parse(without...), sluicetest.Logger(), first)
+	failOnErrors(t, problems)
+}
