@@ -76,7 +76,7 @@ run-example: build
 
 # Real peer servers' jars (Flume...) into .peers/<name>/lib; see docs/peers.md.
 peers:
-	scripts/peers.sh fetch flume kafka flume-kafka hdfs flume-hdfs opensearch hbase
+	scripts/peers.sh fetch flume kafka flume-kafka hdfs flume-hdfs opensearch hbase flume-hbase
 
 clean:
 	rm -rf bin
