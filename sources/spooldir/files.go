@@ -23,6 +23,10 @@ func (s *Source) next() *current {
 				break
 			}
 		}
+		if s.tr == nil && s.diskFull {
+			s.resume = st // the position file stays: resume once there is space
+			return nil
+		}
 		if s.tr == nil {
 			s.log.Info("spooldir: the position file names a file that is no longer waiting; starting afresh",
 				"file", st.target)
@@ -154,6 +158,13 @@ func (s *Source) open(c candidate, st *trackerState) *current {
 	}
 	s.tr.close()
 	tr, err := createTracker(s.metaPath, trackerState{target: c.path, pos: pos, ident: ident, hasIdent: true}, s.opts.kind == desAvro)
+	if err != nil && isNoSpace(err) {
+		// Not the file's fault: it waits, and the next poll tries again.
+		des.close()
+		s.tr = nil
+		s.noSpace(err)
+		return nil
+	}
 	if err != nil {
 		des.close()
 		s.tr = nil
@@ -164,6 +175,7 @@ func (s *Source) open(c candidate, st *trackerState) *current {
 		return nil
 	}
 	s.tr = tr
+	s.spaceBack()
 	if st == nil {
 		s.log.Info("spooldir: reading a file", "file", c.path, "bytes", now.size)
 	}

@@ -55,7 +55,11 @@ func (s *Source) scan() []candidate {
 			return nil
 		}
 		if strings.HasSuffix(name, s.cfg.FileSuffix) || strings.HasPrefix(name, ".") ||
-			!s.include.MatchString(name) || s.ignore.MatchString(name) || quarantined.MatchString(name) {
+			s.ignore.MatchString(name) || quarantined.MatchString(name) {
+			return nil
+		}
+		if !s.include.MatchString(name) {
+			s.skipped(p, name)
 			return nil
 		}
 		info, err := os.Stat(p) // follows a symbolic link to the file it names

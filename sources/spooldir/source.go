@@ -51,6 +51,12 @@ type Source struct {
 	warned   map[string]bool
 	batch    batch
 
+	skippedNames map[string]struct{} // names not matching includePattern, reported
+	skipWindow   time.Time           // start of the minute skipLogged counts in
+	skipLogged   int
+	skipQuiet    int  // skipped names not reported this minute
+	diskFull     bool // the position file could not be written for lack of space
+
 	watcher *fsnotify.Watcher
 	watched map[string]bool
 
@@ -272,7 +278,12 @@ func (s *Source) step() {
 		if !s.deliver(events) {
 			return // stopping: not committed, read again after a restart
 		}
-		if terr := s.tr.store(c.des.pos()); terr != nil {
+		switch terr := s.tr.store(c.des.pos()); {
+		case terr == nil:
+			s.spaceBack()
+		case isNoSpace(terr):
+			s.noSpace(terr)
+		default:
 			s.counters.GenericProcessingFail.Add(1)
 			s.warnOnce("tracker", "spooldir: cannot record the read position; a restart may read a batch again",
 				"position_file", s.metaPath, "err", terr)
