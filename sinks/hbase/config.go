@@ -42,8 +42,8 @@ type Config struct {
 	Timeout            time.Duration `flume:"timeout" unit:"ms" doc:"time allowed for each mutation of a batch (and for the table check at start) before the batch rolls back and is retried; Flume's asynchbase timeout, used by all three types here"`
 	EnableWal          bool          `flume:"enableWal" doc:"false writes with Durability SKIP_WAL (faster, and lost if a region server dies before flushing)"`
 
-	PayloadColumn   string `flume:"serializer.payloadColumn" doc:"simple serializer: the column that gets the event body; empty writes no Put"`
-	IncrementColumn string `flume:"serializer.incrementColumn" doc:"simple serializer: the column of incrementRow that is incremented by 1 per event; empty writes no Increment"`
+	PayloadColumn   string `flume:"serializer.payloadColumn" doc:"simple serializer: the column that gets the event body"`
+	IncrementColumn string `flume:"serializer.incrementColumn" doc:"simple serializer: the column of incrementRow that is incremented by 1 per event. A key without a value is ignored (as in Flume), so the simple serializer always writes both the row and the increment"`
 	RowPrefix       string `flume:"serializer.rowPrefix" doc:"simple serializer: the start of every row key"`
 	IncrementRow    string `flume:"serializer.incrementRow" doc:"simple serializer: the row holding the counter"`
 	Suffix          string `flume:"serializer.suffix" doc:"simple serializer: what follows rowPrefix in the row key: uuid (a random UUID), random (a random signed 64-bit number), timestamp (milliseconds since 1970: events of the same millisecond overwrite each other, as in Flume) or nano (the monotonic clock in nanoseconds, Java's System.nanoTime); anything else means uuid, as in Flume"`
