@@ -18,6 +18,9 @@ var scenarios = []struct{ name, doc string }{
 	{"downstream-outage", "client → tier 1 (avro → memory channel → avro sink) → tier 2 (avro → memory channel → file_roll); tier 2 stopped for the outage and started again while the client keeps sending; tier 1's RSS sampled"},
 	{"avro-stalled-frames", "a client streams numbered events into an avro source while 10 connections stall in 57 MB frames and 10 send deflate bombs to a second avro source (both → memory channel → file_roll); the agent's RSS sampled"},
 	{"taildir-rotate-kill9", "a log written line by line and rotated by rename; TAILDIR → file channel → file_roll killed -9 repeatedly, rotations happening while it is down"},
+	{"filechannel-corrupt-segment", "avro → file channel → file_roll; with events queued and the agent stopped, one byte of a put record in the middle of a log segment is flipped; the agent started by default, then `sluice filechannel salvage`, then the agent again"},
+	{"filechannel-truncated-checkpoint", "avro → file channel → file_roll; with events queued and the agent stopped, the checkpoint file is cut in half; the agent started again"},
+	{"reload-memory-channel", "client → tier 1 (avro → memory channel → avro sink) → tier 2 (avro → memory channel → file_roll); with tier 2 down and 10,000 acknowledged events in tier 1's channel, a reload changes the channel, a second reload tries to remove it; then tier 2 starts"},
 }
 
 const reportCommand = "make reliability"
