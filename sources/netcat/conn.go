@@ -7,14 +7,25 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluiceio/sluice"
 )
 
-// initialBuf is a connection's read buffer: every complete line one read
-// brings becomes part of one batch. It grows only when max-line-length
-// allows a partial line longer than this.
-const initialBuf = 64 << 10
+// initialBuf is a busy connection's read buffer: every complete line one
+// read brings becomes part of one batch. It grows beyond only when
+// max-line-length allows a partial line longer than this. A connection
+// starts with firstBuf and grows when its reads fill the buffer, so an
+// idle connection costs little; the bytes beyond firstBuf come from the
+// source's budget.
+const (
+	initialBuf = 64 << 10
+	firstBuf   = 1 << 10
+)
+
+// budgetWait is how long a connection whose line needs a bigger buffer
+// waits for room in the budget before it is refused.
+var budgetWait = 10 * time.Second
 
 // conn reads one client's lines. buf[start:end] holds received bytes not
 // yet turned into events. The first scanned of them are known to hold no
@@ -35,10 +46,12 @@ type conn struct {
 	lines [][]byte
 	batch []*sluice.Event
 	reply []byte
+	held  int64 // of the budget: len(buf) beyond firstBuf
 }
 
 func (s *Source) serve(c net.Conn) {
-	h := &conn{s: s, c: c, max: s.cfg.MaxLineLength, buf: make([]byte, initialBuf)}
+	h := &conn{s: s, c: c, max: s.cfg.MaxLineLength, buf: make([]byte, firstBuf)}
+	defer func() { s.budget.Release(h.held) }()
 	h.run()
 }
 
@@ -49,6 +62,7 @@ func (s *Source) maxBufLen() int { return 3*s.cfg.MaxLineLength + 1 }
 func (h *conn) run() {
 	remote := h.c.RemoteAddr().String()
 	var readErr error
+	full := false // the last read filled the buffer
 	for {
 		// Hand over every complete line already received, a batch at a time.
 		for {
@@ -72,33 +86,63 @@ func (h *conn) run() {
 			// The partial line left is lost, as in Flume, but not silently.
 			if pending := h.end - h.start; pending > 0 {
 				h.s.counters.EventReadFail.Add(1)
-				h.s.log.Warn("netcat source: connection ended inside a line; the partial line was dropped",
-					"remote", remote, "bytes", pending)
+				if ok, held := h.s.badLog.Allow(); ok {
+					h.s.log.Warn("netcat source: connection ended inside a line; the partial line was dropped",
+						"remote", remote, "bytes", pending, "similar_warnings_suppressed", held)
+				}
 			}
 			if !errors.Is(readErr, io.EOF) && !errors.Is(readErr, net.ErrClosed) {
 				h.s.log.Debug("netcat source: read failed", "remote", remote, "err", readErr)
 			}
 			return
 		}
-		h.makeRoom()
+		if err := h.makeRoom(full); err != nil {
+			h.refuseBudget(remote, err)
+			return
+		}
 		var n int
 		n, readErr = h.c.Read(h.buf[h.end:])
+		full = h.end+n == len(h.buf)
 		h.end += n
 	}
 }
 
 // makeRoom moves the partial line (usually short) to the front of the
-// buffer, and grows the buffer when the line fills it.
-func (h *conn) makeRoom() {
+// buffer, and grows the buffer when the line fills it (waiting for room in
+// the budget) or, up to initialBuf, when the last read filled it (only if
+// the budget has room now). An error means the line cannot get the bytes
+// it needs.
+func (h *conn) makeRoom(full bool) error {
 	if h.start > 0 {
 		n := copy(h.buf, h.buf[h.start:h.end])
 		h.start, h.end = 0, n
 	}
-	if h.end == len(h.buf) {
-		nb := make([]byte, min(2*len(h.buf), max(h.s.maxBufLen(), initialBuf)))
-		copy(nb, h.buf[:h.end])
-		h.buf = nb
+	need := h.end == len(h.buf)
+	if !need && !(full && len(h.buf) < initialBuf) {
+		return nil
 	}
+	// A connection that filled its first buffer is busy: straight to
+	// initialBuf, so that its next read takes whatever is waiting.
+	size := min(max(2*len(h.buf), initialBuf), max(h.s.maxBufLen(), initialBuf))
+	wait := budgetWait
+	if !need {
+		wait = 0
+	}
+	// Both arrays live during the copy: the new one is taken before the
+	// old one is given back.
+	grow := int64(size - firstBuf)
+	if err := h.s.budget.Acquire(grow, wait); err != nil {
+		if need {
+			return err
+		}
+		return nil // a busy connection goes on with the buffer it has
+	}
+	nb := make([]byte, size)
+	copy(nb, h.buf[:h.end])
+	h.buf = nb
+	h.s.budget.Release(h.held)
+	h.held = grow
+	return nil
 }
 
 // collect gathers up to maxBatch complete lines into h.lines (slices of
@@ -191,7 +235,21 @@ func (h *conn) deliver() bool {
 
 func (h *conn) refuseLong(remote string) {
 	h.s.counters.EventReadFail.Add(1)
-	h.s.log.Warn("netcat source: client sent a line longer than max-line-length; closing the connection",
-		"remote", remote, "max-line-length", h.max)
+	if ok, held := h.s.badLog.Allow(); ok {
+		h.s.log.Warn("netcat source: client sent a line longer than max-line-length; closing the connection",
+			"remote", remote, "max-line-length", h.max, "similar_warnings_suppressed", held)
+	}
 	h.c.Write([]byte("FAILED: Event exceeds the maximum length (" + strconv.Itoa(h.max) + " chars, including newline)\n"))
+}
+
+// refuseBudget closes a connection whose unfinished line found no room in
+// max-bytes-in-flight; the lines before it were delivered and answered.
+func (h *conn) refuseBudget(remote string, err error) {
+	h.s.counters.EventReadFail.Add(1)
+	if ok, held := h.s.refused.Allow(); ok {
+		h.s.log.Warn("netcat source: line refused: max-bytes-in-flight reached; closing the connection",
+			"remote", remote, "err", err, "similar_warnings_suppressed", held)
+	}
+	_ = h.c.SetWriteDeadline(time.Now().Add(budgetWait))
+	h.c.Write([]byte("FAILED: max-bytes-in-flight reached: the source holds as many bytes of unfinished lines as it may; retry later\n"))
 }

@@ -18,6 +18,8 @@ type Config struct {
 	MaxLineLength int    `flume:"max-line-length" doc:"longest accepted line in characters, counting the newline"`
 	AckEveryEvent bool   `flume:"ack-every-event" doc:"reply OK for every committed event"`
 	Encoding      string `flume:"encoding" doc:"character set of the input: utf-8, us-ascii or iso-8859-1"`
+
+	MaxBytesInFlight int64 `flume:"max-bytes-in-flight" doc:"Sluice extension: bytes all connections together may hold for lines being assembled; a connection whose line needs more waits up to 10 s for room, then is closed. 0: a quarter of GOMEMLIMIT when set, else 256 MiB"`
 }
 
 func defaults() *Config {
@@ -32,6 +34,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxLineLength < 1 {
 		errs = append(errs, conf.Invalid("max-line-length", "\"%d\" must be at least 1", c.MaxLineLength))
+	}
+	if c.MaxBytesInFlight < 0 {
+		errs = append(errs, conf.Invalid("max-bytes-in-flight", "\"%d\" must not be negative", c.MaxBytesInFlight))
 	}
 	if _, ok := lookupEncoding(c.Encoding); !ok {
 		errs = append(errs, conf.Invalid("encoding", "%q is not supported (use utf-8, us-ascii or iso-8859-1)", c.Encoding))
@@ -66,6 +71,14 @@ func init() {
   logs it and counts it in ` + "`EventReadFail`" + ` instead of losing it silently.
 - Bytes that are not valid in the ` + "`encoding`" + ` are kept as they are in the body; Flume closes
   the connection on them. Only utf-8, us-ascii and iso-8859-1 (converted to UTF-8) are supported.
+- Bounds Flume lacks: each connection starts with a 1 KiB buffer, grown (to 64 KiB, or
+  3 × ` + "`max-line-length`" + ` bytes for a longer line) only as its data needs, so idle connections
+  cost little; ` + "`max-bytes-in-flight`" + ` is one budget for the buffers beyond that first KiB, shared by
+  all connections, as the avro source's is for frames. A connection whose unfinished line needs
+  more waits up to 10 s for room and is then told ` + "`FAILED: ...`" + ` and closed (counted in
+  ` + "`EventReadFail`" + `); a busy connection that merely could read more at once keeps its smaller
+  buffer. Default: a quarter of GOMEMLIMIT when set, else 256 MiB. Over-long lines, refusals and
+  partial lines at close are logged at most once per 10 s with the number held back.
 - Flume's netcat source reports no counters; Sluice reports ` + "`OpenConnectionCount`" + `,
   ` + "`EventReadFail`" + ` and the channel counters.`),
 		Example: "a1.sources = r1\na1.channels = c1\n" +

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/budget"
 	"github.com/sluiceio/sluice/internal/ratelog"
 	"github.com/sluiceio/sluice/internal/tcpserver"
 )
@@ -30,6 +31,9 @@ type Source struct {
 	cancelRun context.CancelFunc
 
 	failLog ratelog.Limiter // a full channel must not flood the log
+	badLog  ratelog.Limiter // nor a flood of bad clients (over-long lines, partial lines)
+	refused ratelog.Limiter // lines refused for want of budget
+	budget  *budget.Budget  // bytes of lines being assembled, beyond each connection's first buffer
 }
 
 // New builds the source without touching the network.
@@ -58,8 +62,13 @@ func (s *Source) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("netcat source: listen on %s: %w", addr, err)
 	}
+	limit := s.cfg.MaxBytesInFlight
+	if limit == 0 {
+		limit = budget.Default()
+	}
+	s.budget = budget.New(limit)
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
-	s.log.Info("netcat source listening", "addr", ln.Addr().String())
+	s.log.Info("netcat source listening", "addr", ln.Addr().String(), "max_bytes_in_flight", limit)
 	s.srv = tcpserver.Server{What: "netcat source", Log: s.log, Counters: s.counters, Serve: s.serve,
 		// Closing the read side lets the lines already received be
 		// committed and answered.
