@@ -44,8 +44,10 @@ for the guarantees, the layout on disk and sizing.
 commit of takes returns once its record is written: a killed process never gives those
 events back; after a power loss, takes committed in the last second may be delivered
 again (at-least-once, bounded duplicates). A take that was not committed comes back after
-any crash. A torn record at the end of the log is cut off with a warning; damage anywhere
-else stops the channel with an error naming the file and offset.
+any crash. A torn write at the end of the log is cut off with a warning saying what is known about
+it; damage anywhere else stops the channel with an error naming the file, the offset and
+the repair command, ` + "`sluice filechannel salvage`" + `, which delivers every intact event and sets
+the damaged bytes aside, counted (Flume's FCINTEGRITYTOOL).
 
 Differences from Flume:
 
