@@ -10,19 +10,25 @@ import (
 	"time"
 )
 
-// Limiter lets one log line through per Every (10 s when zero). It is safe
-// for concurrent use.
+// Limiter lets one log line through per Every (10 s when zero), or Burst
+// lines when set (each connection's own line while there are few, a trickle
+// when there are thousands). It is safe for concurrent use.
 type Limiter struct {
 	Every time.Duration
+	Burst int
 
 	mu         sync.Mutex
-	last       time.Time
+	last       time.Time // start of the current interval
+	used       int       // lines let through in it
 	suppressed int
 }
 
 // Allow reports whether a line may be logged now, and how many were held
 // back since the last one that was.
-func (r *Limiter) Allow() (bool, int) {
+func (r *Limiter) Allow() (bool, int) { return r.AllowBurst(r.Burst) }
+
+// AllowBurst is Allow with burst lines per interval, whatever Burst says.
+func (r *Limiter) AllowBurst(burst int) (bool, int) {
 	every := r.Every
 	if every == 0 {
 		every = 10 * time.Second
@@ -31,11 +37,17 @@ func (r *Limiter) Allow() (bool, int) {
 	defer r.mu.Unlock()
 	now := time.Now()
 	if !r.last.IsZero() && now.Sub(r.last) < every {
-		r.suppressed++
-		return false, 0
+		if r.used >= max(burst, 1) {
+			r.suppressed++
+			return false, 0
+		}
+		r.used++
+		n := r.suppressed
+		r.suppressed = 0
+		return true, n
 	}
 	n := r.suppressed
-	r.last, r.suppressed = now, 0
+	r.last, r.used, r.suppressed = now, 1, 0
 	return true, n
 }
 

@@ -41,3 +41,25 @@ func TestOutageLogsBeginAndEndOnce(t *testing.T) {
 		t.Errorf("lines lack the cause or the count:\n%s", out)
 	}
 }
+
+// A burst lets that many lines through per interval, then holds the rest
+// and reports them with the next line let through.
+func TestLimiterBurst(t *testing.T) {
+	l := Limiter{Every: time.Hour, Burst: 3}
+	for i := 0; i < 3; i++ {
+		if ok, held := l.Allow(); !ok || held != 0 {
+			t.Fatalf("line %d: %v %d, want let through", i, ok, held)
+		}
+	}
+	for i := 0; i < 5; i++ {
+		if ok, _ := l.Allow(); ok {
+			t.Fatalf("line %d past the burst let through", 3+i)
+		}
+	}
+	l.mu.Lock()
+	l.last = l.last.Add(-2 * time.Hour) // the next interval
+	l.mu.Unlock()
+	if ok, held := l.Allow(); !ok || held != 5 {
+		t.Fatalf("first line of the next interval: %v, held %d, want true, 5", ok, held)
+	}
+}

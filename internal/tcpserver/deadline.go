@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/ratelog"
 )
 
 // ErrStopping is what a DeadlineConn's Read returns once its source stops.
@@ -42,20 +43,39 @@ func (d *DeadlineConn) Read(p []byte) (int, error) {
 func WakeReaders(c net.Conn) { _ = c.SetReadDeadline(time.Unix(1, 0)) }
 
 // Reporter logs, in one line each, why a source's connections end, and
-// counts bad input as EventReadFail.
+// counts bad input as EventReadFail. Past a burst of lines every 10 s it
+// holds the rest back and says how many it held, so that thousands of
+// hostile connections cannot flood the log.
 type Reporter struct {
 	What        string // "avro source"
 	Log         *slog.Logger
 	Counters    *sluice.SourceCounters
 	Stopping    *atomic.Bool
 	IdleTimeout time.Duration // for the idle-close line
+
+	limit ratelog.Limiter
+}
+
+// reportBurst is how many connection lines a source logs per 10 s.
+const reportBurst = 20
+
+// allow reports whether a line may be logged, and the arguments that say
+// how many were held back before it.
+func (r *Reporter) allow() (bool, []any) {
+	ok, held := r.limit.AllowBurst(reportBurst)
+	if held > 0 {
+		return ok, []any{"similar_lines_held_back", held}
+	}
+	return ok, nil
 }
 
 // BadInput logs a connection's bad input and counts it; the caller closes
 // that connection, and the source goes on serving the others.
 func (r *Reporter) BadInput(peer, what string, err error) {
 	r.Counters.EventReadFail.Add(1)
-	r.Log.Warn(r.What+": "+what+"; closing the connection", "remote", peer, "err", err)
+	if ok, more := r.allow(); ok {
+		r.Log.Warn(r.What+": "+what+"; closing the connection", append([]any{"remote", peer, "err", err}, more...)...)
+	}
 }
 
 // Ended logs why reading a connection stopped: between requests (between)
@@ -69,7 +89,9 @@ func (r *Reporter) Ended(peer string, err error, between bool) {
 	case between && errors.Is(err, io.EOF):
 		r.Log.Debug(r.What+": client closed the connection", "remote", peer)
 	case between && errors.As(err, &ne) && ne.Timeout():
-		r.Log.Info(r.What+": closing idle connection", "remote", peer, "idle-timeout", r.IdleTimeout)
+		if ok, more := r.allow(); ok {
+			r.Log.Info(r.What+": closing idle connection", append([]any{"remote", peer, "idle-timeout", r.IdleTimeout}, more...)...)
+		}
 	case errors.As(err, &ne) && ne.Timeout():
 		r.BadInput(peer, "client stalled in the middle of a request", err)
 	default:

@@ -138,3 +138,33 @@ func TestFrameOverBudgetRefused(t *testing.T) {
 		t.Errorf("the refusal does not name the peer:\n%s", f.log.String())
 	}
 }
+
+// A flood of bad connections is logged in a burst of lines, not one per
+// connection, and every one of them is counted.
+func TestBadInputFloodRateLimited(t *testing.T) {
+	proc := sluicetest.NewProcessor()
+	f := start(t, proc, nil)
+	const conns = 200
+	for i := 0; i < conns; i++ {
+		c, err := net.DialTimeout("tcp", f.addr, wait)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte{0x7f, 0xff, 0xff, 0xff}) // claims 2 GiB
+		closedByPeer(t, c)
+		c.Close()
+	}
+	deadline := time.Now().Add(wait)
+	for f.env.SourceCounters.EventReadFail.Load() < conns && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := f.env.SourceCounters.EventReadFail.Load(); n != conns {
+		t.Errorf("EventReadFail %d, want %d", n, conns)
+	}
+	if n := len(f.log.Lines("frame claims 2147483647 bytes")); n == 0 || n > 20 {
+		t.Errorf("%d log lines for %d bad connections, want 1-20", n, conns)
+	}
+	if err := dial(t, f.addr, flumethrift.DialOptions{}).AppendBatch(context.Background(), events(1, "ok")); err != nil {
+		t.Fatalf("a good client after the flood: %v", err)
+	}
+}
