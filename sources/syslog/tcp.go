@@ -171,9 +171,14 @@ func (s *TCPSource) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// initialBuf is a connection's read buffer; it grows to hold one message
-// of eventSize when that is larger.
-const initialBuf = 64 << 10
+// initialBuf is a busy connection's read buffer; it grows to hold one
+// message of eventSize when that is larger. A connection starts with
+// firstBuf and grows when its reads fill the buffer, so that thousands of
+// idle connections cost little.
+const (
+	initialBuf = 64 << 10
+	firstBuf   = 1 << 10
+)
 
 func (s *TCPSource) serve(raw net.Conn, port int) {
 	c := raw
@@ -204,7 +209,7 @@ func (s *TCPSource) serve(raw net.Conn, port int) {
 		cs = s.defCharset
 	}
 	h := conn{s: s, c: c, extra: extra, cs: cs, fr: syslog.Framer{Max: s.eventSize},
-		buf: make([]byte, max(initialBuf, 2*(s.eventSize+16)))}
+		buf: make([]byte, firstBuf)}
 	h.run()
 }
 
@@ -223,6 +228,7 @@ type conn struct {
 
 func (h *conn) run() {
 	var readErr error
+	filled := false // the last read filled the buffer
 	for {
 		eof := readErr != nil
 		for {
@@ -245,8 +251,14 @@ func (h *conn) run() {
 			h.end = copy(h.buf, h.buf[h.start:h.end])
 			h.start = 0
 		}
+		if top := max(initialBuf, 2*(h.s.eventSize+16)); len(h.buf) < top && (filled || h.end == len(h.buf)) {
+			nb := make([]byte, min(max(2*len(h.buf), initialBuf), top))
+			copy(nb, h.buf[:h.end])
+			h.buf = nb
+		}
 		var n int
 		n, readErr = h.c.Read(h.buf[h.end:])
+		filled = h.end+n == len(h.buf)
 		h.end += n
 	}
 }
