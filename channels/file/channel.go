@@ -324,7 +324,7 @@ func (c *Channel) fail(err error) error {
 	c.mu.Lock()
 	if c.failure == nil {
 		c.failure = fmt.Errorf("file channel %s stopped: %w", c.name, err)
-		c.log.Error("file channel stopped: damaged log data; fix or move the file and restart", "err", err)
+		c.log.Error("file channel stopped: damaged log data; the error says where, and how to salvage every intact event", "err", err)
 	}
 	err = c.failure
 	c.mu.Unlock()

@@ -319,7 +319,7 @@ func completeFrame(data []byte, off int) bool {
 		return false
 	}
 	q := p + 8 + int(binary.LittleEndian.Uint32(data[p+4:]))
-	if q <= p+8 || q >= stop {
+	if q <= p+8 || q >= stop || unwrittenSector(data, p, q) {
 		return false
 	}
 	for q < stop {
@@ -330,4 +330,17 @@ func completeFrame(data []byte, off int) bool {
 		q += rec.Size
 	}
 	return true
+}
+
+// unwrittenSector reports whether [from, to) holds a whole 512-byte sector
+// of zeros: after a power loss, a page of a frame that never reached the
+// disk reads as the zeros the segment was prepared with, while later pages
+// of the same frame may have.
+func unwrittenSector(data []byte, from, to int) bool {
+	for s := (from + 511) &^ 511; s+512 <= to; s += 512 {
+		if allZero(data[s : s+512]) {
+			return true
+		}
+	}
+	return false
 }

@@ -71,3 +71,39 @@ func TestRepairSegmentKeepsIntactRecords(t *testing.T) {
 		})
 	}
 }
+
+// A frame whose middle sector never reached the disk (a power loss wrote
+// its later pages but not that one) is a torn write, even though the
+// records after the damaged one check out: it is not refused as damage.
+func TestUnwrittenSectorIsTornNotDamage(t *testing.T) {
+	dir := t.TempDir()
+	w := openWriter(t, dir, 1<<20, nil)
+	var last *Request
+	for i := 0; i < 2; i++ {
+		big := make([]byte, 3000)
+		for j := range big {
+			big[j] = 'x'
+		}
+		last = NewRequest(append(payload(uint64(2*i+1), 1, string(big)), payload(uint64(2*i+2), 1, "small")...), true)
+		w.Submit(last)
+		if err := last.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Abandon()
+	path := filepath.Join(dir, SegmentName(last.Seg))
+	// Zero one whole 512-byte sector inside the big record of the last frame.
+	at := (int64(last.Off) + 1024) &^ 511
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(make([]byte, 512), at); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, ends, err := scanDir(t, dir)
+	if err != nil || !ends[len(ends)-1].Torn {
+		t.Fatalf("a frame with an unwritten sector: %v, torn %v; want a torn tail", err, ends[len(ends)-1].Torn)
+	}
+}
