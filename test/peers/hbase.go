@@ -297,6 +297,17 @@ func (h *HBase) Scan(table string) ([]HBaseCell, error) {
 	return cells, nil
 }
 
+// Dump is the table's cells for people, one per line, bytes shown as the
+// HBase shell shows them: row TAB family:qualifier TAB value.
+func (h *HBase) Dump(table string) (string, error) {
+	out, err := h.control("dump", table)
+	return string(out), err
+}
+
+// ControlAddr is the control port of the running peer, host:port (see
+// test/peers/hbase/HBasePeer.java for its protocol).
+func (h *HBase) ControlAddr() (string, error) { return h.controlAddr() }
+
 // Rows is Scan grouped by row key: row -> "family:qualifier" -> value.
 func (h *HBase) Rows(table string) (map[string]map[string][]byte, error) {
 	cells, err := h.Scan(table)
@@ -379,10 +390,16 @@ func (h *HBase) control(words ...string) ([]byte, error) {
 
 func init() {
 	registerRunner("hbase", func(ctx context.Context, o RunOptions) (*Running, error) {
-		h, err := StartHBaseProcess(ctx, HBaseOptions{Port: o.Port, Dir: o.Dir})
+		h, err := StartHBaseProcess(ctx, HBaseOptions{Port: o.Port, Dir: o.Dir, Tables: o.Tables})
 		if err != nil {
 			return nil, err
 		}
-		return procRunning(h.ZK(), h.Proc), nil
+		r := procRunning(h.ZK(), h.Proc)
+		if ctl, err := h.ControlAddr(); err == nil {
+			host, port, _ := net.SplitHostPort(ctl)
+			r.Info = fmt.Sprintf("hbase: tables %v; control port %s; a table's cells: printf 'dump\\tTABLE\\n' | nc -q 5 %s %s; a new table: printf 'create\\tTABLE\\tFAMILY\\n' | nc -q 5 %s %s",
+				sortedKeys(o.Tables), ctl, host, port, host, port)
+		}
+		return r, nil
 	})
 }

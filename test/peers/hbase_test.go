@@ -60,6 +60,10 @@ func TestHBase(t *testing.T) {
 			}
 		}
 		check("before restart")
+		dump, err := h.Dump("t1")
+		if want := "r0\tcf2:n\t\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x07\nr1\tcf1:q\t\\x00\\xFF\\x09\\x0Ax\n"; err != nil || dump != want {
+			t.Fatalf("dump t1 = %q, %v; want %q", dump, err, want)
+		}
 		if _, err := h.Scan("missing"); err == nil || !strings.Contains(err.Error(), "TableNotFoundException") {
 			t.Fatalf("scan of a missing table: %v", err)
 		}

@@ -12,11 +12,15 @@ import (
 type RunOptions struct {
 	Port int    // the port to serve on; 0: a free one
 	Dir  string // where the peer keeps its data and log; a new temp dir if empty
+	// Tables are HBase tables to create before READY (--table name:cf1,cf2):
+	// table name -> column families. Only the hbase peer takes them.
+	Tables map[string][]string
 }
 
 // Running is a peer started by a runner, in the foreground of `peers.sh run`.
 type Running struct {
 	Addr string                      // what READY prints: host:port, hdfs://..., http://...
+	Info string                      // more for the user (printed to stderr), or empty
 	Stop func() error                // stops the peer (SIGTERM, then SIGKILL)
 	Wait func(context.Context) error // returns when the peer exits by itself
 }

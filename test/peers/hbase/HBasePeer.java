@@ -21,6 +21,9 @@
 //   scan <table>                    one line per cell:
 //                                   row TAB family TAB qualifier TAB timestamp TAB value
 //   put <table> <row> <family> <qualifier> <value>
+//   dump <table>                    the cells for people, one per line, bytes
+//                                   as the HBase shell shows them:
+//                                   row TAB family:qualifier TAB value
 // The answer is "OK <length>\n" and that many bytes, or "ERR <message>\n".
 import java.io.*;
 import java.net.*;
@@ -31,6 +34,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.hbase.*;
 import org.apache.hadoop.hbase.client.*;
 import org.apache.hadoop.hbase.master.HMaster;
+import org.apache.hadoop.hbase.util.Bytes;
 import org.apache.hadoop.hbase.zookeeper.MiniZooKeeperCluster;
 
 public class HBasePeer {
@@ -196,6 +200,20 @@ public class HBasePeer {
                   + B64.encodeToString(CellUtil.cloneQualifier(c)) + "\t"
                   + c.getTimestamp() + "\t"
                   + B64.encodeToString(CellUtil.cloneValue(c)) + "\n";
+              b.write(l.getBytes(StandardCharsets.UTF_8));
+            }
+          }
+        }
+        break;
+      case "dump":
+        try (Table t = conn.getTable(TableName.valueOf(w[1]));
+            ResultScanner rs = t.getScanner(new Scan().readVersions(1))) {
+          for (Result r : rs) {
+            for (Cell c : r.rawCells()) {
+              String l = Bytes.toStringBinary(CellUtil.cloneRow(c)) + "\t"
+                  + Bytes.toStringBinary(CellUtil.cloneFamily(c)) + ":"
+                  + Bytes.toStringBinary(CellUtil.cloneQualifier(c)) + "\t"
+                  + Bytes.toStringBinary(CellUtil.cloneValue(c)) + "\n";
               b.write(l.getBytes(StandardCharsets.UTF_8));
             }
           }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/sluiceio/sluice/test/peers"
@@ -24,17 +25,30 @@ func main() {
 
 func run() int {
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" {
-		fmt.Fprintf(os.Stderr, "usage: peers.sh run <peer> [--port N] [--dir D]\npeers: %v\n", peers.RunnerNames())
+		fmt.Fprintf(os.Stderr, "usage: peers.sh run <peer> [--port N] [--dir D] [--table name:cf1,cf2 (hbase)]\npeers: %v\n", peers.RunnerNames())
 		return 2
 	}
 	name := os.Args[1]
 	fs := flag.NewFlagSet("peer "+name, flag.ContinueOnError)
 	port := fs.Int("port", 0, "port to serve on (0: a free one)")
 	dir := fs.String("dir", "", "data and log directory (default: a new temporary one, removed at exit)")
+	tables := map[string][]string{}
+	fs.Func("table", "hbase only: create a table before READY, name:family[,family...] (repeatable)", func(v string) error {
+		name, fams, ok := strings.Cut(v, ":")
+		if !ok || name == "" || fams == "" {
+			return fmt.Errorf("want name:family[,family...], got %q", v)
+		}
+		tables[name] = strings.Split(fams, ",")
+		return nil
+	})
 	if err := fs.Parse(os.Args[2:]); err != nil {
 		return 2
 	}
-	o := peers.RunOptions{Port: *port, Dir: *dir}
+	if len(tables) > 0 && name != "hbase" {
+		fmt.Fprintf(os.Stderr, "peer %s: --table is for the hbase peer only\n", name)
+		return 2
+	}
+	o := peers.RunOptions{Port: *port, Dir: *dir, Tables: tables}
 	if o.Dir == "" {
 		d, err := os.MkdirTemp("", "peer-"+name+"-")
 		if err != nil {
@@ -52,6 +66,9 @@ func run() int {
 		return 1
 	}
 	fmt.Printf("READY %s\n", r.Addr)
+	if r.Info != "" {
+		fmt.Fprintln(os.Stderr, r.Info)
+	}
 	exited := make(chan error, 1)
 	go func() { exited <- r.Wait(context.Background()) }()
 	select {
