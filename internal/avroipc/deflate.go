@@ -24,18 +24,39 @@ type DeflateConn struct {
 
 	wmu sync.Mutex
 	zw  *zlib.Writer
-	bw  *bufio.Writer
+	bw  *bufio.Writer // made on the first write: idle connections hold no buffers
 }
 
 // NewDeflateConn wraps c. level is the compression level of what this side
 // writes (0-9, or -1 for the zlib default); Flume's source always uses 6.
 func NewDeflateConn(c net.Conn, level int) (*DeflateConn, error) {
-	bw := bufio.NewWriterSize(c, 32<<10)
-	zw, err := zlib.NewWriterLevel(bw, level)
+	d := &DeflateConn{Conn: c}
+	zw, err := zlib.NewWriterLevel(writerFunc(d.writeRaw), level)
 	if err != nil {
 		return nil, fmt.Errorf("compression level %d: %w", level, err)
 	}
-	return &DeflateConn{Conn: c, zw: zw, bw: bw}, nil
+	d.zw = zw
+	return d, nil
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// writeRaw buffers compressed bytes for the connection (under wmu).
+func (d *DeflateConn) writeRaw(p []byte) (int, error) {
+	if d.bw == nil {
+		d.bw = bufio.NewWriterSize(d.Conn, 32<<10)
+	}
+	return d.bw.Write(p)
+}
+
+// flush sends what writeRaw buffered (under wmu).
+func (d *DeflateConn) flush() error {
+	if d.bw == nil {
+		return nil
+	}
+	return d.bw.Flush()
 }
 
 // Read inflates. The zlib header is read on the first call, so a peer that
@@ -69,19 +90,23 @@ func (d *DeflateConn) Write(p []byte) (int, error) {
 	if err := d.zw.Flush(); err != nil {
 		return 0, err
 	}
-	if err := d.bw.Flush(); err != nil {
+	if err := d.flush(); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
 // Close ends the outgoing stream properly (as Netty's encoder does on
-// close), within a second, then closes the connection.
+// close), within a second, then closes the connection. A stream never
+// begun (nothing written) is not begun now: that would build a compressor
+// for each idle connection closed.
 func (d *DeflateConn) Close() error {
 	if d.wmu.TryLock() {
-		_ = d.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-		if d.zw.Close() == nil {
-			_ = d.bw.Flush()
+		if d.bw != nil {
+			_ = d.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+			if d.zw.Close() == nil {
+				_ = d.flush()
+			}
 		}
 		d.wmu.Unlock()
 	}

@@ -1,6 +1,7 @@
 package tcpserver
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -96,5 +97,22 @@ func (r *Reporter) Ended(peer string, err error, between bool) {
 		r.BadInput(peer, "client stalled in the middle of a request", err)
 	default:
 		r.BadInput(peer, "cannot read request", err)
+	}
+}
+
+// FirstByte waits for a new connection's first byte without a read buffer
+// and returns a reader that yields that byte and then the rest of c: a
+// source makes its (large) buffered reader only once a client sends
+// something, so that thousands of idle connections cost little.
+func FirstByte(c io.Reader) (io.Reader, error) {
+	var b [1]byte
+	for {
+		n, err := c.Read(b[:])
+		if n == 1 {
+			return io.MultiReader(bytes.NewReader(b[:]), c), nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 }

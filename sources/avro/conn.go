@@ -43,8 +43,14 @@ func (s *Source) serve(raw net.Conn) {
 	}
 	defer conn.Close()
 
+	dc.Timeout = s.cfg.IdleTimeout
+	first, err := tcpserver.FirstByte(conn)
+	if err != nil {
+		s.report.Ended(peer, err, true)
+		return
+	}
 	h := &handler{s: s, peer: peer, dc: dc, conn: conn}
-	h.br = bufio.NewReaderSize(conn, 64<<10)
+	h.br = bufio.NewReaderSize(first, 64<<10)
 	h.fr = avroipc.NewFrameReader(h.br, s.cfg.MaxFrameSize)
 	h.fr.SetBudget(s.budget, s.cfg.ReadTimeout)
 	defer h.fr.Release()

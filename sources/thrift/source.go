@@ -127,8 +127,14 @@ func (s *Source) serve(raw net.Conn) {
 		conn = tc
 	}
 	defer conn.Close()
+	dc.Timeout = s.cfg.IdleTimeout
+	first, err := tcpserver.FirstByte(conn)
+	if err != nil {
+		s.report.Ended(peer, err, true)
+		return
+	}
 	c := &connection{s: s, peer: peer, dc: dc, conn: conn,
-		br: bufio.NewReaderSize(conn, 64<<10), w: flumethrift.NewWriter(s.protocol),
+		br: bufio.NewReaderSize(first, 64<<10), w: flumethrift.NewWriter(s.protocol),
 		dec: flumethrift.Decoder{Protocol: s.protocol}}
 	c.run()
 }
