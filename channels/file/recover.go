@@ -16,12 +16,6 @@ type recoverStats struct {
 	frames   int
 	bytes    int64
 	source   string
-	// After a salvage: skip records met, put records known missing from
-	// the commits that follow them, and whether a commit record itself
-	// was lost (then how many puts went with it is not known).
-	skipped    int
-	missing    int
-	commitLost bool
 }
 
 type putGroup struct {
@@ -187,7 +181,6 @@ func (c *Channel) replaySegment(r *recovery, d int, sf wal.SegmentFile, from uin
 		switch rec.Type {
 		case wal.RecSkip:
 			damaged = true
-			r.st.skipped++
 		case wal.RecPut:
 			pend = append(pend, ckEntry{ptr: wal.MakePtr(sf.ID, off), size: uint32(rec.Size)})
 		case wal.RecTake:
@@ -202,9 +195,6 @@ func (c *Channel) replaySegment(r *recovery, d int, sf wal.SegmentFile, from uin
 			}
 			r.maxTxn = max(r.maxTxn, cm.Txn)
 			if damaged {
-				if cm.Kind == wal.RecPut {
-					r.st.missing += max(0, cm.Count-len(pend))
-				}
 				applyTakes()
 				if len(pend) > 0 {
 					r.groups = append(r.groups, putGroup{txn: cm.Txn, dir: d, es: pend})
@@ -235,7 +225,6 @@ func (c *Channel) replaySegment(r *recovery, d int, sf wal.SegmentFile, from uin
 	}
 	if damaged && (len(pend) > 0 || len(pendTakes) > 0) {
 		// Their commit record was in the damaged stretch.
-		r.st.commitLost = true
 		applyTakes()
 		if len(pend) > 0 {
 			r.groups = append(r.groups, putGroup{txn: r.maxTxn, dir: d, es: pend})

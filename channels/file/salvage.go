@@ -129,6 +129,17 @@ func Salvage(cfg *Config, log *slog.Logger) (SalvageReport, error) {
 			return rep, fmt.Errorf("rewrite checkpoint in %s: %w", dir, err)
 		}
 	}
+	// Where the checkpoint the channel will start from left each
+	// directory's log: stretches after it were never listed in a
+	// checkpoint, their put records are counted instead.
+	ckPos := map[int]wal.Position{}
+	if ck, _ := c.loadCheckpoint(); ck != nil {
+		for _, p := range ck.positions {
+			if d, ok := r.where[p.Seg]; ok {
+				ckPos[d] = p
+			}
+		}
+	}
 	// Replay as a start would, to count what the log after the
 	// checkpoint lost and what the channel holds now.
 	r = &recovery{}
@@ -152,15 +163,32 @@ func Salvage(cfg *Config, log *slog.Logger) (SalvageReport, error) {
 			rep.EventsLost++
 		}
 	}
-	// Puts after the checkpoint that a later take took were delivered.
-	delivered := 0
+	// Damaged puts after the checkpoint were queued unless a later take
+	// took them.
+	afterCkpt := func(id uint32, off uint32) bool {
+		p, ok := ckPos[r.where[id]]
+		return !ok || id > p.Seg || (id == p.Seg && off >= p.Off)
+	}
+	puts, delivered := 0, 0
+	for _, files := range r.byDir {
+		for _, sf := range files {
+			for _, s := range spans[sf.ID] {
+				if !afterCkpt(sf.ID, s.Start) {
+					continue
+				}
+				puts += s.Puts
+				if !s.Counted {
+					rep.LostUnknown = true
+				}
+			}
+		}
+	}
 	for p := range r.taken {
-		if _, was := removed[p]; !was && inSpan(p) >= 0 {
+		if _, was := removed[p]; !was && inSpan(p) >= 0 && afterCkpt(p.Seg(), p.Off()) {
 			delivered++
 		}
 	}
-	rep.EventsLost += max(0, r.st.missing-delivered)
-	rep.LostUnknown = r.st.commitLost
+	rep.EventsLost += max(0, puts-delivered)
 	for _, s := range rep.Spans {
 		c.log.Warn("file channel salvage: set aside a damaged stretch of the log",
 			"file", s.File, "offset", s.Start, "end", s.End, "bytes", s.End-s.Start, "queued_events", s.Queued, "saved_to", s.Saved)

@@ -254,3 +254,76 @@ func TestTornTailMessageSaysWhatIsKnown(t *testing.T) {
 		})
 	}
 }
+
+// flipAt flips the byte at off of path.
+func flipAt(t *testing.T, path string, off int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := []byte{0}
+	if _, err := f.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0x5a
+	if _, err := f.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Damage to a commit record (and the put before it) in the log after the
+// checkpoint: the intact puts of that transaction are still delivered,
+// and the count of lost events is exact (the damaged stretch's records
+// are walked by their length fields).
+func TestSalvageDamagedCommitRecord(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		putsToo  bool
+		wantLost int
+	}{
+		{"commit only", false, 0},
+		{"last put and commit", true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := openChan(t, nil)
+			for i := 0; i < 3; i++ {
+				mustPut(t, c.Channel, evs(10*i, 10))
+			}
+			c.crash()
+			// The commit record of the second transaction follows the
+			// put record of event 19.
+			paths, offs, bs := c.putRecords()
+			i := slices.Index(bs, wantBodies(19, 1)[0])
+			j := slices.Index(bs, wantBodies(20, 1)[0])
+			commitAt := int64(offs[j]) - (wal.RecordHeaderSize + wal.CommitBodySize) - wal.FrameHeaderSize
+			if offs[j]-offs[i] < wal.RecordHeaderSize+wal.CommitBodySize+wal.FrameHeaderSize {
+				t.Fatalf("events 19 and 20 are %d bytes apart: not in separate frames", offs[j]-offs[i])
+			}
+			flipAt(t, paths[i], commitAt+12) // the commit's count
+			if tc.putsToo {
+				flipAt(t, paths[i], int64(offs[i])+wal.RecordHeaderSize+4)
+			}
+			if err, _ := startErr(t, c.root, nil); err == nil {
+				t.Fatal("the channel started over a damaged commit record")
+			}
+			rep, _ := salvage(t, c.root, nil)
+			if rep.EventsLost != tc.wantLost || rep.LostUnknown || rep.Events != 30-tc.wantLost {
+				t.Fatalf("report %+v, want %d lost (exact), %d left", rep, tc.wantLost, 30-tc.wantLost)
+			}
+			c2 := openAt(t, c.root, nil)
+			gone := []int{}
+			if tc.putsToo {
+				gone = append(gone, 19)
+			}
+			got := bodies(drain(t, c2.Channel))
+			slices.Sort(got)
+			want := without(0, 30, gone...)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("after salvage took %v", got)
+			}
+		})
+	}
+}

@@ -21,6 +21,11 @@ type Span struct {
 	// Saved is the file beside the segment holding the original bytes
 	// of the frame the stretch was in.
 	Saved string
+	// Puts is how many put records the stretch held, when Counted: its
+	// records could be walked by their length fields (the damage left
+	// those intact), so the count is exact.
+	Puts    int
+	Counted bool
 }
 
 // Contains reports whether the record at off lies in the span.
@@ -104,6 +109,7 @@ func RepairSegment(path string, id uint32, afterSeq uint64, newest bool) (Repair
 		}
 		putFrameHeader(data[off:], end-off-FrameHeaderSize, seq, uint32(off))
 		for _, s := range spans {
+			s.Puts, s.Counted = countPuts(data[s.Start:s.End])
 			putSkip(data[s.Start:s.End])
 			s.Saved = saved
 			res.Spans = append(res.Spans, s)
@@ -343,4 +349,29 @@ func unwrittenSector(data []byte, from, to int) bool {
 		}
 	}
 	return false
+}
+
+// countPuts walks a damaged stretch by its records' length fields, which
+// a flipped byte elsewhere leaves intact, and counts the put records. ok
+// is false when the walk does not land exactly on the stretch's end or
+// meets an unknown type: then what the stretch held is not known.
+func countPuts(b []byte) (puts int, ok bool) {
+	for p := 0; p < len(b); {
+		if len(b)-p < RecordHeaderSize {
+			return 0, false
+		}
+		n := int(binary.LittleEndian.Uint32(b[p+4:]))
+		if n < 1 || n > len(b)-p-8 {
+			return 0, false
+		}
+		switch b[p+8] {
+		case RecPut:
+			puts++
+		case RecTake, RecCommit:
+		default:
+			return 0, false
+		}
+		p += 8 + n
+	}
+	return puts, true
 }
