@@ -6,8 +6,9 @@
 #                                      to .peers/<peer>/lib (cached)
 #   scripts/peers.sh lib <peer>        print the lib dir (after fetching it)
 #   scripts/peers.sh list              print the known peers
-#   scripts/peers.sh run <peer> [--port N] [--dir D]
-#                                      start the peer in the foreground; prints
+#   scripts/peers.sh run <peer> [--port N] [--dir D] [--table name:cf1,cf2]
+#                                      start the peer in the foreground (--table:
+#                                      hbase tables to create first); prints
 #                                      "READY <address>" once it serves, stops
 #                                      cleanly on SIGINT/SIGTERM
 #
@@ -84,6 +85,6 @@ run)
 	exec "$bin" "$@"
 	;;
 *)
-	die "usage: peers.sh fetch <peer>... | lib <peer> | list | run <peer> [--port N]"
+	die "usage: peers.sh fetch <peer>... | lib <peer> | list | run <peer> [--port N] [--dir D] [--table name:cf1,cf2 (hbase)]"
 	;;
 esac
