@@ -20,9 +20,10 @@ type SalvageReport struct {
 	// RecordsKept counts intact records kept in damaged frames.
 	RecordsKept int
 	// EventsLost counts queued events whose records were in a damaged
-	// stretch: the checkpoint's (exact) plus those the replayed commits
-	// miss. LostUnknown is set when a commit record itself was damaged,
-	// so how many puts went with it cannot be told.
+	// stretch: those the checkpoint listed, plus the put records of
+	// stretches after it that no later take took. LostUnknown is set
+	// when such a stretch could not be walked record by record, so how
+	// many puts it held cannot be told.
 	EventsLost  int
 	LostUnknown bool
 	// Events is what the channel holds now: its next start delivers them.

@@ -127,7 +127,7 @@ func cmdSalvage(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(w, "intact records kept in damaged frames: %d\n", rep.RecordsKept)
 		lost := fmt.Sprint(rep.EventsLost)
 		if rep.LostUnknown {
-			lost = fmt.Sprintf("at least %d (a commit record was damaged: how many events its transaction held is not known)", rep.EventsLost)
+			lost = fmt.Sprintf("at least %d (a damaged stretch after the checkpoint could not be read record by record: how many events it held is not known)", rep.EventsLost)
 		}
 		fmt.Fprintf(w, "events lost: %s\n", lost)
 		fmt.Fprintf(w, "events in the channel: %d (the next start delivers them)\n", rep.Events)
