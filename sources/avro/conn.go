@@ -118,8 +118,10 @@ func (h *handler) run() {
 
 func (h *handler) process(call avroipc.Call, kind sluice.Call) avroipc.Status {
 	if err := h.s.proc.Process(h.s.runCtx, call.Events, kind); err != nil {
-		h.s.log.Warn("avro source: channels refused a batch; answered FAILED so the sender retries",
-			"remote", h.peer, "events", len(call.Events), "err", err)
+		if ok, held := h.s.chanFull.Allow(); ok {
+			h.s.log.Warn("avro source: channels refused a batch; answered FAILED so the sender retries",
+				"remote", h.peer, "events", len(call.Events), "err", err, "refusals_not_logged", held)
+		}
 		return avroipc.StatusFailed
 	}
 	return avroipc.StatusOK

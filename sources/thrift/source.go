@@ -39,6 +39,7 @@ type Source struct {
 	slots     chan struct{}   // threads: nil when unbounded
 	budget    *budget.Budget  // bytes in flight, shared by the connections
 	refused   ratelog.Limiter // log lines of requests refused for want of budget
+	chanFull  ratelog.Limiter // lines about batches the channels refused (a full channel or disk refuses every retry)
 	stopping  atomic.Bool     // read by connections before each read
 	report    tcpserver.Reporter
 	runCtx    context.Context
@@ -221,8 +222,10 @@ func (c *connection) process(call flumethrift.Call) flume.Status {
 		}
 	}
 	if err := s.proc.Process(s.runCtx, call.Events, kind); err != nil {
-		s.log.Warn("thrift source: channels refused a batch; answered FAILED so the sender retries",
-			"remote", c.peer, "events", len(call.Events), "err", err)
+		if ok, held := s.chanFull.Allow(); ok {
+			s.log.Warn("thrift source: channels refused a batch; answered FAILED so the sender retries",
+				"remote", c.peer, "events", len(call.Events), "err", err, "refusals_not_logged", held)
+		}
 		return flume.Status_FAILED
 	}
 	return flume.Status_OK
