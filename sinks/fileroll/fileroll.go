@@ -192,7 +192,7 @@ func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 	f := s.file
 	if err := s.write(f, events); err != nil {
 		s.abandon()
-		return fmt.Errorf("file_roll sink %s: write %s: %w", s.name, f.path, err)
+		return fmt.Errorf("file_roll sink %s: write %s: %w", s.name, f.path, withFree(s.cfg.Directory, err))
 	}
 	// A file whose directory was deleted under us still takes writes, and
 	// they vanish with it: check it is still there before the commit.
@@ -309,7 +309,7 @@ func (s *Sink) openFile() error {
 			break
 		}
 		if !errors.Is(err, fs.ErrExist) || try >= maxNameTries {
-			return fmt.Errorf("file_roll sink %s: cannot create a file in sink.directory %q: %w", s.name, dir, err)
+			return fmt.Errorf("file_roll sink %s: cannot create a file in sink.directory %q: %w", s.name, dir, withFree(dir, err))
 		}
 	}
 	f := &openFile{path: path, f: fh, opened: now}
@@ -318,7 +318,7 @@ func (s *Sink) openFile() error {
 	fail := func(err error) error {
 		_ = fh.Close()
 		_ = os.Remove(path)
-		return fmt.Errorf("file_roll sink %s: start file %s: %w", s.name, path, err)
+		return fmt.Errorf("file_roll sink %s: start file %s: %w", s.name, path, withFree(dir, err))
 	}
 	if s.cfg.Fsync {
 		// Make the new directory entry durable too.
