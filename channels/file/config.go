@@ -20,8 +20,8 @@ type Config struct {
 	Capacity             int               `flume:"capacity" doc:"most events the channel holds, counting events taken by uncommitted transactions"`
 	TransactionCapacity  int               `flume:"transactionCapacity" doc:"most events one transaction may put, or take"`
 	CheckpointInterval   time.Duration     `flume:"checkpointInterval" unit:"ms" doc:"time between checkpoints (milliseconds, or a duration such as 30s); segments are deleted after a checkpoint"`
-	MaxFileSize          int64             `flume:"maxFileSize" doc:"largest log segment in bytes; segments roll at 64 MiB or at this size, whichever is smaller"`
-	MinimumRequiredSpace int64             `flume:"minimumRequiredSpace" doc:"puts are refused while a data directory's file system has less free space than this, in bytes (at least 1048576)"`
+	MaxFileSize          int64             `flume:"maxFileSize" doc:"largest log segment in bytes; segments roll at 64 MiB or at this size, whichever is smaller, and are smaller still when the disk has less room"`
+	MinimumRequiredSpace int64             `flume:"minimumRequiredSpace" doc:"puts are refused while a data directory's file system has less free space than this, in bytes (at least 1048576); takes go on"`
 	KeepAlive            time.Duration     `flume:"keep-alive" unit:"s" doc:"how long a commit of puts waits for room (seconds, or a duration such as 200ms)"`
 	CheckpointOnClose    bool              `flume:"checkpointOnClose" doc:"write a checkpoint when the channel stops, so the next start replays nothing"`
 	FsyncPerTransaction  bool              `flume:"fsyncPerTransaction" doc:"a commit of puts returns only after its data is fsync'd (false: after it is written, fsync'd within fsyncInterval; a power loss can then lose committed events)"`

@@ -59,9 +59,15 @@ Differences from Flume:
   deleted soon after their events are taken; one slow event no longer pins every newer
   file (a segment is kept only while it holds queued events, or takes of a segment that is
   still kept).
-- **minimumRequiredSpace** refuses puts only (takes keep draining), with an error naming
-  the directory; puts resume by themselves when space returns. Values under 1 MiB are
-  raised to 1 MiB, as in Flume.
+- **minimumRequiredSpace** refuses puts only (takes keep draining: Flume refuses takes
+  too, so a full disk could not be drained), with an error naming the directory and its
+  free space, logged once per episode; puts resume by themselves when space returns.
+  Values under 1 MiB are raised to 1 MiB, as in Flume.
+- **A disk smaller than a segment** (or nearly full): segments are sized to the space
+  there is (half of what is left, at least 256 KiB, 1 MiB kept free), and the last
+  prepared segment is kept for takes, so puts are refused ("no room for a new log
+  segment", channel full) while takes go on; a checkpoint is then asked for, which deletes
+  used-up segments, and puts resume. Flume writes its segments as they grow instead.
 - **capacity** can change between runs without a full replay (Flume replays everything).
 - **Checkpoints** are written every checkpointInterval, and also after 512 MiB of log, and
   at start-up after recovery. A damaged checkpoint falls back to the backup
