@@ -212,21 +212,31 @@ func Java17() (string, error) {
 
 var javaVersionRe = regexp.MustCompile(`version "(\d+)(?:\.(\d+))?`)
 
-// javaMajor runs `java -version` and returns the feature release (1.8 is 8).
+// javaMajor runs `java -version` and returns its feature release.
 func javaMajor(java string) (int, error) {
 	out, err := exec.Command(java, "-version").CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("peers: %s -version: %w", java, err)
 	}
+	v, ok := parseJavaMajor(out)
+	if !ok {
+		return 0, fmt.Errorf("peers: %s -version: no version in %q", java, out)
+	}
+	return v, nil
+}
+
+// parseJavaMajor finds the feature release in `java -version` output:
+// "17.0.15" is 17, "25" is 25, "1.8.0_292" is 8.
+func parseJavaMajor(out []byte) (int, bool) {
 	m := javaVersionRe.FindSubmatch(out)
 	if m == nil {
-		return 0, fmt.Errorf("peers: %s -version: no version in %q", java, out)
+		return 0, false
 	}
 	v, _ := strconv.Atoi(string(m[1]))
 	if v == 1 && len(m[2]) > 0 {
 		v, _ = strconv.Atoi(string(m[2]))
 	}
-	return v, nil
+	return v, true
 }
 
 // ZK is the ZooKeeper quorum address, 127.0.0.1:port: the hbase sink's

@@ -22,8 +22,9 @@ func TestHBase(t *testing.T) {
 
 	// Tables made at start and later, cells written and read back with
 	// HBase's Java client (binary bytes intact), a clear error for a missing
-	// table, and a restart that keeps the data (on the same ports: the
-	// launcher exits when it cannot bind the ZooKeeper port again).
+	// table, and a crash (SIGKILL) and restart that keep every acknowledged
+	// cell (on the same ports: the launcher exits when it cannot bind the
+	// ZooKeeper port again).
 	t.Run("TablesScanRestart", func(t *testing.T) {
 		if err := h.CreateTable("t2", "a"); err != nil {
 			t.Fatal(err)
@@ -67,8 +68,12 @@ func TestHBase(t *testing.T) {
 		if _, err := h.Scan("missing"); err == nil || !strings.Contains(err.Error(), "TableNotFoundException") {
 			t.Fatalf("scan of a missing table: %v", err)
 		}
+		h.Kill()
+		if h.Running() {
+			t.Fatal("still running after Kill")
+		}
 		h.Restart()
-		check("after restart")
+		check("after kill and restart")
 		if err := h.DropTable("t2"); err != nil {
 			t.Fatal(err)
 		}
@@ -150,4 +155,20 @@ a1.sinks.k1.serializer.rowPrefix = flume-
 			t.Fatalf("payloads = %q, want %q", got, want)
 		}
 	})
+}
+
+func TestParseJavaMajor(t *testing.T) {
+	for out, want := range map[string]int{
+		"openjdk version \"17.0.15\" 2025-04-15\nOpenJDK Runtime Environment": 17,
+		"openjdk version \"25\" 2025-09-16 LTS":                               25,
+		"java version \"1.8.0_292\"":                                          8,
+		"openjdk version \"21-ea\" 2023-09-19":                                21,
+	} {
+		if got, ok := parseJavaMajor([]byte(out)); !ok || got != want {
+			t.Errorf("parseJavaMajor(%q) = %d, %v; want %d", out, got, ok, want)
+		}
+	}
+	if _, ok := parseJavaMajor([]byte("no java here")); ok {
+		t.Error("parseJavaMajor found a version in text without one")
+	}
 }
