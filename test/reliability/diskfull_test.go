@@ -130,6 +130,9 @@ a1.channels.c1.transactionCapacity = 1000
 	if ackedDuring > 0 {
 		t.Errorf("%d events acknowledged while the data disk was full: the source was not pushed back", ackedDuring)
 	}
+	if n, most := dfLogCount(ag, "channels refused a batch"), 2+int(hold/(10*time.Second)); n > most {
+		t.Errorf("the avro source logged %d refused batches in %v, more than one per 10 s", n, hold)
+	}
 	if n := dfLogCount(ag, "disk almost full: refusing puts"); n != 1 {
 		t.Errorf("the full data disk was logged %d times in %v, want once", n, hold)
 	}
@@ -278,13 +281,45 @@ a1.channels.c1.keep-alive = 1
 
 // TestSpoolDirDiskFull: a spooling directory on a small tmpfs (the
 // .flumespool position file and the completed renames live there) →
-// file channel → file_roll. The disk is filled, then files are moved into
+// file channel → file_roll, once with the default rename and once with
+// deletePolicy = immediate. The disk is filled, then files are moved into
 // the spool (a rename needs no space): their position file cannot be
-// written, which is said once; the filler deleted, they are read.
+// written, which is said once; the filler deleted, they are read, and
+// renamed or deleted.
 func TestSpoolDirDiskFull(t *testing.T) {
 	needBinary(t)
 	hold := dfHold()
 	const files, perFile = 6, 10000
+	var sent, recovery = 0, time.Duration(0)
+	all := tally{first: -1}
+	for _, policy := range []string{"never", "immediate"} {
+		tl, rec := spoolDiskFull(t, policy, hold, files, perFile)
+		sent += files * perFile
+		recovery = max(recovery, rec)
+		all.lines += tl.lines
+		all.missing += tl.missing
+		all.dups += tl.dups
+		all.torn += tl.torn
+		all.extra += tl.extra
+		if all.first < 0 {
+			all.first = tl.first
+		}
+	}
+	check(t, result{
+		Scenario: "spooldir-disk-full",
+		Sent:     sent,
+		DupBound: 2 * (100 + sinkBatch),
+		Faults:   fmt.Sprintf("the spool directory's disk (tmpfs 8 MiB) filled for %v while %d files were moved in; twice: completed files renamed, then deletePolicy = immediate", hold, files-1),
+		Recovery: recovery,
+		Notes:    fmt.Sprintf("%d files of %d lines each time; the first read before the disk filled. The position file's failure logged once each time; every file renamed .COMPLETED (or deleted) in the end.", files, perFile),
+	}, all)
+}
+
+// spoolDiskFull runs one part of TestSpoolDirDiskFull with deletePolicy
+// policy and returns what arrived and the time from the freeing of space
+// until all of it had.
+func spoolDiskFull(t *testing.T, policy string, hold time.Duration, files, perFile int) (tally, time.Duration) {
+	t.Helper()
 	dir := t.TempDir()
 	fsDir := filepath.Join(dir, "spoolfs")
 	dfSmallFS(t, fsDir, "8m")
@@ -302,10 +337,11 @@ a1.channels = c1
 a1.sinks = k1
 a1.sources.r1.type = spooldir
 a1.sources.r1.spoolDir = %s
+a1.sources.r1.deletePolicy = %s
 a1.sources.r1.batchSize = 100
 a1.sources.r1.pollDelay = 100
 a1.sources.r1.channels = c1
-`, spool)+fileChannel("a1", dir)+fileRoll("a1", out))
+`, spool, policy)+fileChannel("a1", dir)+fileRoll("a1", out))
 	ag.start()
 	move := func(i int) {
 		name := fmt.Sprintf("f%02d.log", i)
@@ -313,19 +349,28 @@ a1.sources.r1.channels = c1
 			t.Fatal(err)
 		}
 	}
+	done := func(i int) {
+		path := filepath.Join(spool, fmt.Sprintf("f%02d.log", i))
+		if policy == "immediate" {
+			dfWaitGone(t, path, time.Minute)
+		} else {
+			dfWaitFile(t, path+".COMPLETED", time.Minute)
+		}
+	}
 	move(0)
-	dfWaitFile(t, filepath.Join(spool, "f00.log.COMPLETED"), time.Minute)
+	done(0)
 
 	filler := dfFill(t, fsDir)
 	for i := 1; i < files; i++ {
 		move(i)
 	}
-	ag.cur.WaitLog("disk full: cannot write the position file", 30*time.Second)
+	const full = "disk full: cannot write the position file"
+	ag.cur.WaitLog(full, 30*time.Second)
 	time.Sleep(hold)
-	if n := dfLogCount(ag, "disk full: cannot write the position file"); n != 1 {
-		t.Errorf("the full disk was logged %d times in %v, want once", n, hold)
+	if n := dfLogCount(ag, full); n != 1 {
+		t.Errorf("deletePolicy %s: the full disk was logged %d times in %v, want once", policy, n, hold)
 	}
-	if line := dfLogLine(ag, "disk full: cannot write the position file"); !strings.Contains(line, spool) || !strings.Contains(line, "free_bytes=") {
+	if line := dfLogLine(ag, full); !strings.Contains(line, spool) || !strings.Contains(line, "free_bytes=") {
 		t.Errorf("the log line does not say where and how much is free: %s", line)
 	}
 	os.Remove(filler)
@@ -333,18 +378,26 @@ a1.sources.r1.channels = c1
 	tl, at := waitArrived(t, out, files*perFile, 3*time.Minute)
 	ag.cur.WaitLog("space is back", 10*time.Second)
 	for i := 0; i < files; i++ {
-		dfWaitFile(t, filepath.Join(spool, fmt.Sprintf("f%02d.log.COMPLETED", i)), 30*time.Second)
+		done(i)
 	}
 	dfLogNotable(t, ag)
 	ag.stop()
-	check(t, result{
-		Scenario: "spooldir-disk-full",
-		Sent:     files * perFile,
-		DupBound: 100 + sinkBatch,
-		Faults:   fmt.Sprintf("the spool directory's disk (tmpfs 8 MiB) filled for %v while %d files were moved in", hold, files-1),
-		Recovery: since(freed, at),
-		Notes:    fmt.Sprintf("%d files of %d lines; the first read before the disk filled. Every file renamed .COMPLETED in the end.", files, perFile),
-	}, tl)
+	t.Logf("deletePolicy %s: %d of %d lines arrived (%d duplicated), %v after the space came back", policy, tl.lines, files*perFile, tl.dups, since(freed, at))
+	return tl, since(freed, at)
+}
+
+func dfWaitGone(t *testing.T, path string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still there after %v", path, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func dfWaitFile(t *testing.T, path string, timeout time.Duration) {
