@@ -24,6 +24,7 @@ func TestWorkloadsDeliverEveryEvent(t *testing.T) {
 	defer StopKafka()
 	defer StopOpenSearch()
 	defer StopPlugins()
+	defer StopHBase()
 	for _, w := range Workloads() {
 		if w.Idle {
 			w.IdleFor = 200 * time.Millisecond

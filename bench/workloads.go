@@ -83,6 +83,7 @@ func Workloads() []Workload {
 	out = append(out, ElasticsearchWorkload())
 	out = append(out, pluginWorkloads()...)
 	out = append(out, hdfsWorkloads()...)
+	out = append(out, HBaseWorkload())
 	return append(out, durable, roll, SpoolDir(), idle)
 }
 

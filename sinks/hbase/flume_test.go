@@ -22,6 +22,9 @@ type flumeCase struct {
 	props string
 	key   *regexp.Regexp
 	rows  int // rows the lines of the test make (counter row included)
+	// The counter, written after a batch's rows (Flume: Puts, then
+	// Increments), "" for none.
+	incRow, incCol string
 }
 
 var flumeCases = []flumeCase{
@@ -31,20 +34,20 @@ serializer.payloadColumn = body
 serializer.incrementRow = counters
 serializer.incrementColumn = n
 coalesceIncrements = true
-`, regexp.MustCompile(`^ev-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`), 124},
+`, regexp.MustCompile(`^ev-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`), 124, "counters", "n"},
 	{"simple_random", `serializer.suffix = random
-`, regexp.MustCompile(`^default-?[0-9]{1,19}$`), 124},
+`, regexp.MustCompile(`^default-?[0-9]{1,19}$`), 124, "incRow", "iCol"},
 	{"regex_key", `serializer = org.apache.flume.sink.hbase2.RegexHBase2EventSerializer
 serializer.regex = ([^ ]+) (info|warn) (.*)
 serializer.regexIgnoreCase = true
 serializer.colNames = ROW_KEY,level,msg
 serializer.rowKeyIndex = 0
 serializer.depositHeaders = true
-`, nil, 91},
+`, nil, 91, "", ""},
 	{"regex_generated", `serializer = org.apache.flume.sink.hbase2.RegexHBase2EventSerializer
 serializer.regex = ([^ ]+) ([A-Za-z]+) (.*)
 serializer.colNames = id,level,msg
-`, regexp.MustCompile(`^[0-9]{13}-[A-Za-z0-9]{10}-[0-9]+$`), 121},
+`, regexp.MustCompile(`^[0-9]{13}-[A-Za-z0-9]{10}-[0-9]+$`), 121, "", ""},
 }
 
 // comparisonConf is netcat (header src=netcat) replicated into one memory
@@ -138,6 +141,10 @@ func TestSameCellsAsFlume(t *testing.T) {
 	for _, c := range flumeCases {
 		var f, s []string
 		agenttest.WaitUntil(t, fmt.Sprintf("%d rows of %s on both sides", c.rows, c.name), 3*time.Minute, func() bool {
+			if c.incRow != "" && (counter(t, "flume_"+c.name, c.incRow, c.incCol) < int64(len(lines)) ||
+				counter(t, "sluice_"+c.name, c.incRow, c.incCol) < int64(len(lines))) {
+				return false
+			}
 			f, s = cellSets(t, "flume_"+c.name, c.key), cellSets(t, "sluice_"+c.name, c.key)
 			return len(f) >= c.rows && len(s) >= c.rows
 		})

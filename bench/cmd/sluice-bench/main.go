@@ -70,6 +70,7 @@ func run(binary, flumeLib, log4j, heap string, events, runs int, only, report, p
 	defer bench.StopOpenSearch()
 	defer bench.StopPlugins()
 	defer bench.StopHDFS()
+	defer bench.StopHBase()
 	sluiceT := bench.SluiceTarget{Binary: abs(binary)}
 	var flumeT bench.Target
 	if flumeLib != "" {
