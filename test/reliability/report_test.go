@@ -21,6 +21,11 @@ var scenarios = []struct{ name, doc string }{
 	{"filechannel-corrupt-segment", "avro → file channel → file_roll; with events queued and the agent stopped, one byte of a put record in the middle of a log segment is flipped; the agent started by default, then `sluice filechannel salvage`, then the agent again"},
 	{"filechannel-truncated-checkpoint", "avro → file channel → file_roll; with events queued and the agent stopped, the checkpoint file is cut in half; the agent started again"},
 	{"reload-memory-channel", "client → tier 1 (avro → memory channel → avro sink) → tier 2 (avro → memory channel → file_roll); with tier 2 down and 10,000 acknowledged events in tier 1's channel, a reload changes the channel, a second reload tries to remove it; then tier 2 starts"},
+	{"filechannel-disk-full", "avro → file channel → file_roll, the channel's data and checkpoint directories each on a small tmpfs; the data disk filled up under a streaming client, space given back, then the checkpoint disk the same"},
+	{"filechannel-tiny-disk", "avro → file channel → file_roll, the channel's data (and checkpoint) directory on a 16 MiB tmpfs, smaller than one 64 MiB log segment; twice the disk's size streamed through"},
+	{"spooldir-disk-full", "numbered files moved into a spooling directory on a small tmpfs (its .flumespool position file there too) while that disk is full → file channel → file_roll; space given back; once renaming completed files, once with deletePolicy = immediate"},
+	{"fileroll-disk-full", "avro → file channel (capacity 10000) → file_roll writing to a small tmpfs that is filled up under a streaming client, then given its space back"},
+	{"fileroll-dir-deleted", "avro → file channel → file_roll; the sink's directory deleted (rm -r) three times under the running agent while a client streams"},
 }
 
 const reportCommand = "make reliability"
