@@ -59,6 +59,11 @@ const notes = `Differences from Flume's RollingFileSink:
 - **A failed batch is cut off.** On a write, flush or commit failure the file is truncated back to
   the end of the last committed batch and closed, and the retry goes to a new file, so the file
   does not hold a partial or duplicated batch (Flume leaves the partial write in place).
+- **A full disk** fails the batch the same way (cut off, back in the channel), with an error
+  naming the directory and its free space ("no space left on device (disk full: 0 KiB free in
+  DIR; the batch stays in the channel until space is freed)"), logged once per outage; the
+  channel fills and its sources push back, and delivery resumes by itself when space returns
+  (the reliability suite's fileroll-disk-full and fileroll-dir-deleted: lost 0).
 - **sink.fsync** (Sluice extension, default false, like Flume): also fsync the file before each
   commit and on close, so committed events survive a machine crash, not just a process crash.
 - sink.pathManager takes DEFAULT or ROLLTIME; Java builder class names are not supported. ROLLTIME
