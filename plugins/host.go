@@ -135,6 +135,31 @@ type proc struct {
 	src    pluginv1.SourceClient
 	sink   pluginv1.SinkClient
 	ic     pluginv1.InterceptorClient
+	// batched: the plugin speaks protocol version 2, batches go framed in
+	// one bytes field (wire.AppendBatch).
+	batched bool
+}
+
+// versionedPlugins offers every version in wire.Versions; the plugin picks
+// the newest it speaks.
+func versionedPlugins() map[int]plugin.PluginSet {
+	m := map[int]plugin.PluginSet{}
+	for _, v := range wire.Versions {
+		m[v] = wire.Plugins()
+	}
+	return m
+}
+
+// versionList is wire.Versions for a message: "1 and 2".
+func versionList() string {
+	s := make([]string, len(wire.Versions))
+	for i, v := range wire.Versions {
+		s[i] = fmt.Sprint(v)
+	}
+	if len(s) == 1 {
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 func newHost(cfg *Config, agent, name string, log *slog.Logger) *host {
@@ -154,7 +179,7 @@ func (h *host) launch(ctx context.Context, checkOnly bool) (*proc, *pluginv1.Con
 	out := &lineLog{log: h.log, msg: "plugin output"}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  wire.Handshake,
-		VersionedPlugins: map[int]plugin.PluginSet{wire.ProtocolVersion: wire.Plugins()},
+		VersionedPlugins: versionedPlugins(),
 		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		StartTimeout:     h.cfg.StartTimeout,
@@ -176,8 +201,8 @@ func (h *host) launch(ctx context.Context, checkOnly bool) (*proc, *pluginv1.Con
 	if err != nil {
 		msg := err.Error()
 		if v := versionRE.FindStringSubmatch(msg); v != nil {
-			return fail(fmt.Errorf("plugin %s (%s) speaks Sluice plugin protocol version %s, this agent version %d: rebuild the plugin for this agent",
-				m.Name, m.Path(), v[1], wire.ProtocolVersion))
+			return fail(fmt.Errorf("plugin %s (%s) speaks Sluice plugin protocol version %s, this agent versions %s: rebuild the plugin for this agent",
+				m.Name, m.Path(), v[1], versionList()))
 		}
 		return fail(fmt.Errorf("plugin %s: start %s: %v", m.Name, m.Path(), strings.TrimSpace(msg)))
 	}
@@ -185,7 +210,7 @@ func (h *host) launch(ctx context.Context, checkOnly bool) (*proc, *pluginv1.Con
 	if err != nil {
 		return fail(fmt.Errorf("plugin %s: %s service: %w", m.Name, h.t.kind, err))
 	}
-	p := &proc{cmd: cmd, client: client, rpc: rpc}
+	p := &proc{cmd: cmd, client: client, rpc: rpc, batched: client.NegotiatedVersion() >= 2}
 	req := &pluginv1.ConfigureRequest{Kind: string(h.t.kind), Type: h.t.typ, Name: h.name, Agent: h.agent,
 		Properties: h.cfg.Props, CheckOnly: checkOnly}
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.CallTimeout)

@@ -53,15 +53,40 @@ func inProcessInterceptor(tb testing.TB) sluice.Interceptor {
 	return ic
 }
 
-// The plugin interceptor returns what the same code returns in process.
+// The plugin interceptor returns what the same code returns in process,
+// in protocol version 2 (the batch framed in one field) and in version 1
+// (repeated Event messages: a plugin built before version 2, or written
+// in another language), and with events that have headers already.
 func TestPluginInterceptorMatchesInProcess(t *testing.T) {
-	got := pluginInterceptor(t).Intercept(jsonEvents(50))
-	want := inProcessInterceptor(t).Intercept(jsonEvents(50))
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("plugin:\n%v\nin process:\n%v", got[0], want[0])
-	}
-	if want[7].Headers["user"] != "u7" || want[7].Headers["level"] != "info" {
-		t.Fatalf("headers %v", want[7].Headers)
+	for _, v := range []string{"", "1"} {
+		t.Run("protocol="+v, func(t *testing.T) {
+			if v != "" {
+				t.Setenv("SLUICE_PLUGIN_PROTOCOL", v)
+			}
+			pi := pluginInterceptor(t)
+			in := func() []*sluice.Event {
+				events := jsonEvents(50)
+				events[3].Headers["user"] = "replaced"
+				events[4].Headers["kept"], events[4].Headers[""] = "yes", ""
+				events[5].Body = nil
+				return events
+			}
+			got := pi.Intercept(in())
+			want := inProcessInterceptor(t).Intercept(in())
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("plugin:\n%v\nin process:\n%v", got[4], want[4])
+			}
+			if want[7].Headers["user"] != "u7" || want[7].Headers["level"] != "info" || want[4].Headers["kept"] != "yes" {
+				t.Fatalf("headers %v, %v", want[7].Headers, want[4].Headers)
+			}
+			p, err := pi.h.get(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.batched != (v == "") {
+				t.Fatalf("protocol %q: batched %v", v, p.batched)
+			}
+		})
 	}
 }
 

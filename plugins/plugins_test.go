@@ -183,7 +183,7 @@ func TestPluginValidatesProperties(t *testing.T) {
 func TestProtocolVersionRefused(t *testing.T) {
 	t.Setenv("SLUICE_PLUGIN_PROTOCOL", "7")
 	_, _, errs := decode(t, "path", "/tmp/x")
-	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "speaks Sluice plugin protocol version 7, this agent version 1") {
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "speaks Sluice plugin protocol version 7, this agent versions 1 and 2") {
 		t.Fatalf("errors %v", errs)
 	}
 }
@@ -250,7 +250,20 @@ func process(t *testing.T, d sluice.Drainer, ch *sluicetest.Channel) []error {
 	return errs
 }
 
+// In protocol version 2 (batches framed in one field) and 1 (repeated
+// Event messages, as a plugin built before version 2 speaks).
 func TestSinkCommitsOnlyWhatThePluginAcknowledged(t *testing.T) {
+	for _, v := range []string{"", "1"} {
+		t.Run("protocol="+v, func(t *testing.T) {
+			if v != "" {
+				t.Setenv("SLUICE_PLUGIN_PROTOCOL", v)
+			}
+			sinkCommitsOnlyWhatThePluginAcknowledged(t)
+		})
+	}
+}
+
+func sinkCommitsOnlyWhatThePluginAcknowledged(t *testing.T) {
 	ch := sluicetest.NewChannel(events("a", "b", "c", "d", "crashonce", "e", "f")...)
 	s, loop, path := startSink(t, ch)
 	if s.BatchSize() != 3 {

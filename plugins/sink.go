@@ -24,6 +24,7 @@ import (
 type Sink struct {
 	h     *host
 	batch int
+	buf   []byte // the framed batch; Deliver runs on one goroutine at a time
 }
 
 func newSink(env sluice.Env, cfg *Config) (*Sink, error) {
@@ -52,7 +53,16 @@ func (s *Sink) Deliver(ctx context.Context, events []*sluice.Event) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.h.cfg.CallTimeout)
 	defer cancel()
-	resp, err := p.sink.Deliver(cctx, &pluginv1.DeliverRequest{Events: wire.ToWire(events)})
+	req := &pluginv1.DeliverRequest{}
+	if p.batched {
+		// gRPC has copied the request by the time Deliver returns, so the
+		// buffer is reused for the next batch.
+		s.buf = wire.AppendBatch(s.buf[:0], events)
+		req.Batch = s.buf
+	} else {
+		req.Events = wire.ToWire(events)
+	}
+	resp, err := p.sink.Deliver(cctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -123,19 +133,48 @@ func (i *Interceptor) Intercept(events []*sluice.Event) []*sluice.Event {
 	defer cancel()
 	p, err := i.h.get(ctx)
 	if err == nil {
-		cctx, ccancel := context.WithTimeout(ctx, i.h.cfg.CallTimeout)
-		var resp *pluginv1.InterceptResponse
-		resp, err = p.ic.Intercept(cctx, &pluginv1.InterceptRequest{Events: wire.ToWire(events)})
-		ccancel()
-		if err == nil {
+		var out []*sluice.Event
+		if out, err = i.call(ctx, p, events); err == nil {
 			i.setDown(false, nil)
 			i.h.ok()
-			return wire.FromWire(resp.Events)
+			return out
 		}
 		i.h.fail(p, err)
 	}
 	i.setDown(true, err)
 	return events
+}
+
+// bufs are framed-batch buffers: sources may call Intercept from several
+// goroutines at once.
+var bufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// call runs one Intercept call; a reply that cannot be decoded is the
+// plugin's failure, like a broken connection.
+func (i *Interceptor) call(ctx context.Context, p *proc, events []*sluice.Event) ([]*sluice.Event, error) {
+	cctx, cancel := context.WithTimeout(ctx, i.h.cfg.CallTimeout)
+	defer cancel()
+	req := &pluginv1.InterceptRequest{}
+	if p.batched {
+		buf := bufs.Get().(*[]byte)
+		defer bufs.Put(buf)
+		*buf = wire.AppendBatch((*buf)[:0], events)
+		req.Batch = *buf
+	} else {
+		req.Events = wire.ToWire(events)
+	}
+	resp, err := p.ic.Intercept(cctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if !p.batched {
+		return wire.FromWire(resp.Events), nil
+	}
+	out, err := wire.DecodeBatch(resp.Batch)
+	if err != nil {
+		return nil, fmt.Errorf("intercept reply: %w", err)
+	}
+	return out, nil
 }
 
 func (i *Interceptor) setDown(down bool, err error) {

@@ -81,12 +81,39 @@ func (w *Writer) roomAfter() error {
 	return nil
 }
 
+// haveSpare reports whether the next segment is there (or on its way):
+// when its preparation failed it tries again, sized to the space there
+// is now; without room that costs a statfs, not a zero-fill.
+func (w *Writer) haveSpare() error {
+	if w.ready == nil {
+		select {
+		case p := <-w.next:
+			w.ready = &p
+		default:
+			return nil // being prepared, sized to the room there was
+		}
+	}
+	if w.ready.err == nil {
+		return nil
+	}
+	p := w.prepareFit(w.opts.NextID(), w.opts.SegmentSize)
+	w.ready = &p
+	w.noteSpace(p.err)
+	return p.err
+}
+
 // prepareFit prepares segment id sized to the space there is.
 func (w *Writer) prepareFit(id uint32, want int64) prepared {
 	size, err := w.fit(want)
 	if err != nil {
 		return prepared{id: id, err: err}
 	}
+	return w.prepareSized(id, size)
+}
+
+// prepareSized prepares segment id of size bytes, reporting a full file
+// system as a NoSpaceError.
+func (w *Writer) prepareSized(id uint32, size int64) prepared {
 	path, err := prepare(w.opts.Dir, id, size)
 	if err != nil && errors.Is(err, syscall.ENOSPC) {
 		free, _ := w.freeSpace(w.opts.Dir)

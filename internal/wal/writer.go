@@ -117,7 +117,8 @@ type Writer struct {
 	dirty    bool
 	seq      uint64
 	lastSync time.Time
-	next     chan prepared
+	next     chan prepared // the background preparation's result
+	ready    *prepared     // that result once received and not yet used
 	buf      []byte
 	spare    []*Request
 }
@@ -333,10 +334,23 @@ func (w *Writer) loop() {
 // not sticky: the segment is intact, and a later request rolls again.
 func (w *Writer) writeFrames(reqs []*Request) error {
 	var rollErr error
+	spareChecked := false
+	var spareErr error
 	for i := 0; i < len(reqs); {
+		if reqs[i].Put {
+			// Puts only while a next segment is there for takes.
+			if !spareChecked {
+				spareErr, spareChecked = w.haveSpare(), true
+			}
+			if spareErr != nil {
+				reqs[i].Err = spareErr
+				i++
+				continue
+			}
+		}
 		room := w.size - int64(w.off) - FrameHeaderSize
 		j, size := i, 0
-		for j < len(reqs) && int64(size+len(reqs[j].Data)) <= room {
+		for j < len(reqs) && int64(size+len(reqs[j].Data)) <= room && (!reqs[j].Put || spareErr == nil) {
 			size += len(reqs[j].Data)
 			j++
 		}
@@ -409,29 +423,29 @@ func (w *Writer) roll(forPut bool) error {
 		}
 		w.synced, w.dirty, w.lastSync = w.off, false, time.Now()
 	}
-	p := <-w.next
-	if p.err != nil {
-		// Try again in the foreground, sized to the space there is
-		// now; without room this costs a statfs, not a zero-fill.
-		p = w.prepareFit(w.opts.NextID(), w.opts.SegmentSize)
-		if p.err != nil {
-			w.next <- p
-			w.noteSpace(p.err)
-			return p.err
-		}
+	if err := w.haveSpare(); err != nil {
+		return err
 	}
 	if forPut {
 		if err := w.roomAfter(); err != nil {
-			w.next <- p
 			w.noteSpace(err)
 			return err
 		}
 	}
+	if w.ready == nil {
+		p := <-w.next // still being prepared: wait for it
+		w.ready = &p
+		if p.err != nil {
+			return p.err
+		}
+	}
+	p := *w.ready
+	w.ready = nil
 	old := w.f
 	if err := w.activate(p); err != nil {
 		w.f = old
 		os.Remove(p.path)
-		w.next <- prepared{err: err}
+		w.ready = &prepared{err: err}
 		return err
 	}
 	old.Close()
@@ -461,10 +475,18 @@ func (w *Writer) activate(p prepared) error {
 
 // prepareNext zero-fills the next segment in the background, so a roll
 // costs a rename and a directory fsync, not a 64 MiB write.
+// The room is measured here, before the goroutine starts, so that a
+// preparation under way means a segment is coming.
 func (w *Writer) prepareNext() {
 	id := w.opts.NextID()
+	size, err := w.fit(w.opts.SegmentSize)
+	if err != nil {
+		w.ready = &prepared{id: id, err: err}
+		w.noteSpace(err)
+		return
+	}
 	go func() {
-		p := w.prepareFit(id, w.opts.SegmentSize)
+		p := w.prepareSized(id, size)
 		w.noteSpace(p.err)
 		w.next <- p
 	}()
@@ -474,7 +496,12 @@ func (w *Writer) shutdown() {
 	if w.f != nil {
 		w.f.Close()
 	}
-	if p := <-w.next; p.err == nil {
+	p := w.ready
+	if p == nil {
+		q := <-w.next
+		p = &q
+	}
+	if p.err == nil {
 		os.Remove(p.path)
 	}
 }

@@ -27,6 +27,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
@@ -57,9 +59,9 @@ func Serve(specs ...sluice.Spec) {
 	// The agent's collector pacing (GOGC or GOMEMLIMIT override it): a
 	// small plugin heap would otherwise be collected for every few batches.
 	gctune.Start(gctune.DefaultFloor, os.Getenv)
-	version := wire.ProtocolVersion
+	versions := wire.Versions
 	if v, err := strconv.Atoi(os.Getenv("SLUICE_PLUGIN_PROTOCOL")); err == nil {
-		version = v
+		versions = []int{v}
 	}
 	// SLUICE_PLUGIN_CPUPROFILE=<file>: a CPU profile of the plugin's run,
 	// written when the agent stops it (docs/plugins.md, debugging).
@@ -69,14 +71,22 @@ func Serve(specs ...sluice.Spec) {
 		}
 	}
 	hs := wire.Handshake
-	hs.ProtocolVersion = uint(version)
+	hs.ProtocolVersion = uint(versions[len(versions)-1])
+	// The same servers speak every version: a request's batch field says
+	// which form it came in (see plugin.proto), and the agent offers the
+	// versions it speaks, of which go-plugin picks the newest.
+	set := plugin.PluginSet{
+		wire.Source:      &wire.SourcePlugin{Impl: &sourceServer{b: newBridge()}},
+		wire.Sink:        &wire.SinkPlugin{Impl: &sinkServer{}},
+		wire.Interceptor: &wire.InterceptorPlugin{Impl: &interceptorServer{}},
+	}
+	vp := map[int]plugin.PluginSet{}
+	for _, v := range versions {
+		vp[v] = set
+	}
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: hs,
-		VersionedPlugins: map[int]plugin.PluginSet{version: {
-			wire.Source:      &wire.SourcePlugin{Impl: &sourceServer{b: newBridge()}},
-			wire.Sink:        &wire.SinkPlugin{Impl: &sinkServer{}},
-			wire.Interceptor: &wire.InterceptorPlugin{Impl: &interceptorServer{}},
-		}},
+		HandshakeConfig:  hs,
+		VersionedPlugins: vp,
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(MaxMessage), grpc.MaxSendMsgSize(MaxMessage),
 				grpc.InitialWindowSize(Window), grpc.InitialConnWindowSize(Window))...)
@@ -204,8 +214,23 @@ func (s *sinkServer) Deliver(ctx context.Context, req *pluginv1.DeliverRequest) 
 	if !ok {
 		return nil, fmt.Errorf("%T is not a sluice.Sink", impl)
 	}
-	err = sink.Deliver(ctx, wire.FromWire(req.Events))
-	return Verdict(err), nil
+	events, err := requestEvents(req.Batch, req.Events)
+	if err != nil {
+		return nil, err
+	}
+	return Verdict(sink.Deliver(ctx, events)), nil
+}
+
+// requestEvents are a request's events, in either protocol version's form.
+func requestEvents(batch []byte, events []*pluginv1.Event) ([]*sluice.Event, error) {
+	if len(batch) == 0 {
+		return wire.FromWire(events), nil
+	}
+	out, err := wire.DecodeBatch(batch)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	return out, nil
 }
 
 // Verdict is the reply to a Deliver that returned err.
@@ -262,5 +287,15 @@ func (s *interceptorServer) Intercept(_ context.Context, req *pluginv1.Intercept
 	if !ok {
 		return nil, fmt.Errorf("%T is not a sluice.Interceptor", impl)
 	}
-	return &pluginv1.InterceptResponse{Events: wire.ToWire(ic.Intercept(wire.FromWire(req.Events)))}, nil
+	events, err := requestEvents(req.Batch, req.Events)
+	if err != nil {
+		return nil, err
+	}
+	out := ic.Intercept(events)
+	if len(req.Batch) == 0 {
+		return &pluginv1.InterceptResponse{Events: wire.ToWire(out)}, nil
+	}
+	// gRPC sends the reply after this returns: a buffer of its own, sized
+	// at once.
+	return &pluginv1.InterceptResponse{Batch: wire.AppendBatch(make([]byte, 0, wire.BatchSize(out)), out)}, nil
 }

@@ -14,10 +14,16 @@ import (
 	pluginv1 "github.com/sluiceio/sluice/plugins/proto/sluice/plugin/v1"
 )
 
-// ProtocolVersion is the version of plugin.proto this build speaks. A
-// change that old plugins cannot follow bumps it; the handshake then
-// refuses plugins of the other version, naming both.
-const ProtocolVersion = 1
+// ProtocolVersion is the newest version of plugin.proto this build
+// speaks; Versions are all it speaks. A change that old plugins cannot
+// follow bumps it; the handshake refuses a plugin of a version not in
+// Versions, naming it and these.
+const ProtocolVersion = 2
+
+// Versions are the protocol versions the agent offers and the SDK serves:
+// 1 (a batch as repeated Event messages) and 2 (a batch as one framed
+// bytes field, AppendBatch).
+var Versions = []int{1, 2}
 
 // Handshake is go-plugin's handshake: the cookie only tells a plugin binary
 // run by hand that it is meant to be started by an agent.

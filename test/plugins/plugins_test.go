@@ -234,8 +234,8 @@ func TestPluginConfigErrors(t *testing.T) {
 	expect(out, code, `"lpush" is not rpush or xadd`)
 	// Another protocol version: refused, naming both.
 	write(seqConf(10, "127.0.0.1:1", "k", ""))
-	out, code = check([]string{"SLUICE_PLUGIN_PROTOCOL=2"}, "--plugins-path", pluginsDir)
-	expect(out, code, `a1.sinks.k1.type (`+conf+`:11)`, "speaks Sluice plugin protocol version 2, this agent version 1")
+	out, code = check([]string{"SLUICE_PLUGIN_PROTOCOL=3"}, "--plugins-path", pluginsDir)
+	expect(out, code, `a1.sinks.k1.type (`+conf+`:11)`, "speaks Sluice plugin protocol version 3, this agent versions 1 and 2")
 	// A plugin whose program is missing.
 	broken := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(broken, "redis"), 0o755); err != nil {

@@ -1,4 +1,4 @@
-// The Sluice plugin protocol, version 1.
+// The Sluice plugin protocol, versions 1 and 2.
 //
 // A plugin is a program the agent starts as a child process and talks to
 // over gRPC, through hashicorp/go-plugin's handshake: the agent sets
@@ -7,6 +7,18 @@
 // ("plugin" service SERVING) and prints one line on stdout:
 //
 //   1|1|tcp|127.0.0.1:PORT|grpc      (core version|protocol version|network|address|protocol)
+//
+// The agent offers versions 1 and 2 (PLUGIN_PROTOCOL_VERSIONS=1,2); the
+// plugin answers with the one it speaks. They differ only in how a sink's
+// and an interceptor's batches travel: in version 1 as repeated Event
+// messages (the events fields), in version 2 as one framed bytes field (the
+// batch fields), far cheaper per event to encode and decode; both sides
+// then use batch and leave events empty. A source's Next is the same in
+// both. The framing, every count and length an unsigned
+// varint (protobuf's):
+//
+//   batch = count event*
+//   event = nheaders (keylen key valuelen value)* bodylen body
 //
 // One process serves one configured component: Configure tells it which
 // of the manifest's types it is and with which properties.

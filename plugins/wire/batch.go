@@ -1,0 +1,137 @@
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/sluiceio/sluice"
+)
+
+// Protocol version 2 carries a batch as one bytes field (the batch field
+// of DeliverRequest, InterceptRequest and InterceptResponse) rather than
+// as repeated Event messages: one copy of the batch instead of a message,
+// a map and a body per event on each side. The framing, all lengths and
+// counts unsigned varints:
+//
+//	batch  = count event*
+//	event  = nheaders (klen key vlen value)* blen body
+//
+// Headers are written in map order; a decoder must not assume any.
+
+// AppendBatch appends events, framed, to dst.
+func AppendBatch(dst []byte, events []*sluice.Event) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(events)))
+	for _, e := range events {
+		dst = binary.AppendUvarint(dst, uint64(len(e.Headers)))
+		for k, v := range e.Headers {
+			dst = binary.AppendUvarint(dst, uint64(len(k)))
+			dst = append(dst, k...)
+			dst = binary.AppendUvarint(dst, uint64(len(v)))
+			dst = append(dst, v...)
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(e.Body)))
+		dst = append(dst, e.Body...)
+	}
+	return dst
+}
+
+// BatchSize is the length AppendBatch makes of events, for sizing a
+// buffer at once.
+func BatchSize(events []*sluice.Event) int {
+	n := uvarintLen(uint64(len(events)))
+	for _, e := range events {
+		n += uvarintLen(uint64(len(e.Headers)))
+		for k, v := range e.Headers {
+			n += uvarintLen(uint64(len(k))) + len(k) + uvarintLen(uint64(len(v))) + len(v)
+		}
+		n += uvarintLen(uint64(len(e.Body))) + len(e.Body)
+	}
+	return n
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
+}
+
+var errTruncated = errors.New("batch truncated")
+
+// DecodeBatch decodes a framed batch. The events alias b: bodies are
+// sub-slices of it (capped, so an append to one cannot reach the next
+// event) and header keys and values are strings over it, so b must not be
+// modified afterwards; a batch decoded from a gRPC message is a copy of
+// its own. Every event gets a headers map, empty or not, as
+// sluice.Event's users expect. A malformed batch is an error, never a
+// panic, and no count or length it claims is allocated before the bytes
+// are there to back it.
+func DecodeBatch(b []byte) ([]*sluice.Event, error) {
+	n, off, err := uvarint(b, 0)
+	if err != nil {
+		return nil, err
+	}
+	// An event takes at least two bytes (its header count and body length).
+	if n > uint64(len(b)-off)/2 {
+		return nil, fmt.Errorf("batch claims %d events in %d bytes", n, len(b)-off)
+	}
+	slab := make([]sluice.Event, n)
+	out := make([]*sluice.Event, n)
+	for i := range out {
+		e := &slab[i]
+		var nh uint64
+		if nh, off, err = uvarint(b, off); err != nil {
+			return nil, fmt.Errorf("event %d: %w", i, err)
+		}
+		if nh > uint64(len(b)-off)/2 {
+			return nil, fmt.Errorf("event %d claims %d headers in %d bytes", i, nh, len(b)-off)
+		}
+		e.Headers = make(map[string]string, nh)
+		for range nh {
+			var k, v []byte
+			if k, off, err = field(b, off); err != nil {
+				return nil, fmt.Errorf("event %d: header name: %w", i, err)
+			}
+			if v, off, err = field(b, off); err != nil {
+				return nil, fmt.Errorf("event %d: header %q: %w", i, k, err)
+			}
+			e.Headers[unsafe.String(unsafe.SliceData(k), len(k))] = unsafe.String(unsafe.SliceData(v), len(v))
+		}
+		if e.Body, off, err = field(b, off); err != nil {
+			return nil, fmt.Errorf("event %d: body: %w", i, err)
+		}
+		if len(e.Body) == 0 {
+			e.Body = nil // as protobuf decodes an empty bytes field
+		}
+		out[i] = e
+	}
+	if off != len(b) {
+		return nil, fmt.Errorf("%d bytes after the batch's %d events", len(b)-off, n)
+	}
+	return out, nil
+}
+
+func uvarint(b []byte, off int) (uint64, int, error) {
+	x, k := binary.Uvarint(b[off:])
+	if k <= 0 {
+		return 0, off, errTruncated
+	}
+	return x, off + k, nil
+}
+
+// field reads a length-prefixed field; its capacity ends with it.
+func field(b []byte, off int) ([]byte, int, error) {
+	l, off, err := uvarint(b, off)
+	if err != nil {
+		return nil, off, err
+	}
+	if l > uint64(len(b)-off) {
+		return nil, off, fmt.Errorf("%w: a field of %d bytes with %d left", errTruncated, l, len(b)-off)
+	}
+	end := off + int(l)
+	return b[off:end:end], end, nil
+}
