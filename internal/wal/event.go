@@ -8,11 +8,23 @@ import (
 	"github.com/sluiceio/sluice"
 )
 
-// AppendPut appends a put record holding e:
-// header count uvarint | (key len uvarint, key, value len uvarint, value)* |
-// body len uvarint | body.
+// AppendPut appends a put record holding e, framed by AppendEvent.
 func AppendPut(b []byte, e *sluice.Event) []byte {
 	b, at := BeginRecord(b, RecPut)
+	b = AppendEvent(b, e)
+	EndRecord(b, at)
+	return b
+}
+
+// PutSize is the exact size AppendPut will use for e, so a batch's buffer
+// is allocated once.
+func PutSize(e *sluice.Event) int { return RecordHeaderSize + EventSize(e) }
+
+// AppendEvent appends e framed as a put record's body, which the plugin
+// protocol's batches use too (plugins/wire):
+// header count uvarint | (key len uvarint, key, value len uvarint, value)* |
+// body len uvarint | body.
+func AppendEvent(b []byte, e *sluice.Event) []byte {
 	b = binary.AppendUvarint(b, uint64(len(e.Headers)))
 	for k, v := range e.Headers {
 		b = binary.AppendUvarint(b, uint64(len(k)))
@@ -21,22 +33,20 @@ func AppendPut(b []byte, e *sluice.Event) []byte {
 		b = append(b, v...)
 	}
 	b = binary.AppendUvarint(b, uint64(len(e.Body)))
-	b = append(b, e.Body...)
-	EndRecord(b, at)
-	return b
+	return append(b, e.Body...)
 }
 
-// PutSize is the exact size AppendPut will use for e, so a batch's buffer
-// is allocated once.
-func PutSize(e *sluice.Event) int {
-	n := RecordHeaderSize + uvarintLen(uint64(len(e.Headers)))
+// EventSize is the exact size AppendEvent will use for e.
+func EventSize(e *sluice.Event) int {
+	n := UvarintLen(uint64(len(e.Headers)))
 	for k, v := range e.Headers {
-		n += uvarintLen(uint64(len(k))) + len(k) + uvarintLen(uint64(len(v))) + len(v)
+		n += UvarintLen(uint64(len(k))) + len(k) + UvarintLen(uint64(len(v))) + len(v)
 	}
-	return n + uvarintLen(uint64(len(e.Body))) + len(e.Body)
+	return n + UvarintLen(uint64(len(e.Body))) + len(e.Body)
 }
 
-func uvarintLen(x uint64) int {
+// UvarintLen is the length of x as an unsigned varint.
+func UvarintLen(x uint64) int {
 	n := 1
 	for x >= 0x80 {
 		x >>= 7

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/wal"
 )
 
 // Protocol version 2 carries a batch as one bytes field (the batch field
@@ -18,21 +19,15 @@ import (
 //	batch  = count event*
 //	event  = nheaders (klen key vlen value)* blen body
 //
-// Headers are written in map order; a decoder must not assume any.
+// An event is framed as the file channel's log frames one (internal/wal's
+// AppendEvent). Headers are written in map order; a decoder must not
+// assume any.
 
 // AppendBatch appends events, framed, to dst.
 func AppendBatch(dst []byte, events []*sluice.Event) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(events)))
 	for _, e := range events {
-		dst = binary.AppendUvarint(dst, uint64(len(e.Headers)))
-		for k, v := range e.Headers {
-			dst = binary.AppendUvarint(dst, uint64(len(k)))
-			dst = append(dst, k...)
-			dst = binary.AppendUvarint(dst, uint64(len(v)))
-			dst = append(dst, v...)
-		}
-		dst = binary.AppendUvarint(dst, uint64(len(e.Body)))
-		dst = append(dst, e.Body...)
+		dst = wal.AppendEvent(dst, e)
 	}
 	return dst
 }
@@ -40,22 +35,9 @@ func AppendBatch(dst []byte, events []*sluice.Event) []byte {
 // BatchSize is the length AppendBatch makes of events, for sizing a
 // buffer at once.
 func BatchSize(events []*sluice.Event) int {
-	n := uvarintLen(uint64(len(events)))
+	n := wal.UvarintLen(uint64(len(events)))
 	for _, e := range events {
-		n += uvarintLen(uint64(len(e.Headers)))
-		for k, v := range e.Headers {
-			n += uvarintLen(uint64(len(k))) + len(k) + uvarintLen(uint64(len(v))) + len(v)
-		}
-		n += uvarintLen(uint64(len(e.Body))) + len(e.Body)
-	}
-	return n
-}
-
-func uvarintLen(x uint64) int {
-	n := 1
-	for x >= 0x80 {
-		x >>= 7
-		n++
+		n += wal.EventSize(e)
 	}
 	return n
 }
