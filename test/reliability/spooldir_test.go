@@ -29,6 +29,39 @@ func writeSeqFile(t *testing.T, path string, from, to int) {
 	}
 }
 
+// stageSeqFiles creates the spool and stage directories and writes files
+// f00.log, f01.log... of perFile numbered lines each into stage, to be
+// moved into spool one by one.
+func stageSeqFiles(t *testing.T, spool, stage string, files, perFile int) {
+	t.Helper()
+	for _, d := range []string{spool, stage} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < files; i++ {
+		writeSeqFile(t, filepath.Join(stage, fmt.Sprintf("f%02d.log", i)), i*perFile, (i+1)*perFile)
+	}
+}
+
+// spoolSource is agent a1's spooldir source r1 reading spool into c1,
+// with extra properties of r1 ("deletePolicy = immediate").
+func spoolSource(spool string, batch int, extra ...string) string {
+	s := fmt.Sprintf(`a1.sources = r1
+a1.channels = c1
+a1.sinks = k1
+a1.sources.r1.type = spooldir
+a1.sources.r1.spoolDir = %s
+a1.sources.r1.batchSize = %d
+a1.sources.r1.pollDelay = 100
+a1.sources.r1.channels = c1
+`, spool, batch)
+	for _, e := range extra {
+		s += "a1.sources.r1." + e + "\n"
+	}
+	return s
+}
+
 // TestSpoolDirKill9: numbered files dropped one by one into a spooling
 // directory (spooldir → file channel → file_roll); each kill -9 is aimed
 // at a moment a file is half read (the source's position file exists).
@@ -40,23 +73,8 @@ func TestSpoolDirKill9(t *testing.T) {
 	const files, perFile, srcBatch = 10, 30000, 100
 	dir := t.TempDir()
 	spool, stage, out := filepath.Join(dir, "spool"), filepath.Join(dir, "stage"), filepath.Join(dir, "out")
-	for _, d := range []string{spool, stage} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := 0; i < files; i++ {
-		writeSeqFile(t, filepath.Join(stage, fmt.Sprintf("f%02d.log", i)), i*perFile, (i+1)*perFile)
-	}
-	ag := newAgent(t, dir, "a1", fmt.Sprintf(`a1.sources = r1
-a1.channels = c1
-a1.sinks = k1
-a1.sources.r1.type = spooldir
-a1.sources.r1.spoolDir = %s
-a1.sources.r1.batchSize = %d
-a1.sources.r1.pollDelay = 100
-a1.sources.r1.channels = c1
-`, spool, srcBatch)+fileChannel("a1", dir)+fileRoll("a1", out))
+	stageSeqFiles(t, spool, stage, files, perFile)
+	ag := newAgent(t, dir, "a1", spoolSource(spool, srcBatch)+fileChannel("a1", dir)+fileRoll("a1", out))
 	ag.start()
 
 	// Drop the files one by one over the fault window.
