@@ -132,8 +132,8 @@ func TestSameCellsAsFlume(t *testing.T) {
 	peers.StartFlume(t, peers.FlumeOptions{Peer: "flume-hbase", Conf: comparisonConf(fport, "flume", h.ZK()),
 		ReadyAddr: faddr, JVMFlags: peers.FastStartFlags})
 	agenttest.Run(t, comparisonConf(sport, "sluice", h.ZK()), sluicetest.Logger())
-	netcatSend(t, faddr, lines)
-	netcatSend(t, saddr, lines)
+	agenttest.NetcatSend(t, faddr, lines)
+	agenttest.NetcatSend(t, saddr, lines)
 
 	// 123 lines: the simple serializers write each (and count them), the
 	// regex ones the 91 whose level is info/warn in any case (regex_key)

@@ -71,7 +71,7 @@ func TestNetcatHBaseExample(t *testing.T) {
 		"a1.sinks.k1.table", table)
 	agenttest.Run(t, text, sluicetest.Logger())
 	lines := numbered("example line ", 700)
-	netcatSend(t, "127.0.0.1:"+strconv.Itoa(port), lines)
+	agenttest.NetcatSend(t, "127.0.0.1:"+strconv.Itoa(port), lines)
 	key := regexp.MustCompile(`^line-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	var got []string
 	var n int64
@@ -108,7 +108,7 @@ func TestSimpleSerializerSuffixes(t *testing.T) {
 			addr, _ := pipeline(t, table, "serializer = "+simpleHBase2, "serializer.rowPrefix = r-",
 				"serializer.suffix = "+suffix, "batchSize = 100")
 			lines := numbered(suffix+" ", n)
-			netcatSend(t, addr, lines)
+			agenttest.NetcatSend(t, addr, lines)
 			key := map[string]*regexp.Regexp{
 				"uuid":      regexp.MustCompile(`^r-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`),
 				"random":    regexp.MustCompile(`^r--?[0-9]{1,19}$`),
@@ -163,7 +163,7 @@ func TestRegexSerializerRowKeyIndexDepositHeaders(t *testing.T) {
 		lines = append(lines, fmt.Sprintf("key%04d %s message %d with spaces", i, []string{"INFO", "WARN"}[i%2], i))
 	}
 	lines = append(lines, "no-match")
-	netcatSend(t, addr, lines)
+	agenttest.NetcatSend(t, addr, lines)
 	var rows map[string]map[string][]byte
 	agenttest.WaitUntil(t, "200 rows", 2*time.Minute, func() bool {
 		var err error
@@ -201,7 +201,7 @@ func TestRegexSerializerGeneratedKeys(t *testing.T) {
 	before := time.Now().UnixMilli()
 	addr, _ := pipeline(t, table, "serializer = "+regexHBase)
 	lines := numbered("generated ", 250)
-	netcatSend(t, addr, lines)
+	agenttest.NetcatSend(t, addr, lines)
 	var rows map[string]map[string][]byte
 	agenttest.WaitUntil(t, "250 rows", 2*time.Minute, func() bool {
 		var err error
@@ -246,7 +246,7 @@ func TestIncrementsAndCoalesce(t *testing.T) {
 			table := newTable(t, "cf")
 			addr, _ := pipeline(t, table, "coalesceIncrements = "+coalesce,
 				"serializer.incrementRow = hits", "serializer.incrementColumn = total", "batchSize = 200")
-			netcatSend(t, addr, numbered("inc ", 1000))
+			agenttest.NetcatSend(t, addr, numbered("inc ", 1000))
 			var rows map[string]string
 			var n int64
 			agenttest.WaitUntil(t, "the counter at 1000", 2*time.Minute, func() bool {
@@ -301,7 +301,7 @@ func TestHBaseKilledMidStreamLosesNothing(t *testing.T) {
 	send := func(from, to int) {
 		for i := from; i < to; i++ {
 			chunk := numbered(fmt.Sprintf("c%02d-", i), per)
-			netcatSend(t, addr, chunk)
+			agenttest.NetcatSend(t, addr, chunk)
 			lines = append(lines, chunk...)
 		}
 	}

@@ -4,14 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/sluiceio/sluice/sluicetest"
 	"github.com/sluiceio/sluice/sluicetest/agenttest"
@@ -105,34 +102,6 @@ a1.sinks.k1.zookeeperQuorum = %s
 	})
 	agenttest.Run(t, text, log.Logger())
 	return "127.0.0.1:" + strconv.Itoa(port), &log
-}
-
-// netcatSend writes lines to a netcat source and waits for its OKs.
-func netcatSend(t *testing.T, addr string, lines []string) {
-	t.Helper()
-	var c net.Conn
-	var err error
-	agenttest.WaitUntil(t, "the netcat source", time.Minute, func() bool {
-		c, err = net.Dial("tcp", addr)
-		return err == nil
-	})
-	defer c.Close()
-	if _, err := c.Write([]byte(strings.Join(lines, "\n") + "\n")); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 3*len(lines))
-	c.SetReadDeadline(time.Now().Add(3 * time.Minute))
-	got := 0
-	for got < len(buf) {
-		n, err := c.Read(buf[got:])
-		if err != nil {
-			t.Fatalf("netcat answered %q: %v", buf[:got], err)
-		}
-		got += n
-	}
-	if strings.Count(string(buf), "OK\n") != len(lines) {
-		t.Fatalf("netcat answered %q", buf)
-	}
 }
 
 func numbered(prefix string, n int) []string {

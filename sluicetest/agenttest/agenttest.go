@@ -7,10 +7,12 @@ package agenttest
 import (
 	"context"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,5 +80,34 @@ func WaitUntil(t testing.TB, what string, timeout time.Duration, cond func() boo
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// NetcatSend writes lines to a netcat source at addr (waiting up to a
+// minute for it to listen) and waits for one "OK" per line.
+func NetcatSend(t testing.TB, addr string, lines []string) {
+	t.Helper()
+	var c net.Conn
+	var err error
+	WaitUntil(t, "the netcat source", time.Minute, func() bool {
+		c, err = net.Dial("tcp", addr)
+		return err == nil
+	})
+	defer c.Close()
+	if _, err := c.Write([]byte(strings.Join(lines, "\n") + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 3*len(lines))
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Minute))
+	got := 0
+	for got < len(buf) {
+		n, err := c.Read(buf[got:])
+		if err != nil {
+			t.Fatalf("netcat answered %q: %v", buf[:got], err)
+		}
+		got += n
+	}
+	if strings.Count(string(buf), "OK\n") != len(lines) {
+		t.Fatalf("netcat answered %q", buf)
 	}
 }
