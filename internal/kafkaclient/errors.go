@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -55,6 +56,16 @@ func Permanent(err error) bool {
 		}
 	}
 	return false
+}
+
+// TLSRefused reports whether err is a TLS alert the broker sent after the
+// handshake: with ssl.client.auth = required, the broker's refusal of the
+// client's certificate, or of its lack of one (TLS 1.3 lets the client
+// finish its side of the handshake first, so the alert comes at the first
+// read).
+func TLSRefused(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error" && strings.Contains(op.Err.Error(), "tls:") && strings.Contains(op.Err.Error(), "certificate")
 }
 
 // AuthFailed reports whether err is a failed authentication or a refused
@@ -107,6 +118,8 @@ func Explain(cl *kgo.Client, err error) error {
 		return fmt.Errorf("the brokers at kafka.bootstrap.servers %q do not accept SASL mechanism %s: %w", servers, mech, err)
 	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr):
 		return fmt.Errorf("TLS: the certificate of kafka.bootstrap.servers %q is not trusted (check ssl.truststore.location and ssl.endpoint.identification.algorithm): %w", servers, err)
+	case TLSRefused(err):
+		return fmt.Errorf("TLS: kafka.bootstrap.servers %q refused this client's certificate (the listener requires one its trust store accepts: check ssl.keystore.location): %w", servers, err)
 	case errors.As(err, &recordHeader):
 		return fmt.Errorf("TLS: kafka.bootstrap.servers %q did not answer with TLS (does security.protocol match the broker's listener?): %w", servers, err)
 	case errors.As(err, &firstEOF):

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/sluicetest"
+	"github.com/sluiceio/sluice/sluicetest/testca"
 	"github.com/sluiceio/sluice/test/peers"
 
 	_ "github.com/sluiceio/sluice/channels/memory"
@@ -39,6 +40,17 @@ const alicePassword = "alice-Pw-4711"
 
 // sslAddr is the broker's SSL listener (client certificates required).
 var sslAddr string
+
+// mtlsAddr is a second SSL listener whose key and trust stores come from
+// mtlsCA, a CA made at test time: clients must show a certificate it
+// signed (ssl.client.auth = required).
+var (
+	mtlsAddr string
+	mtlsCA   *testca.CA
+	mtlsDir  string
+)
+
+const mtlsPassword = "mtls-Pw-0815"
 
 func freePorts(n int) ([]int, error) {
 	var ports []int
@@ -64,7 +76,7 @@ func TestMain(m *testing.M) {
 	if testing.Short() {
 		os.Exit(m.Run()) // unit tests only: no Java
 	}
-	ports, err := freePorts(4)
+	ports, err := freePorts(5)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sinks/kafka:", err)
 		os.Exit(1)
@@ -74,6 +86,14 @@ func TestMain(m *testing.M) {
 	plain, ctrl, sasl, ssl := ports[0], ports[1], ports[2], ports[3]
 	saslAddr = fmt.Sprintf("127.0.0.1:%d", sasl)
 	sslAddr = fmt.Sprintf("localhost:%d", ssl)
+	mtlsAddr = fmt.Sprintf("localhost:%d", ports[4])
+	if mtlsDir, err = os.MkdirTemp("", "sinks-kafka-mtls"); err != nil {
+		fmt.Fprintln(os.Stderr, "sinks/kafka:", err)
+		os.Exit(1)
+	}
+	mtlsCA = testca.New(nil, "sinks/kafka mTLS CA")
+	mtlsKS := mtlsCA.Server(nil, "localhost").KeyStoreP12(nil, mtlsDir, "broker.p12", mtlsPassword)
+	mtlsTS := mtlsCA.TrustStoreP12(nil, mtlsDir, "trust.p12", mtlsPassword)
 	stores, err := filepath.Abs(filepath.Join("..", "..", "internal", "tlsconf", "testdata"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sinks/kafka:", err)
@@ -82,10 +102,19 @@ func TestMain(m *testing.M) {
 	k, err := peers.StartKafkaProcess(context.Background(), peers.KafkaOptions{
 		Heap: "512m", JVMFlags: peers.FastStartFlags, Port: plain,
 		Props: map[string]string{
-			"listeners":                      fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s,SSL://%s", plain, ctrl, saslAddr, sslAddr),
-			"advertised.listeners":           fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s,SSL://%s", plain, ctrl, saslAddr, sslAddr),
+			"listeners":                      fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s,SSL://%s,MTLS://%s", plain, ctrl, saslAddr, sslAddr, mtlsAddr),
+			"advertised.listeners":           fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s,SSL://%s,MTLS://%s", plain, ctrl, saslAddr, sslAddr, mtlsAddr),
 			"controller.quorum.voters":       fmt.Sprintf("1@127.0.0.1:%d", ctrl),
-			"listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL",
+			"listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,MTLS:SSL",
+			// The MTLS listener: PKCS12 stores of the test-time CA.
+			"listener.name.mtls.ssl.keystore.location":   mtlsKS,
+			"listener.name.mtls.ssl.keystore.type":       "PKCS12",
+			"listener.name.mtls.ssl.keystore.password":   mtlsPassword,
+			"listener.name.mtls.ssl.key.password":        mtlsPassword,
+			"listener.name.mtls.ssl.truststore.location": mtlsTS,
+			"listener.name.mtls.ssl.truststore.type":     "PKCS12",
+			"listener.name.mtls.ssl.truststore.password": mtlsPassword,
+			"listener.name.mtls.ssl.client.auth":         "required",
 			// The SSL listener: the test stores of internal/tlsconf (a
 			// certificate for localhost and 127.0.0.1), clients must show
 			// a certificate the broker trusts (the same one).
@@ -114,6 +143,7 @@ func TestMain(m *testing.M) {
 	if err := k.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "sinks/kafka: stopping the broker:", err)
 	}
+	os.RemoveAll(mtlsDir)
 	os.Exit(code)
 }
 

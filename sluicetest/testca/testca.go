@@ -37,18 +37,33 @@ type Leaf struct {
 
 var serial atomic.Int64
 
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+// check fails t, or panics when t is nil (a TestMain has no T).
+func check(t testing.TB, err error) {
+	if err == nil {
+		return
 	}
+	if t == nil {
+		panic("testca: " + err.Error())
+	}
+	t.Helper()
+	t.Fatal(err)
+}
+
+func newKey(t testing.TB) *ecdsa.PrivateKey {
+	if t != nil {
+		t.Helper()
+	}
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	check(t, err)
 	return k
 }
 
-// New makes a self-signed CA named name.
+// New makes a self-signed CA named name. Every function taking a
+// testing.TB accepts nil, and then panics on failure.
 func New(t testing.TB, name string) *CA {
-	t.Helper()
+	if t != nil {
+		t.Helper()
+	}
 	key := newKey(t)
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(serial.Add(1)),
@@ -60,13 +75,9 @@ func New(t testing.TB, name string) *CA {
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	check(t, err)
 	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	check(t, err)
 	return &CA{Cert: cert, key: key}
 }
 
@@ -82,7 +93,9 @@ func (ca *CA) Client(t testing.TB, cn string) *Leaf {
 }
 
 func (ca *CA) issue(t testing.TB, cn string, dns []string, ips []net.IP) *Leaf {
-	t.Helper()
+	if t != nil {
+		t.Helper()
+	}
 	key := newKey(t)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(serial.Add(1)),
@@ -95,13 +108,9 @@ func (ca *CA) issue(t testing.TB, cn string, dns []string, ips []net.IP) *Leaf {
 		IPAddresses:  ips,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	check(t, err)
 	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	check(t, err)
 	return &Leaf{Cert: cert, Key: key, CA: ca}
 }
 
@@ -118,32 +127,32 @@ func (ca *CA) Pool() *x509.CertPool {
 }
 
 func write(t testing.TB, path string, data []byte) string {
-	t.Helper()
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
+	if t != nil {
+		t.Helper()
 	}
+	check(t, os.WriteFile(path, data, 0o600))
 	return path
 }
 
 // KeyStoreP12 writes the leaf, its key and the CA as a PKCS12 key store
 // protected by password, into dir/name; it returns the path.
 func (l *Leaf) KeyStoreP12(t testing.TB, dir, name, password string) string {
-	t.Helper()
-	data, err := pkcs12.Modern.Encode(l.Key, l.Cert, []*x509.Certificate{l.CA.Cert}, password)
-	if err != nil {
-		t.Fatal(err)
+	if t != nil {
+		t.Helper()
 	}
+	data, err := pkcs12.Modern.Encode(l.Key, l.Cert, []*x509.Certificate{l.CA.Cert}, password)
+	check(t, err)
 	return write(t, filepath.Join(dir, name), data)
 }
 
 // PEM writes the leaf's chain and unencrypted key in one PEM file (Sluice's
 // PEM key store); it returns the path.
 func (l *Leaf) PEM(t testing.TB, dir, name string) string {
-	t.Helper()
-	der, err := x509.MarshalPKCS8PrivateKey(l.Key)
-	if err != nil {
-		t.Fatal(err)
+	if t != nil {
+		t.Helper()
 	}
+	der, err := x509.MarshalPKCS8PrivateKey(l.Key)
+	check(t, err)
 	var b []byte
 	b = append(b, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: l.Cert.Raw})...)
 	b = append(b, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: l.CA.Cert.Raw})...)
@@ -154,16 +163,18 @@ func (l *Leaf) PEM(t testing.TB, dir, name string) string {
 // TrustStoreP12 writes the CA as a PKCS12 trust store protected by
 // password; it returns the path.
 func (ca *CA) TrustStoreP12(t testing.TB, dir, name, password string) string {
-	t.Helper()
-	data, err := pkcs12.Modern.EncodeTrustStore([]*x509.Certificate{ca.Cert}, password)
-	if err != nil {
-		t.Fatal(err)
+	if t != nil {
+		t.Helper()
 	}
+	data, err := pkcs12.Modern.EncodeTrustStore([]*x509.Certificate{ca.Cert}, password)
+	check(t, err)
 	return write(t, filepath.Join(dir, name), data)
 }
 
 // PEM writes the CA's certificate as a PEM file; it returns the path.
 func (ca *CA) PEM(t testing.TB, dir, name string) string {
-	t.Helper()
+	if t != nil {
+		t.Helper()
+	}
 	return write(t, filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}))
 }

@@ -456,6 +456,24 @@ func (h *brokerHealth) failing() bool {
 }
 
 func (h *brokerHealth) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	if err != nil {
+		h.report(meta, err)
+	}
+}
+
+// OnBrokerRead sees the broker's first answer on a connection: only then is
+// it known to be back (a broker that requires client certificates refuses
+// one it does not trust with a TLS alert at the first read, after the
+// connect looked fine). Other read errors (a broker closing an idle
+// connection) are the client's business.
+func (h *brokerHealth) OnBrokerRead(meta kgo.BrokerMetadata, _ int16, _ int, _, _ time.Duration, err error) {
+	if err == nil || kafkaclient.TLSRefused(err) {
+		h.report(meta, err)
+	}
+}
+
+// report records a broker's state: err nil means it answered.
+func (h *brokerHealth) report(meta kgo.BrokerMetadata, err error) {
 	addr := net.JoinHostPort(meta.Host, strconv.Itoa(int(meta.Port)))
 	h.mu.Lock()
 	defer h.mu.Unlock()
