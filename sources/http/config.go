@@ -54,7 +54,7 @@ type Config struct {
 	KeyFile             string   `flume:"ssl.keyFile" doc:"Sluice extension: PEM file with the unencrypted private key of ssl.certFile"`
 
 	MaxBodySize       int64         `flume:"max-body-size" doc:"Sluice extension: largest request body accepted, in bytes; a larger one is answered 413"`
-	MaxConnections    int           `flume:"max-connections" doc:"Sluice extension: most connections served at once; further clients wait in the listen queue until one closes"`
+	MaxConnections    int           `flume:"max-connections" doc:"Sluice extension: most connections served at once; past it the connection idle longest is closed for a new client, which waits only while all are busy with requests"`
 	ReadHeaderTimeout time.Duration `flume:"read-header-timeout" unit:"ms" doc:"Sluice extension: longest time a client may take to send a request's headers"`
 	ReadTimeout       time.Duration `flume:"read-timeout" unit:"ms" doc:"Sluice extension: longest time a client may send nothing while its request body is due; the request is then dropped with what it sent"`
 	IdleTimeout       time.Duration `flume:"idle-timeout" unit:"ms" doc:"Sluice extension: a keep-alive connection with no new request for this long is closed"`
@@ -255,7 +255,9 @@ var notes = strings.TrimSpace(fmt.Sprintf(`
   list means none, where Flume's default requires a parameter with an empty name).
 - Limits Flume lacks (Sluice extensions), each a property: `+"`max-body-size`"+` (%d MiB; 413 beyond,
   checked against Content-Length before anything is read, and while reading a chunked body),
-  `+"`max-connections`"+` (%d; further connections wait in the listen queue),
+  `+"`max-connections`"+` (%d; a further client is served by closing the connection idle longest
+  (keep-alive between requests, or one that has sent nothing yet), logged at most once per 10 s; it
+  waits in the listen queue only while every connection is busy with a request),
   `+"`read-header-timeout`"+` (%d s), `+"`read-timeout`"+` (30 s without a byte while a body is due: the
   request is answered 408, its connection closed and its memory freed, so a client that sends part of a body and stalls
   holds nothing for long), `+"`idle-timeout`"+` (60 s for a keep-alive connection between

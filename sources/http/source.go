@@ -28,10 +28,11 @@ type Source struct {
 	proc     sluice.ChannelProcessor
 	counters *sluice.SourceCounters
 
-	badLog ratelog.Limiter // bad requests, one line per interval
-	budget *budget.Budget  // bytes of bodies being read and decoded, shared by the requests
-	outMu  sync.Mutex
-	outage ratelog.Outage // channels refusing batches
+	badLog   ratelog.Limiter // bad requests, one line per interval
+	evictLog ratelog.Limiter // idle connections closed for new ones
+	budget   *budget.Budget  // bytes of bodies being read and decoded, shared by the requests
+	outMu    sync.Mutex
+	outage   ratelog.Outage // channels refusing batches
 
 	mu     sync.Mutex // serialises Start and Stop
 	srv    *http.Server
@@ -117,12 +118,19 @@ func (s *Source) Start(ctx context.Context) error {
 	}
 	s.budget = budget.New(limit)
 	s.ln = newLimitListener(tcp, s.cfg.MaxConnections, s.counters.OpenConnection)
+	s.ln.evicted = func() {
+		if ok, held := s.evictLog.Allow(); ok {
+			s.log.Warn("http source: max-connections reached; closed the connection idle longest to serve a new client",
+				"max-connections", s.cfg.MaxConnections, "similar_lines_held_back", held)
+		}
+	}
 	var ln net.Listener = s.ln
 	if tcfg != nil {
 		ln = tls.NewListener(ln, tcfg)
 	}
 	s.srv = &http.Server{
 		Handler:           s,
+		ConnState:         s.ln.connState,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,

@@ -332,20 +332,21 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// With max-connections 1, a second client is not served until the first
-// closes its connection.
+// With max-connections 1, a second client waits while the first is in the
+// middle of a request; once the first's connection is idle (keep-alive,
+// between requests) it is closed to serve the second, so that connections
+// held without use cannot lock clients out.
 func TestMaxConnections(t *testing.T) {
 	f := start(t, nil, func(c *Config) { c.MaxConnections = 1 })
 	first, err := net.Dial("tcp", f.src.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprint(first, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n\r\n[{\"body\":\"1\"}]")
+	defer first.Close()
+	// A request in progress: headers and half the body.
+	fmt.Fprint(first, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n\r\n[{\"body\"")
 	r1 := bufio.NewReader(first)
-	if resp, err := http.ReadResponse(r1, nil); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("first client: %v %v", resp, err)
-	}
-	// The first connection stays open (keep-alive) and holds the slot.
+	time.Sleep(100 * time.Millisecond) // the server read the headers: the connection is active
 	second, err := net.Dial("tcp", f.src.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -355,19 +356,51 @@ func TestMaxConnections(t *testing.T) {
 	r2 := bufio.NewReader(second)
 	_ = second.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 	if resp, err := http.ReadResponse(r2, nil); err == nil {
-		t.Fatalf("second client served while the first held the only slot: %d", resp.StatusCode)
+		t.Fatalf("second client served while the first's request held the only slot: %d", resp.StatusCode)
 	}
 	if n := f.counter("OpenConnectionCount"); n != 1 {
 		t.Errorf("OpenConnectionCount = %d, want 1", n)
 	}
-	first.Close()
+	// The first request completes; its connection, now idle, makes room.
+	fmt.Fprint(first, ":\"1\"}]")
+	if resp, err := http.ReadResponse(r1, nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first client: %v %v", resp, err)
+	}
 	_ = second.SetReadDeadline(time.Now().Add(20 * time.Second))
 	resp, err := http.ReadResponse(r2, nil)
 	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("second client after the first closed: %v %v", resp, err)
+		t.Fatalf("second client after the first went idle: %v %v", resp, err)
 	}
-	if got := f.proc.Events(); len(got) != 2 || string(got[1].Body) != "2" {
+	_ = first.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, err := r1.ReadByte(); err == nil {
+		t.Error("the first, idle connection was not closed to serve the second")
+	}
+	if got := f.proc.Events(); len(got) != 2 || string(got[0].Body) != "1" || string(got[1].Body) != "2" {
 		t.Errorf("events %v", got)
+	}
+}
+
+// Connections that never send a byte cannot lock a client out: with all of
+// max-connections taken by them, a new client is served at once.
+func TestIdleConnectionsDoNotLockOut(t *testing.T) {
+	f := start(t, nil, func(c *Config) { c.MaxConnections = 4 })
+	for i := 0; i < 50; i++ {
+		c, err := net.Dial("tcp", f.src.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	client := &http.Client{Timeout: 20 * time.Second}
+	for i := 0; i < 5; i++ {
+		req, _ := http.NewRequest("POST", f.url, strings.NewReader(`[{"body":"x"}]`))
+		req.Close = true // a new connection each time
+		if code, _, _ := f.send(client, req); code != 200 {
+			t.Fatalf("request %d: %d", i, code)
+		}
+	}
+	if n := f.counter("OpenConnectionCount"); n > 4 {
+		t.Errorf("OpenConnectionCount = %d over max-connections 4", n)
 	}
 }
 
