@@ -263,7 +263,12 @@ var notes = strings.TrimSpace(`
   row and column first (one Increment per row), as in Flume.
 - **At start** the sink checks that the table and the column family exist (Flume's HBase2Sink does the same and fails
   to start); either missing stops the agent with an error naming table, family and quorum. When no ZooKeeper server
-  of the quorum accepts a connection, the sink starts anyway with a warning and the events wait in the channel.
+  of the quorum accepts a connection, or HBase does not answer the check within 10 s (or ` + "`timeout`" + `), the sink
+  starts anyway with a warning and the events wait in the channel.
+- **HBase away.** A batch waits for HBase up to ` + "`timeout`" + ` (the client keeps looking for the region meanwhile), so
+  an outage shorter than that only delays it; a longer one rolls it back, and the core logs the outage once and
+  retries with backoff. Tested: HBase stopped for 30 s while a client kept sending, and SIGKILLed mid-stream and
+  restarted: nothing lost (in the SIGKILL case, one batch written twice).
 - **Regex serializer.** The regex is Java's syntax, translated to Go's RE2: lookaround and backreferences are refused
   when the file is read. It must match the whole body (Java's matches(), with DOTALL; ` + "`regexIgnoreCase`" + ` adds
   case-insensitivity). A body that does not match, or whose group count differs from the number of ` + "`colNames`" + `, is

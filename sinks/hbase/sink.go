@@ -163,7 +163,7 @@ func (e *missingError) Error() string { return e.msg }
 // checkTable reads one row of the family: HBase answers TableNotFound or
 // NoSuchColumnFamilyException when either is missing.
 func (s *Sink) checkTable(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, min(s.cfg.Timeout, 30*time.Second))
+	ctx, cancel := context.WithTimeout(ctx, min(s.cfg.Timeout, 10*time.Second))
 	defer cancel()
 	get, err := hrpc.NewGet(ctx, s.table, []byte(s.cfg.IncrementRow),
 		hrpc.Families(map[string][]string{s.cfg.ColumnFamily: nil}))

@@ -348,3 +348,23 @@ func TestStartFailsFastWithoutZookeeperOnlyWarns(t *testing.T) {
 		t.Errorf("ConnectionFailed %d", s.c.ConnectionFailed.Load())
 	}
 }
+
+// Flume's three HBase sink types, by short name and class, are this sink.
+func TestFlumeTypesRegistered(t *testing.T) {
+	for _, name := range []string{"hbase2", "hbase", "asynchbase", "HBase2",
+		"org.apache.flume.sink.hbase2.HBase2Sink", "org.apache.flume.sink.hbase.HBaseSink",
+		"org.apache.flume.sink.hbase.AsyncHBaseSink"} {
+		if spec, ok := sluice.Lookup(sluice.KindSink, name); !ok || spec.Name != "hbase2" {
+			t.Errorf("Lookup(%q) = %v, %v", name, spec, ok)
+		}
+	}
+}
+
+func TestEnableWalFalseSkipsWal(t *testing.T) {
+	if s := newSink(t); len(s.opts) != 0 {
+		t.Errorf("default: %d mutation options", len(s.opts))
+	}
+	if s := newSink(t, "enableWal = false"); len(s.opts) != 1 {
+		t.Errorf("enableWal = false: %d mutation options", len(s.opts))
+	}
+}
