@@ -41,6 +41,10 @@ type SalvagedSpan struct {
 	Saved string
 	// Queued counts the events the checkpoint listed in the stretch.
 	Queued int
+	// Puts counts the put records the stretch held, when Counted (its
+	// records could be walked by their length fields).
+	Puts    int
+	Counted bool
 }
 
 // Salvage repairs a stopped file channel's log after damage: every
@@ -84,7 +88,7 @@ func Salvage(cfg *Config, log *slog.Logger) (SalvageReport, error) {
 			rep.RecordsKept += res.Records
 			spans[sf.ID] = res.Spans
 			for _, s := range res.Spans {
-				rep.Spans = append(rep.Spans, SalvagedSpan{File: sf.Path, Start: s.Start, End: s.End, Saved: s.Saved})
+				rep.Spans = append(rep.Spans, SalvagedSpan{File: sf.Path, Start: s.Start, End: s.End, Saved: s.Saved, Puts: s.Puts, Counted: s.Counted})
 			}
 		}
 	}
@@ -192,7 +196,7 @@ func Salvage(cfg *Config, log *slog.Logger) (SalvageReport, error) {
 	rep.EventsLost += max(0, puts-delivered)
 	for _, s := range rep.Spans {
 		c.log.Warn("file channel salvage: set aside a damaged stretch of the log",
-			"file", s.File, "offset", s.Start, "end", s.End, "bytes", s.End-s.Start, "queued_events", s.Queued, "saved_to", s.Saved)
+			"file", s.File, "offset", s.Start, "end", s.End, "bytes", s.End-s.Start, "put_records", s.putRecords(), "in_checkpoint", s.Queued, "saved_to", s.Saved)
 	}
 	return rep, nil
 }
@@ -225,4 +229,18 @@ func (c *Channel) withSalvageHint(err error) error {
 		return err
 	}
 	return fmt.Errorf("%w%s", err, c.salvageHint())
+}
+
+// putRecords says how many put records the stretch held.
+func (s SalvagedSpan) putRecords() string {
+	if !s.Counted {
+		return "unknown"
+	}
+	return fmt.Sprint(s.Puts)
+}
+
+// Describe is one line about the stretch for people.
+func (s SalvagedSpan) Describe() string {
+	return fmt.Sprintf("%s offset %d to %d (%d bytes; put records: %s, %d of them queued at the last checkpoint); original bytes in %s",
+		s.File, s.Start, s.End, s.End-s.Start, s.putRecords(), s.Queued, s.Saved)
 }

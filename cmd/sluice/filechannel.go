@@ -117,8 +117,7 @@ func cmdSalvage(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(w, "no damaged data found; %d events in the channel\n", rep.Events)
 	}
 	for _, s := range rep.Spans {
-		fmt.Fprintf(w, "set aside %s offset %d to %d (%d bytes, %d queued events); original bytes in %s\n",
-			s.File, s.Start, s.End, s.End-s.Start, s.Queued, s.Saved)
+		fmt.Fprintf(w, "set aside %s\n", s.Describe())
 	}
 	if rep.Headers > 0 {
 		fmt.Fprintf(w, "segment headers rewritten: %d\n", rep.Headers)
