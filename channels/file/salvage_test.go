@@ -327,3 +327,38 @@ func TestSalvageDamagedCommitRecord(t *testing.T) {
 		})
 	}
 }
+
+// A checkpoint cut short (at any length) is reported and the whole log is
+// replayed instead: the queue is the same, nothing lost or repeated.
+func TestTruncatedCheckpointReplaysTheWholeLog(t *testing.T) {
+	for _, cut := range []string{"empty", "10 bytes", "half", "all but the checksum's last byte"} {
+		t.Run(cut, func(t *testing.T) {
+			c := openChan(t, nil)
+			for i := 0; i < 5; i++ {
+				mustPut(t, c.Channel, evs(100*i, 100))
+			}
+			takeN(t, c.Channel, 150)
+			c2 := c.restart() // stopped with a checkpoint on close
+			if err := c2.Stop(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			path := c2.ckptDir + string(os.PathSeparator) + checkpointFile
+			st, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			size := map[string]int64{"empty": 0, "10 bytes": 10, "half": st.Size() / 2, "all but the checksum's last byte": st.Size() - 1}[cut]
+			if err := os.Truncate(path, size); err != nil {
+				t.Fatal(err)
+			}
+			c3 := openAt(t, c.root, nil)
+			logs := c3.logs.String()
+			if !strings.Contains(logs, "checkpoint unusable") || !strings.Contains(logs, "replaying the whole log") {
+				t.Errorf("no warning about the cut checkpoint:\n%s", logs)
+			}
+			if got := bodies(drain(t, c3.Channel)); !slices.Equal(got, without(0, 500)[150:]) {
+				t.Fatalf("after a full replay took %d events, want the 350 not taken", len(got))
+			}
+		})
+	}
+}
