@@ -49,6 +49,7 @@ type TCPSource struct {
 
 	badCharset ratelog.Limiter
 	lostLog    ratelog.Limiter
+	cutLog     ratelog.Limiter
 }
 
 // NewTCP builds a syslogtcp source without touching the network.
@@ -293,6 +294,12 @@ func (h *conn) event(msg []byte, cut bool) *sluice.Event {
 		body = append([]byte(nil), msg...)
 	} else {
 		headers, body = h.s.parser.Parse(msg, cut)
+	}
+	if cut {
+		if ok, held := h.s.cutLog.Allow(); ok {
+			h.s.log.Warn(h.s.what+": message longer than eventSize; cut there and marked Incomplete",
+				"remote", h.c.RemoteAddr().String(), "eventSize", h.s.eventSize, "similar_warnings_suppressed", held)
+		}
 	}
 	for k, v := range h.extra {
 		headers[k] = v
