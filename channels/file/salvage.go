@@ -69,7 +69,7 @@ func Salvage(cfg *Config, log *slog.Logger) (SalvageReport, error) {
 	if err := c.listSegments(r); err != nil {
 		return rep, err
 	}
-	spans := map[uint32][]wal.Span{}
+	spans, earlier := map[uint32][]wal.Span{}, map[uint32][]wal.Span{}
 	for _, files := range r.byDir {
 		var seq uint64
 		for i, sf := range files {
@@ -87,6 +87,7 @@ func Salvage(cfg *Config, log *slog.Logger) (SalvageReport, error) {
 			}
 			rep.RecordsKept += res.Records
 			spans[sf.ID] = res.Spans
+			earlier[sf.ID] = res.Earlier
 			for _, s := range res.Spans {
 				rep.Spans = append(rep.Spans, SalvagedSpan{File: sf.Path, Start: s.Start, End: s.End, Saved: s.Saved, Puts: s.Puts, Counted: s.Counted})
 			}
@@ -116,6 +117,14 @@ func Salvage(cfg *Config, log *slog.Logger) (SalvageReport, error) {
 		}
 		kept := ck.entries[:0]
 		for _, e := range ck.entries {
+			if inEarlier(earlier, e.ptr) {
+				// Set aside by a salvage that stopped before it got
+				// here: counted now.
+				if !counted {
+					rep.EventsLost++
+				}
+				continue
+			}
 			if i := inSpan(e.ptr); i >= 0 {
 				if !counted {
 					removed[e.ptr] = struct{}{}
@@ -243,4 +252,13 @@ func (s SalvagedSpan) putRecords() string {
 func (s SalvagedSpan) Describe() string {
 	return fmt.Sprintf("%s offset %d to %d (%d bytes; put records: %s, %d of them queued at the last checkpoint); original bytes in %s",
 		s.File, s.Start, s.End, s.End-s.Start, s.putRecords(), s.Queued, s.Saved)
+}
+
+func inEarlier(earlier map[uint32][]wal.Span, p wal.Ptr) bool {
+	for _, s := range earlier[p.Seg()] {
+		if s.Contains(p.Off()) {
+			return true
+		}
+	}
+	return false
 }

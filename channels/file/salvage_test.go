@@ -362,3 +362,38 @@ func TestTruncatedCheckpointReplaysTheWholeLog(t *testing.T) {
 		})
 	}
 }
+
+// A salvage that stopped after repairing the log but before rewriting the
+// checkpoint (the process killed) is finished by running it again: the
+// checkpoint stops listing the events set aside, and they are counted.
+func TestSalvageInterruptedBeforeCheckpointIsFinishedByTheNextRun(t *testing.T) {
+	c := openChan(t, nil)
+	for i := 0; i < 3; i++ {
+		mustPut(t, c.Channel, evs(100*i, 100))
+	}
+	c2 := c.restart()
+	if err := c2.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ck := c2.ckptDir + string(os.PathSeparator) + checkpointFile
+	before, err := os.ReadFile(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2.damage(150)
+	if rep, _ := salvage(t, c.root, nil); rep.EventsLost != 1 {
+		t.Fatalf("first salvage: %+v", rep)
+	}
+	// As if it had been killed before the checkpoint was rewritten.
+	if err := os.WriteFile(ck, before, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := salvage(t, c.root, nil)
+	if len(rep.Spans) != 0 || rep.EventsLost != 1 || rep.Events != 299 {
+		t.Fatalf("second salvage: %+v, want no new stretch, the 1 event counted, 299 left", rep)
+	}
+	c3 := openAt(t, c.root, nil)
+	if got := bodies(drain(t, c3.Channel)); !slices.Equal(got, without(0, 300, 150)) {
+		t.Fatalf("took %d events, want the 299 intact ones", len(got))
+	}
+}

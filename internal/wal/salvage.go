@@ -35,6 +35,10 @@ func (s Span) Contains(off uint32) bool { return off >= s.Start && off < s.End }
 type Repaired struct {
 	// Spans are the damaged stretches now covered by skip records.
 	Spans []Span
+	// Earlier are stretches an earlier salvage set aside (skip records
+	// found intact): a checkpoint written before that salvage finished
+	// may still list events in them.
+	Earlier []Span
 	// Header is set when the segment header was damaged and rewritten.
 	Header bool
 	// Records counts the intact records kept in damaged frames.
@@ -76,6 +80,11 @@ func RepairSegment(path string, id uint32, afterSeq uint64, newest bool) (Repair
 	for {
 		reason, _ := sc.frame(data, off, lastSeq, haveSeq)
 		if reason == "" {
+			for _, r := range sc.recs {
+				if r.rec.Type == RecSkip {
+					res.Earlier = append(res.Earlier, Span{Start: r.off, End: r.off + uint32(r.rec.Size)})
+				}
+			}
 			hdr, _ := parseFrameHeader(data[off:])
 			off += FrameHeaderSize + hdr.payload
 			lastSeq, haveSeq = hdr.seq, true
