@@ -332,15 +332,20 @@ func TestHBaseKilledMidStreamLosesNothing(t *testing.T) {
 	for _, v := range rows {
 		count[v]++
 	}
-	dups := 0
+	dups, twice := 0, 0
 	for _, l := range lines {
 		if count[l] == 0 {
 			t.Errorf("line %q lost", l)
 		}
-		dups += count[l] - 1
+		if count[l] > 1 {
+			twice++
+			dups += count[l] - 1
+		}
 	}
-	t.Logf("%d lines, %d rows, %d duplicates, counter %d", len(lines), len(rows), dups, inc)
-	if dups > 2*100 {
-		t.Errorf("%d duplicates: more than a batch's worth twice", dups)
+	t.Logf("%d lines, %d rows: %d lines written more than once (%d extra rows), counter %d", len(lines), len(rows), twice, dups, inc)
+	// Only the batch in flight when HBase died can be written again (one
+	// sink, one batch at a time).
+	if twice > 100 {
+		t.Errorf("%d lines written more than once: more than the batch in flight (100)", twice)
 	}
 }
