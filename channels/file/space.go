@@ -22,7 +22,8 @@ const keepFree = floorRequiredSpace
 // spaceNotes keeps the disk-space log lines to one per episode.
 type spaceNotes struct {
 	mu     sync.Mutex
-	low    map[string]bool      // below minimumRequiredSpace, warned
+	low    map[string]bool      // below minimumRequiredSpace; true when that was said
+	lowAt  map[string]time.Time // when it was last said
 	short  map[string]time.Time // no room for a segment: when last warned
 	warned map[string]bool      // short warned, recovery not yet said
 	kicked time.Time            // last checkpoint asked for
@@ -44,13 +45,20 @@ func (c *Channel) lowSpace(dir string, free, need uint64) {
 	c.space.mu.Lock()
 	defer c.space.mu.Unlock()
 	c.kickCheckpointLocked()
-	if c.space.low[dir] {
+	if _, ok := c.space.low[dir]; ok {
 		return
 	}
 	if c.space.low == nil {
-		c.space.low = map[string]bool{}
+		c.space.low, c.space.lowAt = map[string]bool{}, map[string]time.Time{}
 	}
-	c.space.low[dir] = true
+	// Free space hovering around the threshold would say it at every
+	// crossing: once a minute, and its return only when it was said.
+	said := time.Since(c.space.lowAt[dir]) >= spaceWarnEvery
+	c.space.low[dir] = said
+	if !said {
+		return
+	}
+	c.space.lowAt[dir] = time.Now()
 	c.log.Warn("file channel: disk almost full: refusing puts (sources are pushed back); takes go on",
 		"dir", dir, "free_mib", free>>20, "minimumRequiredSpace_mib", need>>20)
 }
@@ -58,10 +66,14 @@ func (c *Channel) lowSpace(dir string, free, need uint64) {
 func (c *Channel) okSpace(dir string, free uint64) {
 	c.space.mu.Lock()
 	defer c.space.mu.Unlock()
-	if !c.space.low[dir] {
+	said, ok := c.space.low[dir]
+	if !ok {
 		return
 	}
 	delete(c.space.low, dir)
+	if !said {
+		return
+	}
 	c.log.Info("file channel: disk space is back: accepting puts again", "dir", dir, "free_mib", free>>20)
 }
 

@@ -163,3 +163,29 @@ func TestBelowMinimumSpaceTakesStillCommit(t *testing.T) {
 		t.Errorf("the return of space was not logged:\n%s", c.logs)
 	}
 }
+
+// Free space hovering around minimumRequiredSpace does not log at every
+// crossing: the first refusal and its end are said, the next crossings
+// within the minute are not.
+func TestLowSpaceFlappingLoggedOnce(t *testing.T) {
+	c := openChan(t, map[string]string{"minimumRequiredSpace": "104857600"})
+	var mu sync.Mutex
+	var free uint64
+	c.setFreeSpace(func(string) (uint64, error) { mu.Lock(); defer mu.Unlock(); return free, nil })
+	set := func(v uint64) { mu.Lock(); free = v; mu.Unlock() }
+	for i := 0; i < 5; i++ {
+		set(99 << 20)
+		if err := put(c.Channel, evs(0, 1)); !errors.Is(err, ErrDiskSpace) {
+			t.Fatalf("put with 99 MiB free: %v", err)
+		}
+		set(101 << 20)
+		mustPut(t, c.Channel, evs(0, 1))
+	}
+	logs := c.logs.String()
+	if n := strings.Count(logs, "disk almost full"); n != 1 {
+		t.Errorf("5 crossings logged %d times, want once:\n%s", n, logs)
+	}
+	if n := strings.Count(logs, "disk space is back"); n != 1 {
+		t.Errorf("5 returns logged %d times, want once:\n%s", n, logs)
+	}
+}
