@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -386,4 +388,183 @@ func nonLoopbackIP() net.IP {
 		}
 	}
 	return nil
+}
+
+// tlsPipesConf: seq events go out through the avro, thrift and http sinks,
+// each with TLS and a trust store holding only the test CA, into the
+// avro, thrift and http sources of the same agent, whose key stores hold a
+// certificate that CA signed; the syslog TCP sources serve TLS with it too.
+// Everything received lands in out, headed by the source it came through
+// (via=...). kbad is an avro sink trusting another CA only.
+func tlsPipesConf(out, ks, ksPw, ts, tsPw, otherTS string, n int, pA, pT, pH, pS, pM int) string {
+	return fmt.Sprintf(`a1.sources = seq ravro rthrift rhttp rsyslog rmulti
+a1.channels = ca ct ch cbad cout
+a1.sinks = kavro kthrift khttp kbad kout
+
+a1.sources.seq.type = seq
+a1.sources.seq.totalEvents = %[7]d
+a1.sources.seq.batchSize = 10
+a1.sources.seq.channels = ca ct ch cbad
+a1.channels.ca.type = memory
+a1.channels.ct.type = memory
+a1.channels.ch.type = memory
+a1.channels.cbad.type = memory
+a1.channels.cbad.capacity = 10000
+a1.channels.cout.type = memory
+a1.channels.cout.capacity = 10000
+
+a1.sinks.kavro.type = avro
+a1.sinks.kavro.channel = ca
+a1.sinks.kavro.hostname = localhost
+a1.sinks.kavro.port = %[8]d
+a1.sinks.kavro.ssl = true
+a1.sinks.kavro.truststore = %[4]s
+a1.sinks.kavro.truststore-type = PKCS12
+a1.sinks.kavro.truststore-password = %[5]s
+a1.sinks.kbad.type = avro
+a1.sinks.kbad.channel = cbad
+a1.sinks.kbad.hostname = localhost
+a1.sinks.kbad.port = %[8]d
+a1.sinks.kbad.ssl = true
+a1.sinks.kbad.truststore = %[6]s
+a1.sinks.kbad.truststore-type = PKCS12
+a1.sinks.kbad.truststore-password = %[5]s
+a1.sinks.kthrift.type = thrift
+a1.sinks.kthrift.channel = ct
+a1.sinks.kthrift.hostname = localhost
+a1.sinks.kthrift.port = %[9]d
+a1.sinks.kthrift.ssl = true
+a1.sinks.kthrift.truststore = %[4]s
+a1.sinks.kthrift.truststore-type = PKCS12
+a1.sinks.kthrift.truststore-password = %[5]s
+a1.sinks.khttp.type = http
+a1.sinks.khttp.channel = ch
+a1.sinks.khttp.endpoint = https://localhost:%[10]d/
+a1.sinks.khttp.batchFormat = json
+a1.sinks.khttp.rollback.2XX = false
+a1.sinks.khttp.backoff.2XX = false
+a1.sinks.khttp.truststore = %[4]s
+a1.sinks.khttp.truststore-type = PKCS12
+a1.sinks.khttp.truststore-password = %[5]s
+
+a1.sources.ravro.type = avro
+a1.sources.ravro.bind = 127.0.0.1
+a1.sources.ravro.port = %[8]d
+a1.sources.rthrift.type = thrift
+a1.sources.rthrift.bind = 127.0.0.1
+a1.sources.rthrift.port = %[9]d
+a1.sources.rhttp.type = http
+a1.sources.rhttp.bind = 127.0.0.1
+a1.sources.rhttp.port = %[10]d
+a1.sources.rsyslog.type = syslogtcp
+a1.sources.rsyslog.host = 127.0.0.1
+a1.sources.rsyslog.port = %[11]d
+a1.sources.rmulti.type = multiport_syslogtcp
+a1.sources.rmulti.host = 127.0.0.1
+a1.sources.rmulti.ports = %[12]d
+%[13]s
+a1.sinks.kout.type = file_roll
+a1.sinks.kout.channel = cout
+a1.sinks.kout.sink.directory = %[1]s
+a1.sinks.kout.sink.rollInterval = 0
+a1.sinks.kout.sink.serializer = header_and_text
+`, out, ks, ksPw, ts, tsPw, otherTS, n, pA, pT, pH, pS, pM, func() string {
+		var b strings.Builder
+		for _, r := range []string{"ravro", "rthrift", "rhttp", "rsyslog", "rmulti"} {
+			fmt.Fprintf(&b, `a1.sources.%[1]s.channels = cout
+a1.sources.%[1]s.ssl = true
+a1.sources.%[1]s.keystore = %[2]s
+a1.sources.%[1]s.keystore-type = PKCS12
+a1.sources.%[1]s.keystore-password = %[3]s
+a1.sources.%[1]s.interceptors = via
+a1.sources.%[1]s.interceptors.via.type = static
+a1.sources.%[1]s.interceptors.via.key = via
+a1.sources.%[1]s.interceptors.via.value = %[1]s
+`, r, ks, ksPw)
+		}
+		return b.String()
+	}())
+}
+
+// TLS on every network source and sink of the real binary, and on the
+// monitoring port, with stores made at test time: a CA, a server
+// certificate it signed (PKCS12 key store; PEM files for the monitoring
+// port) and a trust store holding only the CA. The avro, thrift and http
+// sinks deliver every event over TLS to the avro, thrift and http
+// sources; syslogtcp and multiport_syslogtcp take a message over TLS; an
+// avro sink trusting another CA refuses the server and keeps its events.
+func TestTLSWithATestTimeCA(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ca := testca.New(t, "e2e CA")
+	srv := ca.Server(t, "localhost")
+	ks := srv.KeyStoreP12(t, dir, "server.p12", "ks-pw")
+	ts := ca.TrustStoreP12(t, dir, "trust.p12", "ts-pw")
+	otherTS := testca.New(t, "other CA").TrustStoreP12(t, dir, "other.p12", "ts-pw")
+	pemFile := srv.PEM(t, dir, "server.pem")
+	const n = 500
+	pA, pT, pH, pS, pM, mport := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
+	conf := writeConf(t, dir, tlsPipesConf(out, ks, "ks-pw", ts, "ts-pw", otherTS, n, pA, pT, pH, pS, pM))
+	p := startAgent(t, dir, conf, "-Dflume.monitoring.type=http", fmt.Sprintf("-Dflume.monitoring.port=%d", mport),
+		"-Dsluice.monitoring.tls.certFile="+pemFile, "-Dsluice.monitoring.tls.keyFile="+pemFile)
+
+	tcfg := &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}
+	for i, port := range []int{pS, pM} {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", fmt.Sprintf("127.0.0.1:%d", port), tcfg)
+		if err != nil {
+			t.Fatalf("TLS to the syslog source on %d: %v", port, err)
+		}
+		fmt.Fprintf(c, "<13>1 - h app - - over tls %d\n", i)
+		c.Close()
+	}
+	want := map[string]int{"via=ravro": n, "via=rthrift": n, "via=rhttp": n, "via=rsyslog": 1, "via=rmulti": 1}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		got := map[string]int{}
+		for _, line := range readDirLines(t, out) {
+			for k := range want {
+				if strings.Contains(line, k) {
+					got[k]++
+				}
+			}
+		}
+		if fmt.Sprint(got) == fmt.Sprint(want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("received %v, want %v", got, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.waitLogLine(30*time.Second, "sink=kbad", "not trusted")
+
+	// The monitoring port serves TLS with the CA's certificate; plain HTTP
+	// gets no metrics.
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tcfg}, Timeout: 10 * time.Second}
+	resp, err := hc.Get(fmt.Sprintf("https://localhost:%d/metrics", mport))
+	if err != nil {
+		t.Fatalf("https /metrics: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var m map[string]map[string]string
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("/metrics %q: %v", body, err)
+	}
+	if got := m["CHANNEL.cbad"]["ChannelSize"]; got != fmt.Sprint(n) {
+		t.Errorf("the refusing sink's channel holds %s events, want all %d", got, n)
+	}
+	if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", mport)); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), "ChannelSize") {
+			t.Errorf("plain HTTP to the TLS monitoring port answered metrics")
+		}
+	}
+	if err := p.stop(); err != nil {
+		t.Errorf("exit after SIGTERM: %v", err)
+	}
 }
