@@ -189,6 +189,7 @@ func TestEveryExampleHasARunTest(t *testing.T) {
 		"spooldir-hdfs.conf":        "TestHDFSSpoolDirExampleAndKill9",
 		"taildir-kafka.conf":        "TestTaildirKafkaExample",        // in sinks/kafka
 		"netcat-elasticsearch.conf": "TestNetcatElasticsearchExample", // in sinks/elasticsearch
+		"netcat-hbase.conf":         "TestNetcatHBaseExample",         // in sinks/hbase
 	}
 	confs, _ := filepath.Glob(filepath.Join(repoRoot(), "examples", "*.conf"))
 	for _, c := range confs {
