@@ -276,10 +276,13 @@ func TestMissingTableOrFamilyFailsStart(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Start: %v, want %q in it", err, c.want)
 		}
-		if s.c.ConnectionFailed.Load() != 1 {
-			t.Errorf("ConnectionFailed %d", s.c.ConnectionFailed.Load())
+		if s.c.ConnectionFailed.Load() != 1 || s.c.ConnectionCreated.Load() != 0 {
+			t.Errorf("ConnectionFailed %d, ConnectionCreated %d", s.c.ConnectionFailed.Load(), s.c.ConnectionCreated.Load())
 		}
 		_ = s.Stop(context.Background())
+		if s.c.ConnectionClosed.Load() != 0 {
+			t.Errorf("ConnectionClosed %d after a failed start", s.c.ConnectionClosed.Load())
+		}
 	}
 	// And the table that exists starts.
 	s := newSink(t, "table = "+table, "zookeeperQuorum = "+h.ZK())

@@ -106,8 +106,11 @@ func (s *Sink) Start(ctx context.Context) error {
 	s.mu.Lock()
 	s.cl = cl
 	s.mu.Unlock()
+	// Created counts a client kept (closed by Stop); Failed a start that
+	// could not confirm the table.
 	if !s.zookeeperReachable(ctx) {
 		s.c.ConnectionFailed.Add(1)
+		s.c.ConnectionCreated.Add(1)
 		s.log.Warn("hbase sink: no ZooKeeper server of the quorum accepts connections; events wait in the channel",
 			"sink", s.name, "zookeeperQuorum", strings.Join(s.quorum, ","))
 		return nil
@@ -122,6 +125,8 @@ func (s *Sink) Start(ctx context.Context) error {
 			s.mu.Unlock()
 			return fmt.Errorf("hbase sink %s: %w", s.name, err)
 		}
+		s.c.ConnectionFailed.Add(1)
+		s.c.ConnectionCreated.Add(1)
 		s.log.Warn("hbase sink: could not check the table at start; events wait in the channel", "sink", s.name, "err", err)
 		return nil
 	}

@@ -343,9 +343,11 @@ func TestStartFailsFastWithoutZookeeperOnlyWarns(t *testing.T) {
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatalf("Start with ZooKeeper away: %v", err)
 	}
-	defer s.Stop(context.Background())
-	if s.c.ConnectionFailed.Load() != 1 {
-		t.Errorf("ConnectionFailed %d", s.c.ConnectionFailed.Load())
+	if s.c.ConnectionFailed.Load() != 1 || s.c.ConnectionCreated.Load() != 1 {
+		t.Errorf("ConnectionFailed %d, ConnectionCreated %d", s.c.ConnectionFailed.Load(), s.c.ConnectionCreated.Load())
+	}
+	if err := s.Stop(context.Background()); err != nil || s.c.ConnectionClosed.Load() != 1 {
+		t.Errorf("Stop: %v, ConnectionClosed %d", err, s.c.ConnectionClosed.Load())
 	}
 }
 
