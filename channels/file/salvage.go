@@ -26,6 +26,11 @@ type SalvageReport struct {
 	// many puts it held cannot be told.
 	EventsLost  int
 	LostUnknown bool
+	// TakesDamaged is set when a damaged stretch after the checkpoint
+	// held take records: the events they took are delivered again, and
+	// some counted in EventsLost may have been delivered before (it is
+	// then at most that many, unless LostUnknown too).
+	TakesDamaged bool
 	// Events is what the channel holds now: its next start delivers them.
 	Events int
 	// Torn lists segments ending in a write cut short, left for the
@@ -194,6 +199,9 @@ func Salvage(cfg *Config, log *slog.Logger) (SalvageReport, error) {
 				if !s.Counted {
 					rep.LostUnknown = true
 				}
+				if s.Takes > 0 || !s.Counted {
+					rep.TakesDamaged = true
+				}
 			}
 		}
 	}
@@ -203,6 +211,10 @@ func Salvage(cfg *Config, log *slog.Logger) (SalvageReport, error) {
 		}
 	}
 	rep.EventsLost += max(0, puts-delivered)
+	if len(rep.Torn) > 0 {
+		// A torn tail may have held takes whose commits had returned.
+		rep.TakesDamaged = true
+	}
 	for _, s := range rep.Spans {
 		c.log.Warn("file channel salvage: set aside a damaged stretch of the log",
 			"file", s.File, "offset", s.Start, "end", s.End, "bytes", s.End-s.Start, "put_records", s.putRecords(), "in_checkpoint", s.Queued, "saved_to", s.Saved)

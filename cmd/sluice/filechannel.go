@@ -125,8 +125,11 @@ func cmdSalvage(name string, args []string, stdout, stderr io.Writer) int {
 	if len(rep.Spans) > 0 || rep.Headers > 0 {
 		fmt.Fprintf(w, "intact records kept in damaged frames: %d\n", rep.RecordsKept)
 		lost := fmt.Sprint(rep.EventsLost)
-		if rep.LostUnknown {
-			lost = fmt.Sprintf("at least %d (a damaged stretch after the checkpoint could not be read record by record: how many events it held is not known)", rep.EventsLost)
+		switch {
+		case rep.LostUnknown:
+			lost = fmt.Sprintf("unknown, %d counted (a damaged stretch after the checkpoint could not be read record by record: how many events it held is not known)", rep.EventsLost)
+		case rep.TakesDamaged:
+			lost = fmt.Sprintf("at most %d (a damaged take record: some of these may have been delivered before; the events it took are delivered again)", rep.EventsLost)
 		}
 		fmt.Fprintf(w, "events lost: %s\n", lost)
 		fmt.Fprintf(w, "events in the channel: %d (the next start delivers them)\n", rep.Events)

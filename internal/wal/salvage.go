@@ -25,6 +25,7 @@ type Span struct {
 	// records could be walked by their length fields (the damage left
 	// those intact), so the count is exact.
 	Puts    int
+	Takes   int // take records, when Counted
 	Counted bool
 }
 
@@ -118,7 +119,7 @@ func RepairSegment(path string, id uint32, afterSeq uint64, newest bool) (Repair
 		}
 		putFrameHeader(data[off:], end-off-FrameHeaderSize, seq, uint32(off))
 		for _, s := range spans {
-			s.Puts, s.Counted = countPuts(data[s.Start:s.End])
+			s.Puts, s.Takes, s.Counted = countRecords(data[s.Start:s.End])
 			putSkip(data[s.Start:s.End])
 			s.Saved = saved
 			res.Spans = append(res.Spans, s)
@@ -360,27 +361,29 @@ func unwrittenSector(data []byte, from, to int) bool {
 	return false
 }
 
-// countPuts walks a damaged stretch by its records' length fields, which
-// a flipped byte elsewhere leaves intact, and counts the put records. ok
-// is false when the walk does not land exactly on the stretch's end or
-// meets an unknown type: then what the stretch held is not known.
-func countPuts(b []byte) (puts int, ok bool) {
+// countRecords walks a damaged stretch by its records' length fields,
+// which a flipped byte elsewhere leaves intact, and counts its put and
+// take records. ok is false when the walk does not land exactly on the
+// stretch's end or meets an unknown type: then what it held is not known.
+func countRecords(b []byte) (puts, takes int, ok bool) {
 	for p := 0; p < len(b); {
 		if len(b)-p < RecordHeaderSize {
-			return 0, false
+			return 0, 0, false
 		}
 		n := int(binary.LittleEndian.Uint32(b[p+4:]))
 		if n < 1 || n > len(b)-p-8 {
-			return 0, false
+			return 0, 0, false
 		}
 		switch b[p+8] {
 		case RecPut:
 			puts++
-		case RecTake, RecCommit:
+		case RecTake:
+			takes++
+		case RecCommit:
 		default:
-			return 0, false
+			return 0, 0, false
 		}
 		p += 8 + n
 	}
-	return puts, true
+	return puts, takes, true
 }
