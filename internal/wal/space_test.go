@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeDisk pretends dir sits on a file system of size bytes.
@@ -118,3 +119,66 @@ func TestWriterKeepsSpareSegmentForTakes(t *testing.T) {
 	}
 	t.Logf("%d puts before the refusal; OnSpace: %v", puts, notes)
 }
+
+// A put and a take gathered into one group commit when the segment is
+// full: the put's roll is refused (no segment could follow), the take
+// still rolls into the kept segment.
+func TestRefusedPutRollDoesNotBlockTakeInSameFrame(t *testing.T) {
+	dir := t.TempDir()
+	var armed sync.Mutex // held while the writer must wait in its fsync
+	var wantBlock atomicBool
+	w := openWriter(t, dir, 64<<20, func(o *Options) {
+		o.FreeSpace = fakeDisk(dir, 4<<20)
+		o.KeepFree = 1 << 20
+		o.beforeSync = func() {
+			if wantBlock.get() {
+				armed.Lock()
+				armed.Unlock()
+			}
+		}
+	})
+	put := payload(1, 100, strings.Repeat("x", 600))
+	for i := 0; ; i++ {
+		if i > 200 {
+			t.Fatal("no put refused")
+		}
+		r := NewRequest(put, true)
+		r.Put = true
+		w.Submit(r)
+		if r.Wait() != nil {
+			break
+		}
+	}
+	// Hold the writer in an fsync, queue a put and a take that does not
+	// fit in what is left of the segment, then let it go: one frame.
+	armed.Lock()
+	wantBlock.set(true)
+	hold := NewRequest(AppendCommit(nil, RecTake, 0, 3), true)
+	w.Submit(hold)
+	time.Sleep(50 * time.Millisecond) // let the writer reach the fsync (not an assertion)
+	p := NewRequest(put, true)
+	p.Put = true
+	w.Submit(p)
+	ptrs := make([]Ptr, 10000)
+	tk := NewRequest(AppendCommit(AppendTake(nil, ptrs), RecTake, len(ptrs), 4), false)
+	w.Submit(tk)
+	wantBlock.set(false)
+	armed.Unlock()
+	if err := hold.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(); !errors.Is(err, ErrNoSpace) {
+		t.Errorf("put: %v, want refused for lack of space", err)
+	}
+	if err := tk.Wait(); err != nil {
+		t.Errorf("take of %d bytes refused with the put: %v", len(tk.Data), err)
+	}
+}
+
+type atomicBool struct {
+	mu sync.Mutex
+	v  bool
+}
+
+func (b *atomicBool) get() bool  { b.mu.Lock(); defer b.mu.Unlock(); return b.v }
+func (b *atomicBool) set(v bool) { b.mu.Lock(); b.v = v; b.mu.Unlock() }

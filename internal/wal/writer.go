@@ -333,20 +333,15 @@ func (w *Writer) loop() {
 // requests that still fit are written and the others fail; that failure is
 // not sticky: the segment is intact, and a later request rolls again.
 func (w *Writer) writeFrames(reqs []*Request) error {
-	var rollErr error
-	spareChecked := false
-	var spareErr error
+	// Puts are written only while a next segment is there for takes;
+	// a roll refused to puts may still be done for takes.
+	spareErr := w.spareForPuts(reqs)
+	var rollErr [2]error // by Request.Put
 	for i := 0; i < len(reqs); {
-		if reqs[i].Put {
-			// Puts only while a next segment is there for takes.
-			if !spareChecked {
-				spareErr, spareChecked = w.haveSpare(), true
-			}
-			if spareErr != nil {
-				reqs[i].Err = spareErr
-				i++
-				continue
-			}
+		if reqs[i].Put && spareErr != nil {
+			reqs[i].Err = spareErr
+			i++
+			continue
 		}
 		room := w.size - int64(w.off) - FrameHeaderSize
 		j, size := i, 0
@@ -355,13 +350,22 @@ func (w *Writer) writeFrames(reqs []*Request) error {
 			j++
 		}
 		if j == i {
-			if w.off > HeaderSize && rollErr == nil {
-				rollErr = w.roll(reqs[i].Put)
+			k := b2i(reqs[i].Put)
+			if w.off > HeaderSize && rollErr[k] == nil {
+				if err := w.roll(reqs[i].Put); err != nil {
+					rollErr[k] = err
+					if k == 0 {
+						rollErr[1] = err // no roll for takes: none for puts
+					}
+				} else {
+					// The next segment was used: ask again for puts.
+					spareErr, rollErr = w.spareForPuts(reqs[i:]), [2]error{}
+				}
 				continue
 			}
-			if rollErr != nil {
+			if rollErr[k] != nil {
 				// Cannot roll: this one fails, a smaller one may fit.
-				reqs[i].Err = rollErr
+				reqs[i].Err = rollErr[k]
 				i++
 				continue
 			}
@@ -388,6 +392,23 @@ func (w *Writer) writeFrames(reqs []*Request) error {
 		i = j
 	}
 	return nil
+}
+
+// spareForPuts checks for the next segment when reqs hold a put.
+func (w *Writer) spareForPuts(reqs []*Request) error {
+	for _, r := range reqs {
+		if r.Put {
+			return w.haveSpare()
+		}
+	}
+	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (w *Writer) writeFrame(reqs []*Request, size int) error {
