@@ -17,7 +17,9 @@ func (s *Source) serve(raw net.Conn) {
 	peer := raw.RemoteAddr().String()
 	if s.filter != nil {
 		if ok, rule := s.filter.allow(raw.RemoteAddr()); !ok {
-			s.log.Warn("avro source: connection refused by ipFilterRules", "remote", peer, "rule", rule)
+			if ok, held := s.filtered.Allow(); ok {
+				s.log.Warn("avro source: connection refused by ipFilterRules", "remote", peer, "rule", rule, "similar_lines_held_back", held)
+			}
 			return
 		}
 	}

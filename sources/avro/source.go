@@ -39,6 +39,7 @@ type Source struct {
 	cancelRun context.CancelFunc
 	budget    *budget.Budget  // bytes in flight, shared by the connections
 	refused   ratelog.Limiter // log lines of requests refused for want of budget
+	filtered  ratelog.Limiter // log lines of connections ipFilterRules refused
 	chanFull  ratelog.Limiter // lines about batches the channels refused (a full channel or disk refuses every retry)
 }
 
