@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -492,7 +493,8 @@ a1.sources.%[1]s.interceptors.via.value = %[1]s
 // port) and a trust store holding only the CA. The avro, thrift and http
 // sinks deliver every event over TLS to the avro, thrift and http
 // sources; syslogtcp and multiport_syslogtcp take a message over TLS; an
-// avro sink trusting another CA refuses the server and keeps its events.
+// avro sink trusting another CA refuses the server and keeps its events;
+// sluice avro-client connects over TLS too.
 func TestTLSWithATestTimeCA(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
@@ -539,7 +541,41 @@ func TestTLSWithATestTimeCA(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	p.waitLogLine(30*time.Second, "sink=kbad", "not trusted")
+
+	// sluice avro-client with -P: ssl and a trust store of the CA deliver;
+	// a trust store of another CA is refused (non-zero exit).
+	in := filepath.Join(dir, "cli.txt")
+	if err := os.WriteFile(in, []byte("cli over tls 1\ncli over tls 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, trust := range []string{ts, otherTS} {
+		props := filepath.Join(dir, "rpc.properties")
+		if err := os.WriteFile(props, []byte(fmt.Sprintf("hosts = h1\nhosts.h1 = localhost:%d\nssl = true\n"+
+			"truststore = %s\ntruststore-type = PKCS12\ntruststore-password = ts-pw\n", pA, trust)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c := run(t, dir, "avro-client", "-P", props, "-F", in)
+		err := c.wait(60 * time.Second)
+		if trust == ts && err != nil {
+			t.Fatalf("avro-client over TLS: %v\n%s", err, c.out.String())
+		}
+		if trust == otherTS && (err == nil || !strings.Contains(c.out.String(), "not trusted")) {
+			t.Fatalf("avro-client trusting another CA: %v\n%s", err, c.out.String())
+		}
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for n := 0; n != 2; {
+		n = 0
+		for _, line := range readDirLines(t, out) {
+			if strings.Contains(line, "via=ravro") && strings.Contains(line, "cli over tls") {
+				n++
+			}
+		}
+		if n != 2 && time.Now().After(deadline) {
+			t.Fatalf("%d of the avro-client's 2 lines arrived", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 
 	// The monitoring port serves TLS with the CA's certificate; plain HTTP
 	// gets no metrics.
@@ -553,6 +589,26 @@ func TestTLSWithATestTimeCA(t *testing.T) {
 	var m map[string]map[string]string
 	if err := json.Unmarshal(body, &m); err != nil {
 		t.Fatalf("/metrics %q: %v", body, err)
+	}
+	// The sink trusting another CA fails for that reason (its first
+	// failure may have been the sources not listening yet, and repeats
+	// are not logged again at once: /health has its latest error).
+	badTrust := regexp.MustCompile(`"lastError": "sink kbad:[^"]*server certificate not trusted`)
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		resp, err := hc.Get(fmt.Sprintf("https://localhost:%d/health", mport))
+		if err != nil {
+			t.Fatalf("https /health: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if badTrust.Match(b) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/health shows no 'not trusted' error for kbad:\n%s", b)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	if got := m["CHANNEL.cbad"]["ChannelSize"]; got != fmt.Sprint(n) {
 		t.Errorf("the refusing sink's channel holds %s events, want all %d", got, n)
