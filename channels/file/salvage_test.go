@@ -46,19 +46,7 @@ func (tc *testChan) damage(n int) (string, int64) {
 		tc.t.Fatalf("no put record of event %d", n)
 	}
 	at := int64(offs[i]) + wal.RecordHeaderSize + 4
-	b := make([]byte, 1)
-	f, err := os.OpenFile(paths[i], os.O_RDWR, 0)
-	if err != nil {
-		tc.t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.ReadAt(b, at); err != nil {
-		tc.t.Fatal(err)
-	}
-	b[0] ^= 0x5a
-	if _, err := f.WriteAt(b, at); err != nil {
-		tc.t.Fatal(err)
-	}
+	flipAt(tc.t, paths[i], at)
 	return paths[i], at
 }
 
@@ -257,7 +245,7 @@ func TestTornTailMessageSaysWhatIsKnown(t *testing.T) {
 }
 
 // flipAt flips the byte at off of path.
-func flipAt(t *testing.T, path string, off int64) {
+func flipAt(t testing.TB, path string, off int64) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
