@@ -457,3 +457,18 @@ func TestSalvageRandomDamage(t *testing.T) {
 		c2.crash()
 	}
 }
+
+// Salvage refuses to touch the directories of a running channel.
+func TestSalvageRefusesARunningChannel(t *testing.T) {
+	c := openChan(t, nil)
+	mustPut(t, c.Channel, evs(0, 10))
+	cfg := DefaultConfig()
+	cfg.DataDirs, cfg.CheckpointDir = []string{c.dirs[0]}, c.ckptDir
+	_, err := Salvage(cfg, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("salvage beside a running channel: %v, want a refusal", err)
+	}
+	if got := bodies(drain(t, c.Channel)); !slices.Equal(got, wantBodies(0, 10)) {
+		t.Fatalf("the running channel then took %v", got)
+	}
+}
