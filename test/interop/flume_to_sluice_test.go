@@ -48,6 +48,32 @@ func flumeSendAll(t *testing.T, props map[string]string, events []peers.Event) {
 	}
 }
 
+// f2sRelay is one relay case of TestFlumeToSluice: the shared Flume
+// agent's avro source on flumePort forwards to Sluice's on sluicePort.
+type f2sRelay struct {
+	v                     variant
+	flumePort, sluicePort int
+	sendBatch, sinkBatch  int
+}
+
+// planFlumeToSluice adds TestFlumeToSluice's pipes to the shared Flume
+// agent: avro source → memory → avro sink to Sluice, one per variant. The
+// sink trusts the JKS trust store for "ssl" and every certificate for
+// "deflate_ssl".
+func planFlumeToSluice(sp *sharedPlan) {
+	batches := [][2]int{{100, 1000}, {500, 250}, {1000, 500}, {250, 1000}}
+	for i, v := range variants {
+		r := f2sRelay{v: v, flumePort: sp.port(), sluicePort: sp.port(),
+			sendBatch: batches[i][0], sinkBatch: batches[i][1]}
+		sp.f2s = append(sp.f2s, r)
+		sp.pipes = append(sp.pipes, pipe{
+			name: "to_sluice_" + v.name, batch: 1000,
+			source: avroSource(r.flumePort, nil),
+			sink:   avroSink(r.sluicePort, r.sinkBatch, v.clientProps(v.deflate)),
+		})
+	}
+}
+
 // TestFlumeToSluice runs Flume's side as the sender:
 //
 //   - relay/<variant>: FlumeSend → Flume (avro source → memory → avro sink)
@@ -59,35 +85,18 @@ func flumeSendAll(t *testing.T, props map[string]string, events []peers.Event) {
 //   - avro-client: Flume's `flume-ng avro-client` with a file of text
 //     lines and a header file.
 //
-// One Flume and one Sluice agent serve every case, each on its own
-// ports, channels and output directory.
+// The shared Flume agent and one Sluice agent serve every case, each on
+// its own ports, channels and output directory.
 func TestFlumeToSluice(t *testing.T) {
 	dir := t.TempDir()
 	mon := peers.FreePort(t)
-
-	type relay struct {
-		v                     variant
-		flumePort, sluicePort int
-		sendBatch, sinkBatch  int
-	}
-	var relays []relay
-	var sluicePipes, flumePipes []pipe
-	batches := [][2]int{{100, 1000}, {500, 250}, {1000, 500}, {250, 1000}}
-	for i, v := range variants {
-		r := relay{v: v, flumePort: peers.FreePort(t), sluicePort: peers.FreePort(t),
-			sendBatch: batches[i][0], sinkBatch: batches[i][1]}
-		relays = append(relays, r)
-		// Flume's sink trusts the JKS trust store for "ssl" and every
-		// certificate for "deflate_ssl".
-		flumePipes = append(flumePipes, pipe{
-			name: v.name, batch: 1000,
-			source: avroSource(r.flumePort, nil),
-			sink:   avroSink(r.sluicePort, r.sinkBatch, v.clientProps(v.deflate)),
-		})
+	relays := planShared(t).f2s
+	var sluicePipes []pipe
+	for _, r := range relays {
 		sluicePipes = append(sluicePipes, pipe{
-			name: "relay_" + v.name, batch: 1000,
-			source: avroSource(r.sluicePort, v.serverProps()),
-			sink:   avroEventRoll(outDir(dir, "relay_"+v.name), 1000),
+			name: "relay_" + r.v.name, batch: 1000,
+			source: avroSource(r.sluicePort, r.v.serverProps()),
+			sink:   avroEventRoll(outDir(dir, "relay_"+r.v.name), 1000),
 		})
 	}
 	direct := map[string]int{}
@@ -109,17 +118,7 @@ func TestFlumeToSluice(t *testing.T) {
 	}
 	waitPorts(t, sluiceAddrs...)
 
-	var flumeAddrs []string
-	for _, r := range relays {
-		flumeAddrs = append(flumeAddrs, addr(r.flumePort))
-	}
-	fl := peers.StartFlume(t, peers.FlumeOptions{
-		// No FastStartFlags: this JVM moves 700 MB, and its TLS and JZlib
-		// code needs the C2 compiler.
-		Conf: agentConf("a1", flumePipes), Heap: "512m", ReadyAddr: flumeAddrs[0],
-	})
-	waitFlumeSources(t, fl, flumePipes)
-	waitPorts(t, flumeAddrs...)
+	sharedFlume(t)
 
 	for _, r := range relays {
 		t.Run("relay/"+r.v.name, func(t *testing.T) {

@@ -27,7 +27,10 @@ import (
 var binary string
 
 // TestMain builds the binary; under -short it runs nothing (RunWithSluice).
-func TestMain(m *testing.M) { os.Exit(peers.RunWithSluice(m.Run, &binary)) }
+// It stops the Flume agent the tests share (sharedFlume) once all ran.
+func TestMain(m *testing.M) {
+	os.Exit(peers.RunWithSluice(func() int { defer stopShared(); return m.Run() }, &binary))
+}
 
 func repoRoot() string {
 	root, err := peers.RepoRoot()

@@ -8,7 +8,6 @@ import (
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/internal/avroipc"
-	"github.com/sluiceio/sluice/test/peers"
 )
 
 // sendAvroIPC sends events to addr with Sluice's Go client in appendBatch
@@ -29,6 +28,41 @@ func sendAvroIPC(t *testing.T, addr string, events []*sluice.Event, batch int, o
 	}
 }
 
+// s2fRelay is one relay case of TestSluiceToFlume: Sluice's avro source
+// on sluicePort forwards to the shared Flume agent's on flumePort.
+type s2fRelay struct {
+	v                     variant
+	sluicePort, flumePort int
+	sendBatch, sinkBatch  int
+}
+
+// planSluiceToFlume adds TestSluiceToFlume's pipes to the shared Flume
+// agent: avro source → memory → file_roll avro_event, one per variant and
+// one per `sluice avro-client` case.
+func planSluiceToFlume(sp *sharedPlan) {
+	batches := [][2]int{{1000, 100}, {250, 500}, {500, 1000}, {100, 250}}
+	for i, v := range variants {
+		r := s2fRelay{v: v, sluicePort: sp.port(), flumePort: sp.port(),
+			sendBatch: batches[i][0], sinkBatch: batches[i][1]}
+		sp.s2f = append(sp.s2f, r)
+		sp.pipes = append(sp.pipes, pipe{
+			name: "relay_" + v.name, batch: 1000,
+			source: avroSource(r.flumePort, v.serverProps()),
+			sink:   avroEventRoll(sp.outDir("relay_"+v.name), 1000),
+		})
+	}
+	sp.s2fCli = map[string]int{}
+	for _, c := range clientCases() {
+		sp.s2fCli[c.name] = sp.port()
+		src := avroSource(sp.s2fCli[c.name], nil)
+		if c.deflate {
+			src["compression-type"] = "deflate"
+		}
+		sp.pipes = append(sp.pipes, pipe{name: "cli_" + c.name, batch: 1000, source: src,
+			sink: avroEventRoll(sp.outDir("cli_"+c.name), 1000)})
+	}
+}
+
 // TestSluiceToFlume runs Sluice's side as the sender, Flume's avro source
 // as the receiver (→ memory → file_roll avro_event):
 //
@@ -38,58 +72,19 @@ func sendAvroIPC(t *testing.T, addr string, events []*sluice.Event, batch int, o
 //     Sluice), or deflate and TLS (PKCS12 on both sides);
 //   - avro-client/...: `sluice avro-client` straight to Flume's source.
 //
-// One Flume and one Sluice agent serve every case.
+// The shared Flume agent and one Sluice agent serve every case.
 func TestSluiceToFlume(t *testing.T) {
 	dir := t.TempDir()
-	flumeMon := peers.FreePort(t)
-
-	type relay struct {
-		v                     variant
-		sluicePort, flumePort int
-		sendBatch, sinkBatch  int
-	}
-	var relays []relay
-	var sluicePipes, flumePipes []pipe
-	batches := [][2]int{{1000, 100}, {250, 500}, {500, 1000}, {100, 250}}
-	for i, v := range variants {
-		r := relay{v: v, sluicePort: peers.FreePort(t), flumePort: peers.FreePort(t),
-			sendBatch: batches[i][0], sinkBatch: batches[i][1]}
-		relays = append(relays, r)
+	sp, _ := sharedFlume(t)
+	relays := sp.s2f
+	var sluicePipes []pipe
+	for _, r := range relays {
 		sluicePipes = append(sluicePipes, pipe{
-			name: v.name, batch: 1000,
+			name: r.v.name, batch: 1000,
 			source: avroSource(r.sluicePort, nil),
-			sink:   avroSink(r.flumePort, r.sinkBatch, v.clientProps(false)),
-		})
-		flumePipes = append(flumePipes, pipe{
-			name: "relay_" + v.name, batch: 1000,
-			source: avroSource(r.flumePort, v.serverProps()),
-			sink:   avroEventRoll(outDir(dir, "relay_"+v.name), 1000),
+			sink:   avroSink(r.flumePort, r.sinkBatch, r.v.clientProps(false)),
 		})
 	}
-	clients := clientCases()
-	cliPorts := map[string]int{}
-	for _, c := range clients {
-		cliPorts[c.name] = peers.FreePort(t)
-		src := avroSource(cliPorts[c.name], nil)
-		if c.deflate {
-			src["compression-type"] = "deflate"
-		}
-		flumePipes = append(flumePipes, pipe{name: "cli_" + c.name, batch: 1000, source: src,
-			sink: avroEventRoll(outDir(dir, "cli_"+c.name), 1000)})
-	}
-
-	var flumeAddrs []string
-	for _, p := range flumePipes {
-		flumeAddrs = append(flumeAddrs, p.source["bind"]+":"+p.source["port"])
-	}
-	fl := peers.StartFlume(t, peers.FlumeOptions{
-		// No FastStartFlags: this JVM takes in 700 MB, through TLS and JZlib.
-		Conf: agentConf("a1", flumePipes), Heap: "512m", ReadyAddr: flumeAddrs[0],
-		JVMFlags: monitorFlags(flumeMon),
-	})
-	waitFlumeSources(t, fl, flumePipes)
-	waitPorts(t, flumeAddrs...)
-
 	conf := writeFile(t, filepath.Join(dir, "sluice.conf"), []byte(agentConf("a1", sluicePipes)))
 	startAgent(t, dir, "a1", conf)
 	for _, r := range relays {
@@ -98,20 +93,22 @@ func TestSluiceToFlume(t *testing.T) {
 
 	for _, r := range relays {
 		t.Run("relay/"+r.v.name, func(t *testing.T) {
+			sp.claim(t, "relay_"+r.v.name)
 			events := genEvents(seed(t), numEvents)
 			start := time.Now()
 			sendAvroIPC(t, addr(r.sluicePort), toSluice(events), r.sendBatch, avroipc.DialOptions{})
-			waitDrained(t, flumeMon, "k_relay_"+r.v.name, len(events), time.Minute)
+			waitDrained(t, sp.mon, "k_relay_"+r.v.name, len(events), time.Minute)
 			took := time.Since(start)
-			sameEvents(t, readEvents(t, outDir(dir, "relay_"+r.v.name)), events)
+			sameEvents(t, readEvents(t, sp.outDir("relay_"+r.v.name)), events)
 			t.Logf("%d events Go client → Sluice → Flume (%s; send batch %d, Sluice sink batch %d) in %v",
 				len(events), r.v.name, r.sendBatch, r.sinkBatch, took.Round(time.Millisecond))
 		})
 	}
 
-	for _, c := range clients {
+	for _, c := range clientCases() {
 		t.Run("avro-client/"+c.name, func(t *testing.T) {
-			c.run(t, dir, cliPorts[c.name], flumeMon, "k_cli_"+c.name, outDir(dir, "cli_"+c.name))
+			sp.claim(t, "cli_"+c.name)
+			c.run(t, dir, sp.s2fCli[c.name], sp.mon, "k_cli_"+c.name, sp.outDir("cli_"+c.name))
 		})
 	}
 }

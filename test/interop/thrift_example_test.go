@@ -9,36 +9,58 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/sluiceio/sluice/test/peers"
 )
+
+// tierPlan is TestThriftTierExample's part of the shared Flume agent:
+// examples/thrift-tier.conf with free ports for its fixed ones. err says
+// why leaf2 is not in the agent.
+type tierPlan struct {
+	text  string
+	ports map[string]int
+	err   error
+}
+
+// planThriftTier adds the example's leaf2 to the shared Flume agent (its
+// properties renamed to the agent's; see addAgent).
+func planThriftTier(sp *sharedPlan) {
+	example, err := os.ReadFile(filepath.Join(repoRoot(), "examples", "thrift-tier.conf"))
+	if err != nil {
+		sp.tier.err = err
+		return
+	}
+	text := string(example)
+	sp.tier.ports = map[string]int{}
+	for _, fixed := range []string{"44453", "44454", "44455", "44456"} {
+		if !strings.Contains(text, "port = "+fixed) {
+			sp.tier.err = fmt.Errorf("examples/thrift-tier.conf no longer has port %s; update TestThriftTierExample", fixed)
+			return
+		}
+		sp.tier.ports[fixed] = sp.port()
+		text = strings.ReplaceAll(text, fixed, strconv.Itoa(sp.tier.ports[fixed]))
+	}
+	sp.tier.text = text
+}
 
 // TestThriftTierExample runs examples/thrift-tier.conf as it is but for its
 // ports: the collector and leaf1 with the sluice binary, leaf2 (whose
 // failover group's first sink goes to the collector) with Apache Flume 1.11
-// reading the same file. Both leaves get numbered lines over netcat; every
-// line they acknowledged must reach the collector's file_roll output.
+// (the shared agent, which runs leaf2's part of the same file). Both leaves
+// get numbered lines over netcat; every line they acknowledged must reach
+// the collector's file_roll output.
 func TestThriftTierExample(t *testing.T) {
 	const perLeaf = 20_000
 	dir := t.TempDir()
-	example, err := os.ReadFile(filepath.Join(repoRoot(), "examples", "thrift-tier.conf"))
-	if err != nil {
-		t.Fatal(err)
+	tier := planShared(t).tier
+	if tier.err != nil {
+		t.Fatal(tier.err)
 	}
-	text := string(example)
-	ports := map[string]int{}
-	for _, fixed := range []string{"44453", "44454", "44455", "44456"} {
-		if !strings.Contains(text, "port = "+fixed) {
-			t.Fatalf("examples/thrift-tier.conf no longer has port %s; update this test", fixed)
-		}
-		ports[fixed] = peers.FreePort(t)
-		text = strings.ReplaceAll(text, fixed, strconv.Itoa(ports[fixed]))
-	}
-	conf := writeFile(t, filepath.Join(dir, "thrift-tier.conf"), []byte(text))
+	ports := tier.ports
+	conf := writeFile(t, filepath.Join(dir, "thrift-tier.conf"), []byte(tier.text))
 	startAgent(t, dir, "collector", conf)
 	startAgent(t, dir, "leaf1", conf)
-	fl := peers.StartFlume(t, peers.FlumeOptions{Agent: "leaf2", Conf: text, ReadyAddr: addr(ports["44455"]),
-		JVMFlags: peers.FastStartFlags})
+	_, fl := sharedFlume(t)
+	// Flume's netcat source logs no counters when it starts: its port says
+	// leaf2 is up.
 	waitPorts(t, addr(ports["44453"]), addr(ports["44454"]), addr(ports["44455"]))
 
 	var acked atomic.Int64

@@ -79,6 +79,26 @@ func sendThrift(t *testing.T, addr string, events []*sluice.Event, batch int) {
 	}
 }
 
+// thriftPorts are one thrift variant's ports: flumeIn (the shared Flume
+// agent's avro source, whose thrift sink sends to sluiceIn), sluiceRelay
+// (Sluice's source, whose thrift sink sends to flumeOut) and sdk (Sluice's
+// source for Flume's RpcClient).
+type thriftPorts struct{ flumeIn, sluiceIn, sluiceRelay, flumeOut, sdk int }
+
+// planThrift adds TestThrift's pipes to the shared Flume agent, per
+// variant: fs_<v> (avro source → memory → thrift sink to Sluice) and sf_<v>
+// (thrift source → memory → file_roll avro_event).
+func planThrift(sp *sharedPlan) {
+	sp.thrift = map[string]thriftPorts{}
+	for _, v := range thriftVariants {
+		pp := thriftPorts{sp.port(), sp.port(), sp.port(), sp.port(), sp.port()}
+		sp.thrift[v.name] = pp
+		sp.pipes = append(sp.pipes,
+			pipe{name: "fs_" + v.name, batch: 1000, source: avroSource(pp.flumeIn, nil), sink: thriftSink(pp.sluiceIn, 1000, v)},
+			pipe{name: "sf_" + v.name, batch: 1000, source: v.serverProps(pp.flumeOut), sink: avroEventRoll(sp.outDir("sf_"+v.name), 1000)})
+	}
+}
+
 // TestThrift runs Flume's Thrift RPC against the real Flume 1.11, in every
 // variant (compact, binary, each plain and with TLS):
 //
@@ -92,31 +112,28 @@ func sendThrift(t *testing.T, addr string, events []*sluice.Event, batch int) {
 //   - sdk/append: the same client's append, one call per event (2,000).
 //
 // Each case moves 100,000 events with random headers and binary bodies and
-// compares them byte for byte. One Flume and one Sluice agent serve every
-// case, each pipe on its own ports, channel and output directory.
+// compares them byte for byte. The shared Flume agent and one Sluice agent
+// serve every case, each pipe on its own ports, channel and output
+// directory.
 func TestThrift(t *testing.T) {
 	dir := t.TempDir()
-	mon, flumeMon := peers.FreePort(t), peers.FreePort(t)
+	mon := peers.FreePort(t)
+	sp := planShared(t)
+	p := sp.thrift
 
-	type ports struct{ flumeIn, sluiceIn, sluiceRelay, flumeOut, sdk int }
-	p := map[string]ports{}
-	var sluicePipes, flumePipes []pipe
+	var sluicePipes []pipe
 	for _, v := range thriftVariants {
-		pp := ports{peers.FreePort(t), peers.FreePort(t), peers.FreePort(t), peers.FreePort(t), peers.FreePort(t)}
-		p[v.name] = pp
-		// Flume → Sluice.
-		flumePipes = append(flumePipes, pipe{name: "fs_" + v.name, batch: 1000,
-			source: avroSource(pp.flumeIn, nil), sink: thriftSink(pp.sluiceIn, 1000, v)})
-		sluicePipes = append(sluicePipes, pipe{name: "fs_" + v.name, batch: 1000,
-			source: v.serverProps(pp.sluiceIn), sink: avroEventRoll(outDir(dir, "fs_"+v.name), 1000)})
-		// Sluice → Flume.
-		sluicePipes = append(sluicePipes, pipe{name: "sf_" + v.name, batch: 1000,
-			source: thriftVariants[0].serverProps(pp.sluiceRelay), sink: thriftSink(pp.flumeOut, 500, v)})
-		flumePipes = append(flumePipes, pipe{name: "sf_" + v.name, batch: 1000,
-			source: v.serverProps(pp.flumeOut), sink: avroEventRoll(outDir(dir, "sf_"+v.name), 1000)})
-		// Flume's RpcClient → Sluice.
-		sluicePipes = append(sluicePipes, pipe{name: "sdk_" + v.name, batch: 1000,
-			source: v.serverProps(pp.sdk), sink: avroEventRoll(outDir(dir, "sdk_"+v.name), 1000)})
+		pp := p[v.name]
+		sluicePipes = append(sluicePipes,
+			// Flume → Sluice.
+			pipe{name: "fs_" + v.name, batch: 1000,
+				source: v.serverProps(pp.sluiceIn), sink: avroEventRoll(outDir(dir, "fs_"+v.name), 1000)},
+			// Sluice → Flume.
+			pipe{name: "sf_" + v.name, batch: 1000,
+				source: thriftVariants[0].serverProps(pp.sluiceRelay), sink: thriftSink(pp.flumeOut, 500, v)},
+			// Flume's RpcClient → Sluice.
+			pipe{name: "sdk_" + v.name, batch: 1000,
+				source: v.serverProps(pp.sdk), sink: avroEventRoll(outDir(dir, "sdk_"+v.name), 1000)})
 	}
 
 	appendPort := peers.FreePort(t)
@@ -126,22 +143,11 @@ func TestThrift(t *testing.T) {
 	conf := writeFile(t, filepath.Join(dir, "sluice.conf"), []byte(agentConf("a1", sluicePipes)))
 	startAgent(t, dir, "a1", conf, monitorFlags(mon)...)
 	var sluiceAddrs []string
-	for _, sp := range sluicePipes {
-		sluiceAddrs = append(sluiceAddrs, sp.source["bind"]+":"+sp.source["port"])
+	for _, q := range sluicePipes {
+		sluiceAddrs = append(sluiceAddrs, q.source["bind"]+":"+q.source["port"])
 	}
 	waitPorts(t, sluiceAddrs...)
-
-	var flumeAddrs []string
-	for _, fp := range flumePipes {
-		flumeAddrs = append(flumeAddrs, fp.source["bind"]+":"+fp.source["port"])
-	}
-	fl := peers.StartFlume(t, peers.FlumeOptions{
-		// No FastStartFlags: this JVM moves some 800 MB, half of it through TLS.
-		Conf: agentConf("a1", flumePipes), Heap: "512m", ReadyAddr: flumeAddrs[0],
-		JVMFlags: monitorFlags(flumeMon),
-	})
-	waitFlumeSources(t, fl, flumePipes)
-	waitPorts(t, flumeAddrs...)
+	sharedFlume(t)
 
 	for _, v := range thriftVariants {
 		t.Run("flume_to_sluice/"+v.name, func(t *testing.T) {
@@ -158,12 +164,13 @@ func TestThrift(t *testing.T) {
 	}
 	for _, v := range thriftVariants {
 		t.Run("sluice_to_flume/"+v.name, func(t *testing.T) {
+			sp.claim(t, "sf_"+v.name)
 			events := genEvents(seed(t), numEvents)
 			start := time.Now()
 			sendThrift(t, addr(p[v.name].sluiceRelay), toSluice(events), 1000)
-			waitDrained(t, flumeMon, "k_sf_"+v.name, len(events), time.Minute)
+			waitDrained(t, sp.mon, "k_sf_"+v.name, len(events), time.Minute)
 			took := time.Since(start)
-			sameEvents(t, readEvents(t, outDir(dir, "sf_"+v.name)), events)
+			sameEvents(t, readEvents(t, sp.outDir("sf_"+v.name)), events)
 			t.Logf("%d events Go client → Sluice → thrift sink (%s) → Flume in %v", len(events), v.name, took.Round(time.Millisecond))
 		})
 	}
