@@ -60,6 +60,17 @@ type SalvagedSpan struct {
 // directories' locks, so it refuses to run beside a live channel.
 func Salvage(cfg *Config, log *slog.Logger) (SalvageReport, error) {
 	var rep SalvageReport
+	// Only the channel's existing directories: a mistyped path must not
+	// become a new, empty channel that salvage then calls undamaged.
+	for _, d := range append([]string{cfg.CheckpointDir}, cfg.DataDirs...) {
+		p, err := expandHome(d)
+		if err != nil {
+			return rep, err
+		}
+		if st, err := os.Stat(p); err != nil || !st.IsDir() {
+			return rep, fmt.Errorf("%q is not a directory: give the channel's own dataDirs and checkpointDir", d)
+		}
+	}
 	c, err := New(sluice.Env{Name: "salvage", Logger: log}, cfg)
 	if err != nil {
 		return rep, err

@@ -8,9 +8,11 @@ import (
 	"strings"
 
 	"github.com/sluiceio/sluice/channels/file"
+	"github.com/sluiceio/sluice/conf"
 )
 
 const filechannelUsage = `usage: sluice filechannel salvage --dataDirs <dir>[,<dir>...] --checkpointDir <dir> [--backupCheckpointDir <dir>]
+       sluice filechannel salvage -f <file.conf> -n <agent> [--channel <name>]
 
 Repairs a file channel whose log holds damaged bytes, with the agent stopped. A damaged record
 stops the channel (at start, or when a take reads it back) with an error naming the file, the
@@ -24,6 +26,9 @@ changes nothing.
   --dataDirs, -l <dirs>         the channel's dataDirs, comma-separated
   --checkpointDir <dir>         the channel's checkpointDir
   --backupCheckpointDir <dir>   the channel's backupCheckpointDir, with useDualCheckpoints
+  -f, --conf-file <file>        or read them from the agent's configuration (repeatable, as for agent)
+  -n, --name <agent>            the agent whose channel it is
+      --channel <name>          the file channel (needed when the agent has more than one)
   -h, --help                    this help
 
 Exits 0 when the channel is usable (repaired or undamaged), 1 on an error, 2 for usage errors.
@@ -70,6 +75,8 @@ func cmdTool(args []string, stdout, stderr io.Writer) int {
 func cmdSalvage(name string, args []string, stdout, stderr io.Writer) int {
 	cfg := file.DefaultConfig()
 	cfg.DataDirs, cfg.CheckpointDir = nil, ""
+	var files []string
+	var agentName, channel string
 	for i := 0; i < len(args); i++ {
 		key, val, hasVal := strings.Cut(args[i], "=")
 		if !hasVal {
@@ -91,20 +98,30 @@ func cmdSalvage(name string, args []string, stdout, stderr io.Writer) int {
 			cfg.CheckpointDir = val
 		case "--backupCheckpointDir":
 			cfg.BackupCheckpointDir, cfg.UseDualCheckpoints = val, true
+		case "-f", "--conf-file":
+			files = append(files, val)
+		case "-n", "--name":
+			agentName = val
+		case "--channel":
+			channel = val
 		default:
 			fmt.Fprintf(stderr, "sluice %s: unknown option %q\n\n%s", name, key, filechannelUsage)
 			return 2
 		}
 	}
-	if len(cfg.DataDirs) == 0 || cfg.CheckpointDir == "" {
-		fmt.Fprintf(stderr, "sluice %s: --dataDirs and --checkpointDir are required (the channel's own, as in its configuration)\n\n%s", name, filechannelUsage)
+	switch {
+	case len(files) > 0 && (len(cfg.DataDirs) > 0 || cfg.CheckpointDir != ""):
+		fmt.Fprintf(stderr, "sluice %s: give either the configuration (-f, -n, --channel) or the directories, not both\n\n%s", name, filechannelUsage)
 		return 2
-	}
-	for _, d := range append(cfg.DataDirs, cfg.CheckpointDir) {
-		if st, err := os.Stat(d); err != nil || !st.IsDir() {
-			fmt.Fprintf(stderr, "sluice %s: %q is not a directory: give the channel's own dataDirs and checkpointDir\n", name, d)
+	case len(files) > 0:
+		var err error
+		if cfg, err = channelConfig(files, agentName, channel); err != nil {
+			fmt.Fprintf(stderr, "sluice %s: %v\n", name, err)
 			return 1
 		}
+	case len(cfg.DataDirs) == 0 || cfg.CheckpointDir == "":
+		fmt.Fprintf(stderr, "sluice %s: --dataDirs and --checkpointDir are required (the channel's own, as in its configuration), or -f, -n and --channel\n\n%s", name, filechannelUsage)
+		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	rep, err := file.Salvage(cfg, log)
@@ -138,4 +155,42 @@ func cmdSalvage(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(w, "%s ends in a torn write, left for the channel's start to cut off\n", t)
 	}
 	return 0
+}
+
+// channelConfig reads file channel channel of agent agentName from the
+// configuration files, with the defaults the agent would use; channel may
+// be empty when the agent has one file channel.
+func channelConfig(files []string, agentName, channel string) (*file.Config, error) {
+	if agentName == "" {
+		return nil, fmt.Errorf("-n <agent> is needed with -f")
+	}
+	ac, err := conf.Load(files, agentName, nil, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	var found []*conf.Component
+	for _, c := range ac.Channels {
+		if (c.Type == "file" || c.Type == "org.apache.flume.channel.file.FileChannel") && (channel == "" || c.Name == channel) {
+			found = append(found, c)
+		}
+	}
+	switch {
+	case len(found) == 0 && channel != "":
+		return nil, fmt.Errorf("agent %q has no file channel %q in %s", agentName, channel, strings.Join(files, ", "))
+	case len(found) == 0:
+		return nil, fmt.Errorf("agent %q has no file channel in %s", agentName, strings.Join(files, ", "))
+	case len(found) > 1:
+		var names []string
+		for _, c := range found {
+			names = append(names, c.Name)
+		}
+		return nil, fmt.Errorf("agent %q has %d file channels (%s): choose one with --channel", agentName, len(found), strings.Join(names, ", "))
+	}
+	cfg := file.DefaultConfig()
+	for _, e := range conf.Decode(cfg, found[0].Props) {
+		if !e.Warning {
+			return nil, e
+		}
+	}
+	return cfg, nil
 }

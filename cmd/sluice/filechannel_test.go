@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +10,11 @@ import (
 
 func TestSalvageCommandArguments(t *testing.T) {
 	dir, ck := t.TempDir(), t.TempDir()
+	confPath := filepath.Join(t.TempDir(), "a.conf")
+	if err := os.WriteFile(confPath, []byte("a1.channels = c1 c2\na1.channels.c1.type = file\na1.channels.c1.dataDirs = "+dir+
+		"\na1.channels.c1.checkpointDir = "+ck+"\na1.channels.c2.type = memory\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -21,6 +27,11 @@ func TestSalvageCommandArguments(t *testing.T) {
 		{[]string{"tool", "OTHERTOOL"}, 2, `unknown tool "OTHERTOOL"`},
 		{[]string{"filechannel", "salvage", "--dataDirs", dir, "--checkpointDir", ck}, 0, "no damaged data found; 0 events"},
 		{[]string{"tool", "--conf", "conf", "FCINTEGRITYTOOL", "-l", dir, "--checkpointDir=" + ck}, 0, "no damaged data found"},
+		{[]string{"filechannel", "salvage", "-f", confPath, "-n", "a1"}, 0, "no damaged data found"},
+		{[]string{"filechannel", "salvage", "-f", confPath, "-n", "a1", "--channel", "c1"}, 0, "no damaged data found"},
+		{[]string{"filechannel", "salvage", "-f", confPath, "-n", "a1", "--channel", "c2"}, 1, `agent "a1" has no file channel "c2"`},
+		{[]string{"filechannel", "salvage", "-f", confPath}, 1, "-n <agent> is needed"},
+		{[]string{"filechannel", "salvage", "-f", confPath, "-n", "a1", "--dataDirs", dir}, 2, "not both"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(tc.args, &out, &errb)
