@@ -32,6 +32,7 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(peers.RunWithSluice(func() int {
 		code := m.Run()
+		stopJVMPeer() // the Kafka, HDFS, OpenSearch... peer the last scenarios used
 		if *report != "" {
 			if err := writeReport(*report); err != nil {
 				os.Stderr.WriteString(err.Error() + "\n")
