@@ -365,48 +365,72 @@ func agentNoFile(pid int) string {
 	return "?"
 }
 
-func runHostile(t *testing.T, hs hostileSource) {
+// served is an agent (source r1 → memory channel → file_roll into out)
+// whose well-behaved client is streaming numbered events and was served.
+type served struct {
+	ag        *agent
+	addr, out string
+	load      *seqLoad
+	base      int // the agent's RSS in kB, once served
+	logFrom   int // where the agent's output stood then
+}
+
+func startServed(t *testing.T, conf func(port int) string, client func(addr string) func() (sender, error)) *served {
 	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
+	sv := &served{out: filepath.Join(dir, "out")}
 	port := peers.FreePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	ag := newAgent(t, dir, "a1", `a1.sources = r1
+	sv.addr = fmt.Sprintf("127.0.0.1:%d", port)
+	sv.ag = newAgent(t, dir, "a1", `a1.sources = r1
 a1.channels = c1
 a1.sinks = k1
 a1.sources.r1.channels = c1
-`+hs.conf(port)+`a1.channels.c1.type = memory
+`+conf(port)+`a1.channels.c1.type = memory
 a1.channels.c1.capacity = 1000000
 a1.channels.c1.transactionCapacity = 1000
-`+fileRoll("a1", out))
-	ag.start()
-	load := startSeqLoad(hs.client(addr), hostileBatch, hostileRate)
-	if !waitSeqAcked(load, hostileBatch, 30*time.Second) {
-		t.Fatalf("%s: the client's first batch was not taken (%d failures)", hs.name, load.fails.Load())
+`+fileRoll("a1", sv.out))
+	sv.ag.start()
+	sv.load = startSeqLoad(client(sv.addr), hostileBatch, hostileRate)
+	if !waitSeqAcked(sv.load, hostileBatch, 30*time.Second) {
+		t.Fatalf("the client's first batch was not taken (%d failures)", sv.load.fails.Load())
 	}
-	base, err := rssKB(ag.pid())
-	if err != nil {
+	var err error
+	if sv.base, err = rssKB(sv.ag.pid()); err != nil {
 		t.Fatal(err)
 	}
-	logFrom := len(ag.cur.Output())
+	sv.logFrom = len(sv.ag.cur.Output())
+	return sv
+}
 
-	// Sample the agent's RSS until the attack is over.
+// watchRSS samples a process's RSS every 100 ms until the returned stop
+// is called, which returns the peak in kB (at least from).
+func watchRSS(pid, from int) (stop func() int) {
 	var peak atomic.Int64
-	peak.Store(int64(base))
-	stopSampling := make(chan struct{})
-	sampled := make(chan struct{})
+	peak.Store(int64(from))
+	stopc, sampled := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(sampled)
 		for {
-			if kb, err := rssKB(ag.pid()); err == nil && int64(kb) > peak.Load() {
+			if kb, err := rssKB(pid); err == nil && int64(kb) > peak.Load() {
 				peak.Store(int64(kb))
 			}
 			select {
-			case <-stopSampling:
+			case <-stopc:
 				return
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
 	}()
+	return func() int {
+		close(stopc)
+		<-sampled
+		return int(peak.Load())
+	}
+}
+
+func runHostile(t *testing.T, hs hostileSource) {
+	sv := startServed(t, hs.conf, hs.client)
+	ag, addr, out, load, base, logFrom := sv.ag, sv.addr, sv.out, sv.load, sv.base, sv.logFrom
+	stopSampling := watchRSS(ag.pid(), base)
 
 	started := time.Now()
 	// 10,000 idle connections, opened 100 at a time, held open.
@@ -470,8 +494,7 @@ a1.channels.c1.transactionCapacity = 1000
 		c.Close()
 	}
 	attack := time.Since(started)
-	close(stopSampling)
-	<-sampled
+	peak := stopSampling()
 
 	acked, failures := load.Stop()
 	tl, back := waitArrived(t, out, acked, 2*time.Minute)
@@ -483,15 +506,15 @@ a1.channels.c1.transactionCapacity = 1000
 		garbage, tl.torn = tl.torn, 0
 	}
 	t.Logf("%s: agent open-file limit %s; %d idle connections opened in %v (%d dials failed); RSS %.1f MB before, %.1f MB with the idle connections, peak %.1f MB; client acked %d once the idle connections were open, %d once the hostile ones were, %d when they closed; %d log lines",
-		hs.name, noFile, len(idle), opened.Round(time.Millisecond), dialErrs, float64(base)/1024, float64(idleKB)/1024, float64(peak.Load())/1024, ackedIdle, before, during, logLines)
+		hs.name, noFile, len(idle), opened.Round(time.Millisecond), dialErrs, float64(base)/1024, float64(idleKB)/1024, float64(peak)/1024, ackedIdle, before, during, logLines)
 	if dialErrs > idleConns/100 {
 		t.Errorf("%s: %d of %d idle connections could not be opened", hs.name, dialErrs, idleConns)
 	}
 	// Room for the agent's side of the connections (a goroutine and a
 	// socket each, and the kernel's) and the budgets in flight; without
 	// the fixes the idle connections alone took ~640 MB of buffers.
-	if bound := base + 256*1024; int(peak.Load()) > bound {
-		t.Errorf("%s: agent RSS peaked at %d kB, over %d kB", hs.name, peak.Load(), bound)
+	if bound := base + 256*1024; peak > bound {
+		t.Errorf("%s: agent RSS peaked at %d kB, over %d kB", hs.name, peak, bound)
 	}
 	if logLines == 0 {
 		t.Errorf("%s: the agent said nothing about %d hostile connections", hs.name, len(hostile))
@@ -500,7 +523,7 @@ a1.channels.c1.transactionCapacity = 1000
 		t.Errorf("%s: %d log lines for %d hostile connections: not rate-limited", hs.name, logLines, len(idle)+len(hostile))
 	}
 	notes := fmt.Sprintf("Agent open-file limit %s. RSS %.1f MB before, %.1f MB with the idle connections open, peak %.1f MB. %d agent log lines for the %d connections.",
-		noFile, float64(base)/1024, float64(idleKB)/1024, float64(peak.Load())/1024, logLines, len(idle)+len(hostile))
+		noFile, float64(base)/1024, float64(idleKB)/1024, float64(peak)/1024, logLines, len(idle)+len(hostile))
 	if garbage > 0 {
 		notes += fmt.Sprintf(" The hostile bytes became %d events of their own (syslog cuts a line at eventSize), not counted.", garbage)
 	}
@@ -589,28 +612,8 @@ func TestStalledRequests(t *testing.T) {
 }
 
 func runStalled(t *testing.T, ss stalledSource) {
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
-	port := peers.FreePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	ag := newAgent(t, dir, "a1", `a1.sources = r1
-a1.channels = c1
-a1.sinks = k1
-a1.sources.r1.channels = c1
-`+ss.conf(port)+`a1.channels.c1.type = memory
-a1.channels.c1.capacity = 1000000
-a1.channels.c1.transactionCapacity = 1000
-`+fileRoll("a1", out))
-	ag.start()
-	load := startSeqLoad(ss.client(addr), hostileBatch, hostileRate)
-	if !waitSeqAcked(load, hostileBatch, 30*time.Second) {
-		t.Fatalf("%s: the client's first batch was not taken", ss.scenario)
-	}
-	base, err := rssKB(ag.pid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	logFrom := len(ag.cur.Output())
+	sv := startServed(t, ss.conf, ss.client)
+	ag, addr, out, load, base, logFrom := sv.ag, sv.addr, sv.out, sv.load, sv.base, sv.logFrom
 	started := time.Now()
 	var wg sync.WaitGroup
 	for i := 0; i < 10; i++ {
@@ -627,23 +630,15 @@ a1.channels.c1.transactionCapacity = 1000
 			_, _ = c.Read(make([]byte, 1)) // until the agent answers or closes
 		}()
 	}
+	stopSampling := watchRSS(ag.pid(), base)
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	peak := base
-	deadline := time.After(3 * time.Minute)
-wait:
-	for {
-		if kb, err := rssKB(ag.pid()); err == nil {
-			peak = max(peak, kb)
-		}
-		select {
-		case <-done:
-			break wait
-		case <-deadline:
-			t.Fatal("stalled connections still open after 3 minutes")
-		case <-time.After(100 * time.Millisecond):
-		}
+	select {
+	case <-done:
+	case <-time.After(3 * time.Minute):
+		t.Fatal("stalled connections still open after 3 minutes")
 	}
+	peak := stopSampling()
 	stalled := time.Since(started)
 	during := int(load.acked.Load())
 	_, back := waitArrived(t, out, during, 2*time.Minute)
