@@ -115,6 +115,11 @@ slots of 100 bytes (at least one); headers do not count, which is why
 byteCapacityBufferPercentage keeps a share free. byteCapacity × (1 − buffer%) under one
 slot means no byte limit, as in Flume.
 
+While the sinks cannot deliver (a downstream away or slow) the channel fills up to capacity
+(or byteCapacity) and then refuses puts, so that the sources push back on their clients:
+capacity and byteCapacity are what bound the agent's memory during an outage, about the
+bodies plus 100 bytes an event. See "While a downstream is away" in docs/agent.md.
+
 Differences from Flume:
 
 - **byteCapacity default.** Flume uses 80% of the JVM's maximum heap. Go has no heap
