@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
 
 	"github.com/sluiceio/sluice"
 	"github.com/sluiceio/sluice/conf"
@@ -190,8 +191,9 @@ func (h *host) launch(ctx context.Context, checkOnly bool) (*proc, *pluginv1.Con
 		// Large flow-control windows: a batch of a thousand events is
 		// sent without waiting for window updates.
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(sdk.MaxMessage), grpc.MaxCallSendMsgSize(sdk.MaxMessage)),
-			grpc.WithInitialWindowSize(sdk.Window), grpc.WithInitialConnWindowSize(sdk.Window)},
+			grpc.MaxCallRecvMsgSize(sdk.MaxMessage), grpc.MaxCallSendMsgSize(sdk.MaxMessage), grpc.ForceCodecV2(wire.Codec)),
+			grpc.WithInitialWindowSize(sdk.Window), grpc.WithInitialConnWindowSize(sdk.Window),
+			experimental.WithBufferPool(wire.BufferPool)},
 	})
 	fail := func(err error) (*proc, *pluginv1.ConfigureResponse, error) {
 		(&proc{cmd: cmd, client: client}).kill(true)

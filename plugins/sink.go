@@ -170,7 +170,7 @@ func (i *Interceptor) call(ctx context.Context, p *proc, events []*sluice.Event)
 	if !p.batched {
 		return wire.FromWire(resp.Events), nil
 	}
-	out, err := wire.DecodeBatch(resp.Batch)
+	out, err := wire.DecodeBatch(resp.Batch, true)
 	if err != nil {
 		return nil, fmt.Errorf("intercept reply: %w", err)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/status"
 
 	"github.com/sluiceio/sluice"
@@ -89,7 +90,7 @@ func Serve(specs ...sluice.Spec) {
 		VersionedPlugins: vp,
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(MaxMessage), grpc.MaxSendMsgSize(MaxMessage),
-				grpc.InitialWindowSize(Window), grpc.InitialConnWindowSize(Window))...)
+				grpc.InitialWindowSize(Window), grpc.InitialConnWindowSize(Window), experimental.BufferPool(wire.BufferPool), grpc.ForceServerCodecV2(wire.Codec))...)
 		},
 		Logger: hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Warn}),
 	})
@@ -214,19 +215,20 @@ func (s *sinkServer) Deliver(ctx context.Context, req *pluginv1.DeliverRequest) 
 	if !ok {
 		return nil, fmt.Errorf("%T is not a sluice.Sink", impl)
 	}
-	events, err := requestEvents(req.Batch, req.Events)
+	events, err := requestEvents(req.Batch, req.Events, false)
 	if err != nil {
 		return nil, err
 	}
 	return Verdict(sink.Deliver(ctx, events)), nil
 }
 
-// requestEvents are a request's events, in either protocol version's form.
-func requestEvents(batch []byte, events []*pluginv1.Event) ([]*sluice.Event, error) {
+// requestEvents are a request's events, in either protocol version's
+// form; see wire.DecodeBatch for emptyMaps.
+func requestEvents(batch []byte, events []*pluginv1.Event, emptyMaps bool) ([]*sluice.Event, error) {
 	if len(batch) == 0 {
 		return wire.FromWire(events), nil
 	}
-	out, err := wire.DecodeBatch(batch)
+	out, err := wire.DecodeBatch(batch, emptyMaps)
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
@@ -287,7 +289,7 @@ func (s *interceptorServer) Intercept(_ context.Context, req *pluginv1.Intercept
 	if !ok {
 		return nil, fmt.Errorf("%T is not a sluice.Interceptor", impl)
 	}
-	events, err := requestEvents(req.Batch, req.Events)
+	events, err := requestEvents(req.Batch, req.Events, true)
 	if err != nil {
 		return nil, err
 	}

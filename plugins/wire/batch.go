@@ -48,11 +48,13 @@ var errTruncated = errors.New("batch truncated")
 // sub-slices of it (capped, so an append to one cannot reach the next
 // event) and header keys and values are strings over it, so b must not be
 // modified afterwards; a batch decoded from a gRPC message is a copy of
-// its own. Every event gets a headers map, empty or not, as
-// sluice.Event's users expect. A malformed batch is an error, never a
-// panic, and no count or length it claims is allocated before the bytes
-// are there to back it.
-func DecodeBatch(b []byte) ([]*sluice.Event, error) {
+// its own. An event without headers gets an empty map if emptyMaps (what
+// interceptors get: sources hand them events made by sluice.NewEvent), else
+// none, as a sink gets it from the file channel: a map per event is most of
+// the decoding's cost. A malformed batch is an error, never a panic, and no
+// count or length it claims is allocated before the bytes are there to
+// back it.
+func DecodeBatch(b []byte, emptyMaps bool) ([]*sluice.Event, error) {
 	n, off, err := uvarint(b, 0)
 	if err != nil {
 		return nil, err
@@ -72,7 +74,9 @@ func DecodeBatch(b []byte) ([]*sluice.Event, error) {
 		if nh > uint64(len(b)-off)/2 {
 			return nil, fmt.Errorf("event %d claims %d headers in %d bytes", i, nh, len(b)-off)
 		}
-		e.Headers = make(map[string]string, nh)
+		if nh > 0 || emptyMaps {
+			e.Headers = make(map[string]string, nh)
+		}
 		for range nh {
 			var k, v []byte
 			if k, off, err = field(b, off); err != nil {

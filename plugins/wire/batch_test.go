@@ -24,19 +24,22 @@ func TestBatchRoundTrip(t *testing.T) {
 		if len(b) != BatchSize(in) {
 			t.Fatalf("BatchSize %d, AppendBatch wrote %d", BatchSize(in), len(b))
 		}
-		out, err := DecodeBatch(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out) != len(in) {
-			t.Fatalf("%d events back, want %d", len(out), len(in))
-		}
-		for i := range in {
-			if !reflect.DeepEqual(out[i].Headers, in[i].Headers) || !bytes.Equal(out[i].Body, in[i].Body) {
-				t.Fatalf("event %d: %v %q, want %v %q", i, out[i].Headers, out[i].Body, in[i].Headers, in[i].Body)
+		for _, maps := range []bool{true, false} {
+			out, err := DecodeBatch(b, maps)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if out[i].Headers == nil {
-				t.Fatalf("event %d: nil headers", i)
+			if len(out) != len(in) {
+				t.Fatalf("%d events back, want %d", len(out), len(in))
+			}
+			for i := range in {
+				if len(out[i].Headers) != len(in[i].Headers) || (len(in[i].Headers) > 0 && !reflect.DeepEqual(out[i].Headers, in[i].Headers)) ||
+					!bytes.Equal(out[i].Body, in[i].Body) {
+					t.Fatalf("event %d: %v %q, want %v %q", i, out[i].Headers, out[i].Body, in[i].Headers, in[i].Body)
+				}
+				if (out[i].Headers == nil) != (!maps && len(in[i].Headers) == 0) {
+					t.Fatalf("emptyMaps %v, event %d: headers %#v", maps, i, out[i].Headers)
+				}
 			}
 		}
 	}
@@ -44,7 +47,7 @@ func TestBatchRoundTrip(t *testing.T) {
 
 // An append to a decoded body must not overwrite the next event's bytes.
 func TestDecodedBodyCapped(t *testing.T) {
-	out, err := DecodeBatch(AppendBatch(nil, sample()))
+	out, err := DecodeBatch(AppendBatch(nil, sample()), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,11 +62,11 @@ func TestDecodedBodyCapped(t *testing.T) {
 func TestDecodeBatchMalformed(t *testing.T) {
 	b := AppendBatch(nil, sample())
 	for i := 0; i < len(b); i++ {
-		if _, err := DecodeBatch(b[:i]); err == nil {
+		if _, err := DecodeBatch(b[:i], true); err == nil {
 			t.Fatalf("truncated to %d of %d bytes: no error", i, len(b))
 		}
 	}
-	if _, err := DecodeBatch(append(b, 0)); err == nil || !strings.Contains(err.Error(), "after the batch") {
+	if _, err := DecodeBatch(append(b, 0), true); err == nil || !strings.Contains(err.Error(), "after the batch") {
 		t.Fatalf("trailing byte: %v", err)
 	}
 	for _, c := range []struct {
@@ -75,7 +78,7 @@ func TestDecodeBatchMalformed(t *testing.T) {
 		{[]byte{1, 0, 0xff, 0xff, 0xff, 0xff, 0x07}, "a field of 2147483647 bytes"},
 		{[]byte{1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, "truncated"},
 	} {
-		if _, err := DecodeBatch(c.b); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := DecodeBatch(c.b, true); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("% x: error %v, want %q", c.b, err, c.want)
 		}
 	}
@@ -86,7 +89,7 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{1, 1, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		out, err := DecodeBatch(b)
+		out, err := DecodeBatch(b, false)
 		if err != nil {
 			return
 		}
@@ -106,7 +109,7 @@ func BenchmarkBatch(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = AppendBatch(buf[:0], events)
-		if _, err := DecodeBatch(buf); err != nil {
+		if _, err := DecodeBatch(buf, false); err != nil {
 			b.Fatal(err)
 		}
 	}

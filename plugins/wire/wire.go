@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/mem"
 
 	pluginv1 "github.com/sluiceio/sluice/plugins/proto/sluice/plugin/v1"
 )
@@ -32,6 +33,20 @@ var Handshake = plugin.HandshakeConfig{
 	MagicCookieKey:   "SLUICE_PLUGIN",
 	MagicCookieValue: "a6b1a3d0-sluice-plugin",
 }
+
+// BufferPool is the gRPC buffer pool of plugin connections, both sides.
+// gRPC's default pool serves anything over 32 KiB from 1 MiB buffers and
+// clears the whole buffer on every use, so each batch of some 100 KiB
+// cleared a mebibyte on both sides (a fifth of the agent's CPU in the Redis
+// sink benchmark). Tiers doubling up to 64 MiB clear at most twice the
+// message.
+var BufferPool = func() mem.BufferPool {
+	sizes := []int{256, 4 << 10, 16 << 10}
+	for s := 32 << 10; s <= 64<<20; s *= 2 {
+		sizes = append(sizes, s)
+	}
+	return mem.NewTieredBufferPool(sizes...)
+}()
 
 // Names of the services in a plugin set, as the host dispenses them.
 const (
