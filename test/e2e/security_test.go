@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -286,6 +287,17 @@ func TestSecretsNeverShown(t *testing.T) {
 		t.Log("no non-loopback address on this host: the loopback-only check is skipped")
 	}
 	p.waitLog(fmt.Sprintf("127.0.0.1:%d", mport), 10*time.Second)
+	// A reload that changes passwords (the elasticsearch sink's, a Kafka
+	// JAAS entry) logs what changed without the values.
+	pw["es-password-2"], pw["kafka-sink-sasl-2"] = "Pwespassword2X7q", "Pwkafkasinksasl2X7q"
+	agentBody := strings.Replace(body, "carol:"+pw["es-url-password"]+"@", "", 1)
+	agentBody = strings.Replace(agentBody, "password = "+pw["es-password"], "password = "+pw["es-password-2"], 1)
+	agentBody = strings.Replace(agentBody, `password="`+pw["kafka-sink-sasl"]+`"`, `password="`+pw["kafka-sink-sasl-2"]+`"`, 1)
+	replaceConf(t, conf, agentBody)
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	p.waitLog("msg=reloaded", 60*time.Second)
 	if err := p.stop(); err != nil {
 		t.Logf("agent exit: %v", err)
 	}
