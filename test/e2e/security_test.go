@@ -148,13 +148,13 @@ a1.sinks.kes.username = elastic
 a1.sinks.kes.password = %[15]s
 a1.sinks.keskey.type = elasticsearch
 a1.sinks.keskey.hostNames = https://carol:%[16]s@%[1]s
-a1.sinks.keskey.apiKey = %[17]s
+a1.sinks.keskey.apiKey = ${sys:sluice.test.apikey}
 `, deadAddr, jaas(pw["kafka-source-sasl"]), kafkaTLS("a1.sources.rkafka.kafka.consumer", pw["kafka-truststore"], pw["kafka-keystore"]),
 		jaas(pw["kafka-channel-sasl"]), kafkaTLS("a1.channels.ckafka.kafka.producer", pw["kafka-truststore"], pw["kafka-keystore"]),
 		kafkaTLS("a1.channels.ckafka.kafka.consumer", pw["kafka-truststore"], pw["kafka-keystore"]),
 		dead, ts, pw["truststore"], pw["http-url-password"], pw["http-url-token"],
 		jaas(pw["kafka-sink-sasl"]), pw["kafka-key"], kafkaTLS("a1.sinks.kkafka.kafka.producer", pw["kafka-truststore"], pw["kafka-keystore"]),
-		pw["es-password"], pw["es-url-password"], pw["es-apikey"])
+		pw["es-password"], pw["es-url-password"])
 	// A misspelt password property: reported as unknown, its value never shown.
 	fmt.Fprintf(&b, "a1.sinks.kavro.truststore-pasword = %s\n", pw["misspelt"])
 	return b.String()
@@ -219,7 +219,8 @@ func TestSecretsNeverShown(t *testing.T) {
 	// sluice check, with the monitoring options the agent gets.
 	mport := freePort(t)
 	monArgs := []string{"-Dflume.monitoring.type=http", fmt.Sprintf("-Dflume.monitoring.port=%d", mport),
-		"-Dsluice.monitoring.auth.user=admin", "-Dsluice.monitoring.auth.passwordFile=" + pwFile, "-Dflume.root.logger=DEBUG,console"}
+		"-Dsluice.monitoring.auth.user=admin", "-Dsluice.monitoring.auth.passwordFile=" + pwFile, "-Dflume.root.logger=DEBUG,console",
+		"-Dsluice.test.apikey=" + pw["es-apikey"]} // the apiKey through ${sys:...}
 	check := runWith(t, dir, env, append([]string{"check", "-n", "a1", "-f", conf}, monArgs...)...)
 	_ = check.wait(60 * time.Second)
 	out := check.out.String()
