@@ -127,6 +127,7 @@ type pendingClose struct {
 	tries      int
 	next       time.Time
 	recovered  bool
+	underway   bool // the last try left a lease recovery under way on the NameNode
 }
 
 type countingWriter struct {
@@ -246,14 +247,50 @@ func (s *Sink) Stop(ctx context.Context) error {
 	s.buckets = map[string]*bucket{}
 	if s.client != nil {
 		s.retryPending(s.now(), true)
+		// Lease recoveries the NameNode has under way (files a killed run
+		// left in use, found at start) finish within seconds on a healthy
+		// cluster: wait for them while the stop has time, so that a clean
+		// stop leaves no file in use. Not after a failure: HDFS is away.
+		deadline := time.Now().Add(stopRecoveryWait)
+		for s.client != nil && recoveringOnly(s.pending) && time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+			case <-time.After(stopRecoveryPoll):
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			s.retryPending(s.now(), true)
+		}
 		for _, p := range s.pending {
 			s.log.Warn("hdfs sink: file left open or in use at stop; it is recovered at the next start", "sink", s.name, "file", p.tmp)
 		}
 		s.pending = nil
-		_ = s.client.Close()
-		s.client = nil
+		if s.client != nil {
+			_ = s.client.Close()
+			s.client = nil
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// stopRecoveryWait bounds how long Stop waits for lease recoveries under
+// way (within the stop's own deadline), looking every stopRecoveryPoll.
+const (
+	stopRecoveryWait = 8 * time.Second
+	stopRecoveryPoll = 500 * time.Millisecond
+)
+
+// recoveringOnly reports whether there are pending closes and each is
+// waiting for a lease recovery the NameNode has under way (its last try
+// found no error).
+func recoveringOnly(pending []*pendingClose) bool {
+	for _, p := range pending {
+		if !p.underway {
+			return false
+		}
+	}
+	return len(pending) > 0
 }
 
 // deadlineConn bounds every read and write by hdfs.callTimeout, so a
@@ -309,6 +346,14 @@ func (s *Sink) connect() error {
 			return fmt.Errorf("hdfs sink %s: cannot reach the NameNode at %s: %w", s.name, strings.Join(addrs, ","), err)
 		}
 		s.client = c
+		// Closes that failed while HDFS was away wait hdfs.retryInterval
+		// (3 minutes by default) for their next try, and their committed
+		// events stay unreadable in a file under construction until then:
+		// now that HDFS answers again, try them at once.
+		now := s.now()
+		for _, p := range s.pending {
+			p.next = now
+		}
 	}
 	if !s.scanned {
 		if err := s.scanInUse(); err != nil {
@@ -881,6 +926,7 @@ func (s *Sink) retryPending(now time.Time, force bool) {
 		if done {
 			continue
 		}
+		p.underway = err == nil
 		if err == nil {
 			// Lease recovery is under way on the NameNode: look again soon.
 			p.next = now.Add(min(s.cfg.RetryInterval, recoveryPoll))

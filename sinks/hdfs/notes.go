@@ -13,11 +13,16 @@ const notes = `Differences from Flume's HDFSEventSink:
   the end of the last committed batch (removed when nothing in them was committed) and renamed to
   their final names, and the retried batch goes to new files. Flume closes the file with the
   partial batch in it, so a retry duplicates it.
+- **A close that failed while HDFS was away is retried as soon as HDFS answers again**, not only
+  every hdfs.retryInterval (3 minutes by default): until the file is closed its committed events
+  may not be readable (a file under construction whose writer is gone).
 - **In-use files left by a crash are recovered at start** (hdfs.recoverInUseFiles, default true):
   under the fixed part of hdfs.path (the text before the first escape, up to its last '/'), files
   named inUsePrefix + the fixed part of filePrefix ... inUseSuffix have their lease recovered and
   are renamed to their final names (not when that fixed part is just '/': the whole file system
-  would be walked). Flume leaves them as .tmp for good. Give two agents writing
+  would be walked). A clean stop waits (up to 8 seconds, within the stop's own bound) for the
+  lease recoveries it asked for, so it leaves no file in use. Flume leaves them as .tmp for good.
+  Give two agents writing
   the same directory different file prefixes (or turn this off), or one would close the other's files.
 - **Header values cannot leave hdfs.path.** In a value put into the path or file name by %{header}
   (or %[localhost]...), '/', '\\', NUL and other control characters become '_', and a value made only

@@ -1,0 +1,110 @@
+package hdfs
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// inUseFiles lists the files under dir still named as being written.
+func inUseFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, e := range files(t, dir) {
+		if strings.HasSuffix(e.Path, ".tmp") {
+			out = append(out, e.Path)
+		}
+	}
+	return out
+}
+
+// A file whose close failed while the whole cluster was away is retried
+// as soon as the sink reaches HDFS again, not hdfs.retryInterval later:
+// until then its committed events sat unreadable in a file under
+// construction (found by test/reliability's hdfs-outage, where a roll's
+// close failed as HDFS stopped and readers waited the default 3 minutes).
+// retryInterval is 10 minutes here, so only the reconnect can have closed
+// it within waitFor's 2 minutes.
+func TestFailedCloseRetriedOnReconnect(t *testing.T) {
+	needHDFS(t)
+	dir := testDir(t)
+	f := newSink(t, "hdfs.path", dir, "hdfs.fileType", "DataStream", "hdfs.rollCount", "0", "hdfs.rollSize", "0",
+		"hdfs.rollInterval", "1", "hdfs.batchSize", "10", "hdfs.retryInterval", "600", "hdfs.callTimeout", "5000")
+	n := 0
+	add := func(k int) {
+		for i := 0; i < k; i++ {
+			f.ch.Add(ev(fmt.Sprintf("r%04d", n)))
+			n++
+		}
+	}
+	add(30)
+	f.drain()
+	if err := cluster.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// The interval roll comes while the cluster is away: its close fails
+	// and waits for a retry.
+	waitFor(t, func() bool {
+		_, _ = f.loop.Process(context.Background()) // empty: Idle
+		return len(f.s.pending) == 1 && f.s.pending[0].tries > 0
+	})
+	if err := cluster.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	add(10)
+	waitFor(t, func() bool {
+		_, _ = f.loop.Process(context.Background())
+		return f.ch.Len() == 0 && len(f.s.pending) == 0
+	})
+	f.stop()
+	if tmp := inUseFiles(t, dir); len(tmp) != 0 {
+		t.Fatalf("in-use files after the stop: %q", tmp)
+	}
+	var got []string
+	for _, e := range files(t, dir) {
+		if s := strings.TrimSuffix(cat(t, e.Path), "\n"); s != "" {
+			got = append(got, strings.Split(s, "\n")...)
+		}
+	}
+	sort.Strings(got)
+	if len(got) != n || got[0] != "r0000" || got[n-1] != fmt.Sprintf("r%04d", n-1) {
+		t.Fatalf("got %d events, want %d: %v", len(got), n, got)
+	}
+}
+
+// A clean stop right after a start that found files a killed run left in
+// use waits for their lease recovery (the NameNode needs a few seconds)
+// and renames them, instead of leaving them in use until the next start
+// (found by test/reliability's hdfs-sink-kill9).
+func TestStopFinishesRecoveryUnderWay(t *testing.T) {
+	needHDFS(t)
+	dir := testDir(t)
+	props := []string{"hdfs.path", dir, "hdfs.fileType", "DataStream", "hdfs.rollCount", "0", "hdfs.rollSize", "0", "hdfs.rollInterval", "0"}
+	f := newSink(t, props...)
+	for i := 0; i < 20; i++ {
+		f.ch.Add(ev(fmt.Sprintf("e%02d", i)))
+	}
+	f.drain()
+	// Crash: the connection goes, the file stays open with its lease.
+	_ = f.s.client.Close()
+	f.s.stopped = true
+	if tmp := inUseFiles(t, dir); len(tmp) != 1 {
+		t.Fatalf("in-use files after the crash: %q, want 1", tmp)
+	}
+	g := newSink(t, props...)
+	g.ch.Add(ev("e20"))
+	g.drain() // connects, finds the in-use file, asks for its lease
+	g.stop()
+	if tmp := inUseFiles(t, dir); len(tmp) != 0 {
+		t.Fatalf("in-use files after a clean stop: %q", tmp)
+	}
+	var got []string
+	for _, e := range files(t, dir) {
+		got = append(got, strings.Split(strings.TrimSuffix(cat(t, e.Path), "\n"), "\n")...)
+	}
+	if sort.Strings(got); len(got) != 21 {
+		t.Fatalf("after the stop: %v", got)
+	}
+}
