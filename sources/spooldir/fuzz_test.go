@@ -117,6 +117,9 @@ func countAfter(bodies []string, pos []int64, n int) int { return len(bodies) - 
 // decoded is data in charset in without its newlines, and whether every
 // byte was valid (so that nothing was replaced or ignored).
 func decoded(data []byte, in charset) (string, bool) {
+	// Valid as a whole with its newlines: removing them can join the
+	// halves of a broken character into a valid one.
+	valid := utf8.Valid(data)
 	data = bytes.ReplaceAll(data, []byte("\n"), nil)
 	if in == csLatin1 {
 		var b strings.Builder
@@ -125,5 +128,5 @@ func decoded(data []byte, in charset) (string, bool) {
 		}
 		return b.String(), true
 	}
-	return string(data), utf8.Valid(data)
+	return string(data), valid
 }
