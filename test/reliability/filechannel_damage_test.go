@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -27,8 +28,20 @@ const damageEvents = 20000
 // written at the stop covers them.
 func fillFileChannel(t *testing.T, dir string, n int) int {
 	t.Helper()
+	return fillFileChannelThen(t, dir, n, false)
+}
+
+// fillFileChannelThen is fillFileChannel ending the agent with kill -9
+// when kill is set; checkpoints are then held off (but for the one at
+// start-up) so that the events are only in the log after it.
+func fillFileChannelThen(t *testing.T, dir string, n int, kill bool) int {
+	t.Helper()
 	port, dead := peers.FreePort(t), peers.FreePort(t)
-	ag := newAgent(t, dir, "a1", avroSource("a1", port)+fileChannel("a1", dir)+fmt.Sprintf(`a1.sinks.k1.type = avro
+	ch := fileChannel("a1", dir)
+	if kill {
+		ch = strings.Replace(ch, "checkpointInterval = 1000", "checkpointInterval = 3600000", 1)
+	}
+	ag := newAgent(t, dir, "a1", avroSource("a1", port)+ch+fmt.Sprintf(`a1.sinks.k1.type = avro
 a1.sinks.k1.channel = c1
 a1.sinks.k1.hostname = 127.0.0.1
 a1.sinks.k1.port = %d
@@ -45,7 +58,11 @@ a1.sinks.k1.connect-timeout = 500
 		time.Sleep(100 * time.Millisecond)
 	}
 	acked, _ := load.Stop()
-	ag.stop()
+	if kill {
+		ag.kill()
+	} else {
+		ag.stop()
+	}
 	return acked
 }
 
@@ -326,4 +343,58 @@ t2.channels.c1.transactionCapacity = 1000
 		Recovery: since(restarted, at),
 		Notes:    "The changed channel hands its events to the new one; the removal is refused while the channel holds events, naming the channel and the count.",
 	}, tl)
+}
+
+// TestFileChannelCorruptAfterKill: the agent is killed -9 with events in
+// its file channel that no checkpoint covers, and a put record in the log
+// is damaged. The next start refuses: the process exits 1 naming the
+// file, the offset and the salvage command. Salvage, given the agent's
+// configuration, sets the record aside; the agent then delivers every
+// other event.
+func TestFileChannelCorruptAfterKill(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	// No checkpoint while the events go in: the log holds them all.
+	acked := fillFileChannelThen(t, dir, 5000, true)
+	seg, at, seq, _ := damagePut(t, filepath.Join(dir, "data"))
+
+	ag := drainAgent(t, dir, out)
+	ag.startNoWait()
+	err := ag.cur.Wait(time.Minute)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("start over a damaged log: %v, want exit status 1\n%s", err, ag.cur.Output())
+	}
+	msg := ag.cur.Output()
+	for _, want := range []string{seg, "sluice filechannel salvage --dataDirs"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the refusal does not say %q:\n%s", want, msg)
+		}
+	}
+	// The offset named is that of the damaged record (the flipped byte is
+	// in its body).
+	if m := regexp.MustCompile(`at offset (\d+)`).FindStringSubmatch(msg); m == nil {
+		t.Errorf("the refusal names no offset:\n%s", msg)
+	} else if off, _ := strconv.ParseInt(m[1], 10, 64); off > at || at-off > 200 {
+		t.Errorf("the refusal names offset %d; the damaged byte is at %d", off, at)
+	}
+	if tl := readOut(t, out, acked); tl.lines != 0 {
+		t.Errorf("%d events delivered by a channel that refused to start", tl.lines)
+	}
+
+	salv, err := exec.Command(binary, "filechannel", "salvage", "-f", ag.path, "-n", "a1").CombinedOutput()
+	if err != nil || !bytes.Contains(salv, []byte("events lost: 1\n")) {
+		t.Fatalf("salvage: %v\n%s", err, salv)
+	}
+	ag.start()
+	tl := readOut(t, out, acked)
+	for deadline := time.Now().Add(2 * time.Minute); tl.missing > 1 && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		tl = readOut(t, out, acked)
+	}
+	ag.stop()
+	if miss := missingSeqs(tl); len(miss) != 1 || miss[0] != seq || tl.dups != 0 {
+		t.Errorf("after salvage missing %v, %d duplicates; want only the damaged event %d", miss, tl.dups, seq)
+	}
 }
