@@ -159,24 +159,19 @@ func Salvage(cfg *Config, log *slog.Logger) (SalvageReport, error) {
 			return rep, fmt.Errorf("rewrite checkpoint in %s: %w", dir, err)
 		}
 	}
-	// Where the checkpoint the channel will start from left each
-	// directory's log: stretches after it were never listed in a
-	// checkpoint, their put records are counted instead.
+	// Replay as a start would, to count what the log after the
+	// checkpoint lost and what the channel holds now. Stretches after
+	// the checkpoint's position were never listed in a checkpoint: their
+	// put records are counted instead.
+	ck, source := c.loadCheckpoint()
 	ckPos := map[int]wal.Position{}
-	if ck, _ := c.loadCheckpoint(); ck != nil {
+	if ck != nil {
 		for _, p := range ck.positions {
 			if d, ok := r.where[p.Seg]; ok {
 				ckPos[d] = p
 			}
 		}
 	}
-	// Replay as a start would, to count what the log after the
-	// checkpoint lost and what the channel holds now.
-	r = &recovery{}
-	if err := c.listSegments(r); err != nil {
-		return rep, err
-	}
-	ck, source := c.loadCheckpoint()
 	r.st.source = source
 	if err := c.startAt(r, ck); err != nil {
 		return rep, err
