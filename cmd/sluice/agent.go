@@ -83,6 +83,14 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 	for _, ig := range a.ignored {
 		log.Info("ignoring JVM-only option", "option", ig)
 	}
+	notes, err := applyJavaSSLProps(a.system)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice agent: %v\n", err)
+		return 2
+	}
+	for _, n := range notes {
+		log.Info("global SSL setting: " + n)
+	}
 	interval, err := pollInterval(a)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice agent: %v\n", err)
@@ -188,6 +196,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if _, err := applyJavaSSLProps(a.system); err != nil {
+		fmt.Fprintf(stderr, "sluice check: %v\n", err)
+		return 2
+	}
 	if !registerPlugins(a.pluginsPath, a.confDir, stderr) {
 		return 1
 	}

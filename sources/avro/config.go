@@ -147,8 +147,8 @@ var notes = strings.TrimSpace(`
   include and exclude lists; unknown protocol names are a configuration error. Cipher suite
   lists apply to TLS 1.2 suites; Go cannot disable single TLS 1.3 suites (excluding all three
   disables TLS 1.3), and suites Go does not implement are ignored with a warning. The
-  ` + "`FLUME_SSL_*`" + ` environment variables are honoured as in Flume; the ` + "`javax.net.ssl.*`" + ` system
-  properties are not.
+  ` + "`FLUME_SSL_*`" + ` environment variables and the ` + "`-Djavax.net.ssl.*`" + ` / ` + "`-Dflume.ssl.*`" + `
+  options of the command line (which win over the variables) are honoured as in Flume.
 - ` + "`ipFilterRules`" + ` follow Flume: ` + "`allow|deny:ip|name:<pattern>`" + `, comma-separated, first match
   wins, no match accepts; ` + "`*`" + ` and ` + "`?`" + ` are wildcards. Name rules use reverse DNS, looked up
   only when a name rule is reached; ` + "`name:localhost`" + ` matches 127.0.0.1 and this host's

@@ -637,3 +637,61 @@ func TestTLSWithATestTimeCA(t *testing.T) {
 		t.Errorf("exit after SIGTERM: %v", err)
 	}
 }
+
+// Flume's global SSL system properties: an avro source and an avro sink
+// with ssl = true and no store properties take the key store and the trust
+// store from -Djavax.net.ssl.*, which win over the FLUME_SSL_* variables
+// (here set to files that do not exist), and deliver over TLS.
+func TestJavaSSLSystemProperties(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ca := testca.New(t, "javax CA")
+	ks := ca.Server(t, "localhost").KeyStoreP12(t, dir, "server.p12", "Pw-ks-31")
+	ts := ca.TrustStoreP12(t, dir, "trust.p12", "Pw-ts-31")
+	port := freePort(t)
+	conf := writeConf(t, dir, fmt.Sprintf(`a1.sources = seq r1
+a1.channels = c1 c2
+a1.sinks = k1 k2
+a1.sources.seq.type = seq
+a1.sources.seq.totalEvents = 100
+a1.sources.seq.channels = c1
+a1.channels.c1.type = memory
+a1.sinks.k1.type = avro
+a1.sinks.k1.channel = c1
+a1.sinks.k1.hostname = localhost
+a1.sinks.k1.port = %[1]d
+a1.sinks.k1.ssl = true
+a1.sources.r1.type = avro
+a1.sources.r1.bind = 127.0.0.1
+a1.sources.r1.port = %[1]d
+a1.sources.r1.ssl = true
+a1.sources.r1.channels = c2
+a1.channels.c2.type = memory
+a1.sinks.k2.type = file_roll
+a1.sinks.k2.channel = c2
+a1.sinks.k2.sink.directory = %[2]s
+a1.sinks.k2.sink.rollInterval = 0
+`, port, out))
+	env := append(os.Environ(), "FLUME_SSL_KEYSTORE_PATH="+filepath.Join(dir, "missing.jks"),
+		"FLUME_SSL_TRUSTSTORE_PATH="+filepath.Join(dir, "missing.jks"))
+	args := []string{"agent", "-n", "a1", "-f", conf,
+		"-Djavax.net.ssl.keyStore=" + ks, "-Djavax.net.ssl.keyStorePassword=Pw-ks-31", "-Djavax.net.ssl.keyStoreType=PKCS12",
+		"-Djavax.net.ssl.trustStore=" + ts, "-Djavax.net.ssl.trustStorePassword=Pw-ts-31", "-Djavax.net.ssl.trustStoreType=PKCS12"}
+	p := runWith(t, dir, env, args...)
+	p.waitLog("agent started", 30*time.Second)
+	if got := waitLines(t, out, 100, 60*time.Second); len(got) != 100 {
+		t.Fatalf("%d lines arrived", len(got))
+	}
+	p.waitLog("-Djavax.net.ssl.trustStorePassword applies as FLUME_SSL_TRUSTSTORE_PASSWORD", 5*time.Second)
+	if err := p.stop(); err != nil {
+		t.Errorf("exit: %v", err)
+	}
+	for _, secret := range []string{"Pw-ks-31", "Pw-ts-31"} {
+		if strings.Contains(p.out.String(), secret) {
+			t.Errorf("the output shows %q", secret)
+		}
+	}
+}
