@@ -173,8 +173,10 @@ func buildAgent(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent, reuse bool
 		a.runners = append(a.runners, r)
 	}
 	// A removed in-memory channel that still holds events would drop them
-	// when the old configuration stops: the reload is refused instead (a
+	// when the old configuration stops: a reload is refused instead (a
 	// durable channel keeps its events on disk for a later configuration).
+	// Falling back to the previous configuration after a failed start
+	// cannot be refused; it says what it drops.
 	for name, old := range b.prev {
 		if chans[name] != nil {
 			continue
@@ -187,7 +189,9 @@ func buildAgent(cfg *conf.AgentConfig, log *slog.Logger, prev *Agent, reuse bool
 				}
 			}
 		}
-		if held > 0 {
+		if held > 0 && !reuse {
+			log.Error("a channel the previous configuration does not have holds events: they are dropped", "channel", name, "events", held)
+		} else if held > 0 {
 			b.errs = append(b.errs, &conf.Error{Key: cfg.Agent + ".channels",
 				Msg: fmt.Sprintf("channel %q holds %d events in memory and this configuration removes it: refusing the reload so that they are not dropped; keep the channel and its sinks until they have drained it, then reload again (SIGHUP, or edit the file)", name, held)})
 		}

@@ -118,8 +118,8 @@ func TestReloadCarriesAChangedMemoryChannelsEvents(t *testing.T) {
 	}
 }
 
-// A reload that removes a memory channel still holding events (its sink's
-// downstream down) is refused with an error naming the channel and the
+// A reload (BuildReload) that removes a memory channel still holding
+// events (its sink's downstream down) is refused with an error naming the channel and the
 // count, rather than drop them when the old configuration stops; once the
 // channel is empty the same reload goes through.
 func TestReloadRemovingAMemoryChannelThatHoldsEventsIsRefused(t *testing.T) {
@@ -140,7 +140,7 @@ func TestReloadRemovingAMemoryChannelThatHoldsEventsIsRefused(t *testing.T) {
 		"a1.sinks.k2.type = test-agent-sink",
 		"a1.sinks.k2.channel = c2",
 	}
-	_, problems := BuildNext(parse(without...), sluicetest.Logger(), first)
+	_, problems := BuildReload(parse(without...), sluicetest.Logger(), first)
 	var refused *conf.Error
 	for _, p := range problems {
 		if !p.Warning && strings.Contains(p.Msg, `channel "c1" holds 300 events`) && strings.Contains(p.Msg, "refusing the reload") {
@@ -163,6 +163,6 @@ func TestReloadRemovingAMemoryChannelThatHoldsEventsIsRefused(t *testing.T) {
 		}
 		taken += len(got)
 	}
-	_, problems = BuildNext(parse(without...), sluicetest.Logger(), first)
+	_, problems = BuildReload(parse(without...), sluicetest.Logger(), first)
 	failOnErrors(t, problems)
 }
