@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluiceio/sluice"
+	"github.com/sluiceio/sluice/internal/ratelog"
 )
 
 // Server serves one listener. Set the fields, then Start.
@@ -35,7 +36,9 @@ type Server struct {
 	conns    map[net.Conn]struct{}
 	stopped  bool
 	acceptWG sync.WaitGroup
-	connWG   sync.WaitGroup
+
+	acceptLog ratelog.Limiter // accept failures come every retry while they last
+	connWG    sync.WaitGroup
 }
 
 // Running reports whether Start was called and Stop was not.
@@ -77,7 +80,10 @@ func (s *Server) acceptLoop(ln net.Listener) {
 			// rather than spin or give up.
 			s.Counters.GenericProcessingFail.Add(1)
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.Log.Error(s.What+": accept failed; retrying", "err", err, "retry_in", delay)
+			if ok, held := s.acceptLog.Allow(); ok {
+				s.Log.Error(s.What+": accept failed (out of file descriptors? see ulimit -Hn); retrying", "err", err, "retry_in", delay,
+					"similar_lines_held_back", held)
+			}
 			time.Sleep(delay)
 			continue
 		}
