@@ -20,13 +20,13 @@ import (
 )
 
 // mtlsClient is the security settings (under prefix, e.g.
-// "kafka.producer.") of a client of the MTLS listener: it trusts mtlsCA
-// and shows the key store ks (none when ks is "").
-func mtlsClient(t *testing.T, prefix, ks string) map[string]string {
+// "kafka.producer.") of a client of the MTLS listener: it trusts the CA
+// trust and shows the key store ks (none when ks is "").
+func mtlsClient(t *testing.T, prefix, ks string, trust *testca.CA) map[string]string {
 	m := map[string]string{
 		"kafka.bootstrap.servers":          mtlsAddr,
 		prefix + "security.protocol":       "SSL",
-		prefix + "ssl.truststore.location": mtlsCA.TrustStoreP12(t, t.TempDir(), "trust.p12", mtlsPassword),
+		prefix + "ssl.truststore.location": trust.TrustStoreP12(t, t.TempDir(), "trust.p12", mtlsPassword),
 		prefix + "ssl.truststore.type":     "PKCS12",
 		prefix + "ssl.truststore.password": mtlsPassword,
 	}
@@ -82,22 +82,31 @@ const refusedByBroker = "refused this client's certificate"
 // store holds a CA made at test time, the sink, the source and the channel
 // each deliver with a certificate that CA signed, and are refused, with an
 // error naming the key store and nothing delivered, without a certificate
-// or with one signed by another CA.
+// or with one signed by another CA; and each refuses a broker whose
+// certificate its trust store does not accept.
 func TestMutualTLS(t *testing.T) {
 	needBroker(t)
 	dir := t.TempDir()
 	good := mtlsCA.Client(t, "sluice-client").KeyStoreP12(t, dir, "good.p12", "client-pw")
-	other := testca.New(t, "another CA").Client(t, "sluice-client").KeyStoreP12(t, dir, "other.p12", "client-pw")
+	otherCA := testca.New(t, "another CA")
+	other := otherCA.Client(t, "sluice-client").KeyStoreP12(t, dir, "other.p12", "client-pw")
+	const untrusted = "is not trusted"
 	cases := []struct {
 		name, ks string
-		ok       bool
-	}{{"signed by the CA", good, true}, {"no certificate", "", false}, {"signed by another CA", other, false}}
+		trust    *testca.CA
+		want     string // "" delivers; else what the error or log says
+	}{
+		{"signed by the CA", good, mtlsCA, ""},
+		{"no certificate", "", mtlsCA, refusedByBroker},
+		{"signed by another CA", other, mtlsCA, refusedByBroker},
+		{"broker not trusted", good, otherCA, untrusted},
+	}
 
 	t.Run("sink", func(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				topic := newTopic(t, 1)
-				props := mtlsClient(t, "kafka.producer.", c.ks)
+				props := mtlsClient(t, "kafka.producer.", c.ks, c.trust)
 				props["kafka.topic"] = topic
 				props["kafka.producer.delivery.timeout.ms"] = "5000"
 				var lines []string
@@ -110,7 +119,7 @@ func TestMutualTLS(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 				defer cancel()
 				_, err := sluicetest.SinkLoop(env, s).Process(ctx)
-				if c.ok {
+				if c.want == "" {
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -119,8 +128,8 @@ func TestMutualTLS(t *testing.T) {
 					}
 					return
 				}
-				if err == nil || !strings.Contains(err.Error(), refusedByBroker) {
-					t.Fatalf("got %v, want %q", err, refusedByBroker)
+				if err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Fatalf("got %v, want %q", err, c.want)
 				}
 				if ch.Len() != 1 {
 					t.Error("the event left the channel")
@@ -134,7 +143,7 @@ func TestMutualTLS(t *testing.T) {
 			t.Run(c.name, func(t *testing.T) {
 				topic := newTopic(t, 1)
 				produce(t, topic, "for the source")
-				props := mtlsClient(t, "kafka.consumer.", c.ks)
+				props := mtlsClient(t, "kafka.consumer.", c.ks, c.trust)
 				props["kafka.topics"] = topic
 				props["kafka.consumer.group.id"] = "mtls-" + fmt.Sprint(time.Now().UnixNano())
 				props["kafka.consumer.auto.offset.reset"] = "earliest"
@@ -157,15 +166,15 @@ func TestMutualTLS(t *testing.T) {
 					defer cancel()
 					_ = src.Stop(ctx)
 				}()
-				if c.ok {
+				if c.want == "" {
 					if evs, err := proc.WaitFor(1, 90*time.Second); err != nil || string(evs[0].Body) != "for the source" {
 						t.Fatalf("events %v: %v\n%s", evs, err, logs.String())
 					}
 					return
 				}
-				logs.Wait(t, 90*time.Second, refusedByBroker)
+				logs.Wait(t, 90*time.Second, c.want)
 				if n := len(logs.Lines("cannot connect to a Kafka broker")); n != 1 {
-					t.Errorf("the refusal was logged %d times, want once (the client retrying is not news):\n%s", n, logs.String())
+					t.Errorf("the failure was logged %d times, want once (the client retrying is not news):\n%s", n, logs.String())
 				}
 				if n := len(proc.Events()); n != 0 {
 					t.Errorf("%d events read without an accepted certificate", n)
@@ -178,8 +187,8 @@ func TestMutualTLS(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				topic := newTopic(t, 1)
-				props := mtlsClient(t, "kafka.producer.", c.ks)
-				for k, v := range mtlsClient(t, "kafka.consumer.", c.ks) {
+				props := mtlsClient(t, "kafka.producer.", c.ks, c.trust)
+				for k, v := range mtlsClient(t, "kafka.consumer.", c.ks, c.trust) {
 					props[k] = v
 				}
 				props["kafka.topic"] = topic
@@ -193,7 +202,7 @@ func TestMutualTLS(t *testing.T) {
 					t.Fatal(err)
 				}
 				ch := v.(sluice.Channel)
-				if err := ch.Start(context.Background()); err != nil && c.ok {
+				if err := ch.Start(context.Background()); err != nil && c.want == "" {
 					t.Fatal(err)
 				}
 				defer func() {
@@ -208,12 +217,12 @@ func TestMutualTLS(t *testing.T) {
 				} else {
 					_ = tx.Rollback()
 				}
-				if !c.ok {
+				if c.want != "" {
 					if err == nil {
 						t.Fatal("a put was committed without an accepted certificate")
 					}
 					// The put's error names the topic; the log says why.
-					logs.Wait(t, 90*time.Second, refusedByBroker)
+					logs.Wait(t, 90*time.Second, c.want)
 					return
 				}
 				if err != nil {
