@@ -28,6 +28,11 @@ type Config struct {
 	AgentPrincipal string `flume:"agent-principal" doc:"Kerberos principal (not supported)"`
 	AgentKeytab    string `flume:"agent-keytab" doc:"Kerberos keytab (not supported)"`
 
+	// Flume's thrift source has no ipFilter; one set here is named in a
+	// warning rather than taken silently for a filter that works.
+	IPFilter      bool   `flume:"ipFilter" doc:"not in Flume's thrift source nor in Sluice's: accepted with a warning, and every address is still accepted (the avro source has ipFilter)"`
+	IPFilterRules string `flume:"ipFilterRules" doc:"accepted with a warning and ignored (see ipFilter)"`
+
 	MaxFrameSize int           `flume:"max-frame-size" doc:"largest request accepted, in bytes; a frame claiming more closes the connection"`
 	IdleTimeout  time.Duration `flume:"idle-timeout" unit:"s" doc:"close a connection that sends no request for this long (0: never)"`
 	ReadTimeout  time.Duration `flume:"read-timeout" unit:"s" doc:"close a connection that stops sending in the middle of a request (or TLS handshake) for this long"`
@@ -46,6 +51,15 @@ func defaults() *Config {
 }
 
 // Validate checks ranges and refuses Kerberos.
+// Warnings name the settings that are accepted but do nothing.
+func (c *Config) Warnings() []error {
+	if c.IPFilter || strings.TrimSpace(c.IPFilterRules) != "" {
+		return []error{conf.Invalid("ipFilter", "the thrift source has no IP filter (Flume's neither): every address may connect; "+
+			"use the avro source's ipFilterRules, a firewall, or bind to a trusted interface")}
+	}
+	return nil
+}
+
 func (c *Config) Validate() error {
 	var errs []error
 	if c.Port < 0 || c.Port > 65535 {
