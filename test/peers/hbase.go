@@ -307,6 +307,22 @@ func (h *HBase) Scan(table string) ([]HBaseCell, error) {
 	return cells, nil
 }
 
+// StopRegionServer aborts the peer's only RegionServer, as a crash would
+// (memstores not flushed; the master replays its WAL later), and returns
+// once it is gone. ZooKeeper and the HMaster stay up, so clients find the
+// cluster but no server for any region until StartRegionServer.
+func (h *HBase) StopRegionServer() error {
+	_, err := h.control("stop-regionserver")
+	return err
+}
+
+// StartRegionServer starts a RegionServer again on the same port and
+// returns once every region is assigned to it.
+func (h *HBase) StartRegionServer() error {
+	_, err := h.control("start-regionserver")
+	return err
+}
+
 // Dump is the table's cells for people, one per line, bytes shown as the
 // HBase shell shows them: row TAB family:qualifier TAB value.
 func (h *HBase) Dump(table string) (string, error) {

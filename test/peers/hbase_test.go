@@ -74,6 +74,25 @@ func TestHBase(t *testing.T) {
 		}
 		h.Restart()
 		check("after kill and restart")
+		// The RegionServer alone crashes and comes back (ZooKeeper and the
+		// master stay up): a cell written just before (in its WAL only) and
+		// the older ones are there, and new writes work.
+		if err := h.Put("t2", []byte("r1"), []byte("a"), []byte("q"), []byte("before")); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.StopRegionServer(); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.StartRegionServer(); err != nil {
+			t.Fatal(err)
+		}
+		check("after a RegionServer crash")
+		if err := h.Put("t2", []byte("r2"), []byte("a"), []byte("q"), []byte("after")); err != nil {
+			t.Fatal(err)
+		}
+		if rows, err := h.Rows("t2"); err != nil || len(rows) != 2 || string(rows["r1"]["a:q"]) != "before" || string(rows["r2"]["a:q"]) != "after" {
+			t.Fatalf("t2 after the RegionServer's restart: %q, %v", rows, err)
+		}
 		if err := h.DropTable("t2"); err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,11 @@
 //   scan <table>                    one line per cell:
 //                                   row TAB family TAB qualifier TAB timestamp TAB value
 //   put <table> <row> <family> <qualifier> <value>
+//   stop-regionserver               abort the RegionServer (a crash: memstores
+//                                   not flushed) and wait until it is gone
+//   start-regionserver              start a RegionServer again on the same port
+//                                   and wait until the crash is handled and no
+//                                   region is in transition
 //   dump <table>                    the cells for people, one per line, bytes
 //                                   as the HBase shell shows them:
 //                                   row TAB family:qualifier TAB value
@@ -35,13 +40,16 @@ import org.apache.hadoop.hbase.*;
 import org.apache.hadoop.hbase.client.*;
 import org.apache.hadoop.hbase.master.HMaster;
 import org.apache.hadoop.hbase.util.Bytes;
+import org.apache.hadoop.hbase.util.JVMClusterUtil;
 import org.apache.hadoop.hbase.zookeeper.MiniZooKeeperCluster;
+import org.apache.hadoop.metrics2.lib.DefaultMetricsSystem;
 
 public class HBasePeer {
   static final String PROBE = "sluice_peer_probe";
   static final Base64.Encoder B64 = Base64.getEncoder();
   static final Base64.Decoder D64 = Base64.getDecoder();
   static Connection conn;
+  static LocalHBaseCluster cluster;
 
   public static void main(String[] a) {
     try {
@@ -95,6 +103,10 @@ public class HBasePeer {
       conf.set(a[i].substring(0, eq), a[i].substring(eq + 1));
     }
 
+    // As HBase's own mini clusters do: a RegionServer started again in this
+    // JVM (start-regionserver) registers its metrics under a new name
+    // instead of failing on the aborted one's.
+    DefaultMetricsSystem.setMiniClusterMode(true);
     Path zkDir = dir.resolve("zk");
     deleteTree(zkDir);
     MiniZooKeeperCluster zk = new MiniZooKeeperCluster(conf);
@@ -102,7 +114,7 @@ public class HBasePeer {
     int got = zk.startup(zkDir.toFile());
     if (got != zkPort) throw new IOException("ZooKeeper could not bind 127.0.0.1:" + zkPort + " (got " + got + ")");
 
-    LocalHBaseCluster cluster = new LocalHBaseCluster(conf, 1, 1);
+    cluster = new LocalHBaseCluster(conf, 1, 1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         if (conn != null) conn.close();
@@ -219,6 +231,35 @@ public class HBasePeer {
           }
         }
         break;
+      case "stop-regionserver":
+        for (JVMClusterUtil.RegionServerThread t : cluster.getLiveRegionServers()) {
+          ServerName sn = t.getRegionServer().getServerName();
+          t.getRegionServer().abort("stopped by the test harness (stop-regionserver)");
+          t.join(120_000);
+          if (t.isAlive()) throw new IOException("RegionServer still running 120 s after abort");
+          // Return once the master knows: a RegionServer started before
+          // that would race the master's crash handling of this one.
+          long deadline = System.currentTimeMillis() + 120_000;
+          while (cluster.getActiveMaster().getServerManager().isServerOnline(sn)) {
+            if (System.currentTimeMillis() > deadline) throw new IOException("master still lists " + sn + " online 120 s after its abort");
+            Thread.sleep(100);
+          }
+        }
+        break;
+      case "start-regionserver":
+        // Should a new RegionServer fail its start, try again a few times.
+        for (int attempt = 1; cluster.getLiveRegionServers().isEmpty(); attempt++) {
+          JVMClusterUtil.RegionServerThread t =
+              cluster.addRegionServer(new Configuration(cluster.getConfiguration()), cluster.getRegionServers().size());
+          t.start();
+          t.waitForServerOnline();
+          if (t.getRegionServer().isOnline()) break;
+          t.join(60_000);
+          if (attempt == 10) throw new IOException("RegionServer failed to start 10 times (see the log)");
+          Thread.sleep(1000);
+        }
+        waitSettled(240_000);
+        break;
       case "put":
         if (w.length != 6) throw new IllegalArgumentException("usage: put <table> <row> <family> <qualifier> <value>");
         try (Table t = conn.getTable(TableName.valueOf(w[1]))) {
@@ -229,6 +270,22 @@ public class HBasePeer {
         throw new IllegalArgumentException("unknown command " + w[0]);
     }
     return b.toByteArray();
+  }
+
+  // waitSettled waits until the master has a RegionServer and no region is
+  // in transition: every table is served again.
+  static void waitSettled(long ms) throws Exception {
+    long deadline = System.currentTimeMillis() + ms;
+    while (true) {
+      HMaster m = cluster.getActiveMaster();
+      if (m != null && m.isInitialized() && !m.getServerManager().getOnlineServersList().isEmpty()
+          && !m.getServerManager().areDeadServersInProgress()
+          && !m.getAssignmentManager().hasRegionsInTransition()) {
+        return;
+      }
+      if (System.currentTimeMillis() > deadline) throw new IOException("regions still in transition after " + ms / 1000 + " s");
+      Thread.sleep(100);
+    }
   }
 
   // create makes the table with these families, or adds the ones it lacks.
