@@ -106,15 +106,21 @@ func startAgent(t *testing.T, dir, conf string, extra ...string) *proc {
 // waitLog waits until the output contains s.
 func (p *proc) waitLog(s string, timeout time.Duration) {
 	p.t.Helper()
+	p.waitOut(fmt.Sprintf("%q", s), timeout, func(out string) bool { return strings.Contains(out, s) })
+}
+
+// waitOut waits until ok accepts the output; what says what was awaited.
+func (p *proc) waitOut(what string, timeout time.Duration, ok func(out string) bool) {
+	p.t.Helper()
 	deadline := time.Now().Add(timeout)
-	for !strings.Contains(p.out.String(), s) {
+	for !ok(p.out.String()) {
 		select {
 		case <-p.done:
-			p.t.Fatalf("sluice exited (%v) before logging %q:\n%s", p.err, s, p.out.String())
+			p.t.Fatalf("sluice exited (%v) before logging %s:\n%s", p.err, what, p.out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			p.t.Fatalf("sluice did not log %q within %v:\n%s", s, timeout, p.out.String())
+			p.t.Fatalf("sluice did not log %s within %v:\n%s", what, timeout, p.out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

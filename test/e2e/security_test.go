@@ -370,27 +370,18 @@ a1.sinks.k1.channel = c1
 // waitLogLine waits until one line of the output holds every part.
 func (p *proc) waitLogLine(timeout time.Duration, parts ...string) {
 	p.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		for _, line := range strings.Split(p.out.String(), "\n") {
+	p.waitOut(fmt.Sprintf("a line with %q", parts), timeout, func(out string) bool {
+		for _, line := range strings.Split(out, "\n") {
 			ok := true
 			for _, s := range parts {
 				ok = ok && strings.Contains(line, s)
 			}
 			if ok {
-				return
+				return true
 			}
 		}
-		select {
-		case <-p.done:
-			p.t.Fatalf("sluice exited (%v) before logging a line with %q:\n%s", p.err, parts, p.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("no line with %q within %v:\n%s", parts, timeout, p.out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return false
+	})
 }
 
 // nonLoopbackIP is one of this host's addresses other than loopback, or nil.
