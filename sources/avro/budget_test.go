@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"net"
-	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -13,16 +12,6 @@ import (
 	"github.com/sluiceio/sluice/internal/avroipc"
 	"github.com/sluiceio/sluice/sluicetest"
 )
-
-// heapInUse is the live heap after two collections (the second frees
-// what the first could not: buffers dropped while it ran).
-func heapInUse() int64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapInuse)
-}
 
 // stall opens a connection, starts a frame claiming claim bytes, sends
 // send of them (through deflate when set: zeros, a zlib bomb of a few
@@ -81,7 +70,7 @@ func TestBytesInFlightBounded(t *testing.T) {
 				props["compression-type"] = "deflate"
 			}
 			f := start(t, proc, props)
-			base := heapInUse()
+			base := sluicetest.HeapInUse()
 			var wg sync.WaitGroup
 			done := make(chan struct{})
 			for i := 0; i < 10; i++ {
@@ -100,7 +89,7 @@ func TestBytesInFlightBounded(t *testing.T) {
 			deadline := time.After(2 * time.Minute)
 		sample:
 			for {
-				if h := heapInUse() - base; h > peak {
+				if h := sluicetest.HeapInUse() - base; h > peak {
 					peak, usedAtPeak = h, f.src.budget.Used()
 				}
 				select {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -12,15 +11,6 @@ import (
 
 	"github.com/sluiceio/sluice/sluicetest"
 )
-
-// heapInUse is the live heap after two collections.
-func heapInUse() int64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapInuse)
-}
 
 // stallBody sends a POST claiming claim bytes of body, sends send of them
 // and stops; it returns the status line the source answered with (or ""
@@ -68,7 +58,7 @@ func TestBytesInFlightBounded(t *testing.T) {
 	defer src.Stop(context.Background())
 	addr := src.Addr().String()
 	f := &fixture{t: t, src: src, env: env, url: "http://" + addr + "/"}
-	base := heapInUse()
+	base := sluicetest.HeapInUse()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	statuses := map[string]int{}
@@ -89,7 +79,7 @@ func TestBytesInFlightBounded(t *testing.T) {
 	deadline := time.After(2 * time.Minute)
 sample:
 	for {
-		peak = max(peak, heapInUse()-base)
+		peak = max(peak, sluicetest.HeapInUse()-base)
 		if code, _, _ := f.do("POST", "application/json", fmt.Sprintf(`[{"body":"during %d"}]`, served)); code == 200 {
 			served++
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"net"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,15 +13,6 @@ import (
 	"github.com/sluiceio/sluice/internal/flumethrift"
 	"github.com/sluiceio/sluice/sluicetest"
 )
-
-// heapInUse is the live heap after two collections.
-func heapInUse() int64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapInuse)
-}
 
 // stall opens a connection, starts a frame claiming claim bytes, sends
 // send of them and stops; it returns once the source closed it.
@@ -57,7 +47,7 @@ func TestBytesInFlightBounded(t *testing.T) {
 	proc := sluicetest.NewProcessor()
 	f := start(t, proc, map[string]string{"max-bytes-in-flight": strconv.Itoa(limit), "read-timeout": "2"})
 	good := dial(t, f.addr, flumethrift.DialOptions{})
-	base := heapInUse()
+	base := sluicetest.HeapInUse()
 	var wg sync.WaitGroup
 	done := make(chan struct{})
 	for i := 0; i < 10; i++ {
@@ -75,7 +65,7 @@ func TestBytesInFlightBounded(t *testing.T) {
 	deadline := time.After(2 * time.Minute)
 sample:
 	for {
-		peak = max(peak, heapInUse()-base)
+		peak = max(peak, sluicetest.HeapInUse()-base)
 		// Small requests fit beside the stalled frames or wait for room.
 		if err := good.AppendBatch(context.Background(), events(1, "during")); err == nil {
 			sent++
