@@ -297,12 +297,12 @@ func hostileSources() []hostileSource {
 			return fmt.Sprintf("a1.sources.r1.type = syslogtcp\na1.sources.r1.host = 127.0.0.1\na1.sources.r1.port = %d\n", port)
 		},
 			client: func(addr string) func() (sender, error) { return dialLines(addr, "<13>Dec  7 23:00:00 host ", false) },
-			noEnd:  stall(nil, 1000), flood: stream('x', 4<<20), garbage: true},
+			noEnd:  stall(nil, 1000), claim: stall([]byte("2147483647 <13>"), 1000), flood: stream('x', 4<<20), garbage: true},
 		{name: "multiport_syslogtcp", conf: func(port int) string {
 			return fmt.Sprintf("a1.sources.r1.type = multiport_syslogtcp\na1.sources.r1.host = 127.0.0.1\na1.sources.r1.ports = %d\n", port)
 		},
 			client: func(addr string) func() (sender, error) { return dialLines(addr, "<13>Dec  7 23:00:00 host ", false) },
-			noEnd:  stall(nil, 1000), flood: stream('x', 4<<20), garbage: true},
+			noEnd:  stall(nil, 1000), claim: stall([]byte("2147483647 <13>"), 1000), flood: stream('x', 4<<20), garbage: true},
 	}
 }
 
