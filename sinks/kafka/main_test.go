@@ -50,6 +50,10 @@ var (
 	mtlsDir  string
 )
 
+// saslSSLAddr is a SASL_SSL listener: TLS with the mtlsCA's certificate
+// (no client certificate asked), then SASL PLAIN for alice.
+var saslSSLAddr string
+
 const mtlsPassword = "mtls-Pw-0815"
 
 func freePorts(n int) ([]int, error) {
@@ -76,7 +80,7 @@ func TestMain(m *testing.M) {
 	if testing.Short() {
 		os.Exit(m.Run()) // unit tests only: no Java
 	}
-	ports, err := freePorts(5)
+	ports, err := freePorts(6)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sinks/kafka:", err)
 		os.Exit(1)
@@ -87,6 +91,7 @@ func TestMain(m *testing.M) {
 	saslAddr = fmt.Sprintf("127.0.0.1:%d", sasl)
 	sslAddr = fmt.Sprintf("localhost:%d", ssl)
 	mtlsAddr = fmt.Sprintf("localhost:%d", ports[4])
+	saslSSLAddr = fmt.Sprintf("localhost:%d", ports[5])
 	if mtlsDir, err = os.MkdirTemp("", "sinks-kafka-mtls"); err != nil {
 		fmt.Fprintln(os.Stderr, "sinks/kafka:", err)
 		os.Exit(1)
@@ -102,10 +107,10 @@ func TestMain(m *testing.M) {
 	k, err := peers.StartKafkaProcess(context.Background(), peers.KafkaOptions{
 		Heap: "512m", JVMFlags: peers.FastStartFlags, Port: plain,
 		Props: map[string]string{
-			"listeners":                      fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s,SSL://%s,MTLS://%s", plain, ctrl, saslAddr, sslAddr, mtlsAddr),
-			"advertised.listeners":           fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s,SSL://%s,MTLS://%s", plain, ctrl, saslAddr, sslAddr, mtlsAddr),
+			"listeners":                      fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s,SSL://%s,MTLS://%s,SASL_SSL://%s", plain, ctrl, saslAddr, sslAddr, mtlsAddr, saslSSLAddr),
+			"advertised.listeners":           fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,SASL_PLAINTEXT://%s,SSL://%s,MTLS://%s,SASL_SSL://%s", plain, ctrl, saslAddr, sslAddr, mtlsAddr, saslSSLAddr),
 			"controller.quorum.voters":       fmt.Sprintf("1@127.0.0.1:%d", ctrl),
-			"listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,MTLS:SSL",
+			"listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,MTLS:SSL,SASL_SSL:SASL_SSL",
 			// The MTLS listener: PKCS12 stores of the test-time CA.
 			"listener.name.mtls.ssl.keystore.location":   mtlsKS,
 			"listener.name.mtls.ssl.keystore.type":       "PKCS12",
@@ -115,6 +120,15 @@ func TestMain(m *testing.M) {
 			"listener.name.mtls.ssl.truststore.type":     "PKCS12",
 			"listener.name.mtls.ssl.truststore.password": mtlsPassword,
 			"listener.name.mtls.ssl.client.auth":         "required",
+			// The SASL_SSL listener: the same server certificate, no
+			// client certificate, alice with PLAIN.
+			"listener.name.sasl_ssl.ssl.keystore.location":   mtlsKS,
+			"listener.name.sasl_ssl.ssl.keystore.type":       "PKCS12",
+			"listener.name.sasl_ssl.ssl.keystore.password":   mtlsPassword,
+			"listener.name.sasl_ssl.ssl.key.password":        mtlsPassword,
+			"listener.name.sasl_ssl.ssl.client.auth":         "none",
+			"listener.name.sasl_ssl.sasl.enabled.mechanisms": "PLAIN",
+			"listener.name.sasl_ssl.plain.sasl.jaas.config":  `org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="` + alicePassword + `";`,
 			// The SSL listener: the test stores of internal/tlsconf (a
 			// certificate for localhost and 127.0.0.1), clients must show
 			// a certificate the broker trusts (the same one).

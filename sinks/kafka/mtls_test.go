@@ -253,3 +253,41 @@ func TestMutualTLS(t *testing.T) {
 		}
 	})
 }
+
+// SASL_SSL, the usual production setting: TLS verified against a trust
+// store of the test CA, then SASL PLAIN. alice's password delivers; a
+// wrong one is refused as a SASL failure (not a TLS one), never shown.
+func TestSASLSSL(t *testing.T) {
+	needBroker(t)
+	const wrong = "Wrong-Pw-2207"
+	for _, pw := range []string{alicePassword, wrong} {
+		topic := newTopic(t, 1)
+		s, env := newSink(t, nil,
+			"kafka.bootstrap.servers = "+saslSSLAddr, "kafka.topic = "+topic,
+			"kafka.producer.security.protocol = SASL_SSL", "kafka.producer.sasl.mechanism = PLAIN",
+			`kafka.producer.sasl.jaas.config = org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="`+pw+`";`,
+			"kafka.producer.ssl.truststore.location = "+mtlsCA.TrustStoreP12(t, t.TempDir(), "trust.p12", mtlsPassword),
+			"kafka.producer.ssl.truststore.type = PKCS12", "kafka.producer.ssl.truststore.password = "+mtlsPassword,
+			"kafka.producer.delivery.timeout.ms = 5000")
+		ch := sluicetest.NewChannel(&sluice.Event{Body: []byte("sasl over tls")})
+		env.Channel, env.ChannelName = ch, "c1"
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		_, err := sluicetest.SinkLoop(env, s).Process(ctx)
+		cancel()
+		if pw == alicePassword {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if recs := consume(t, topic, 1); string(recs[0].Value) != "sasl over tls" {
+				t.Errorf("read %q", recs[0].Value)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "SASL authentication failed for mechanism PLAIN") || strings.Contains(err.Error(), wrong) {
+			t.Fatalf("wrong password: %v", err)
+		}
+		if ch.Len() != 1 {
+			t.Error("the event left the channel")
+		}
+	}
+}
