@@ -881,7 +881,7 @@ func (s *Sink) closeFile(b *bucket) error {
 		if f.flushed > cut {
 			cut = f.flushed // flushed and not yet settled: Settled decides
 		}
-		s.pending = append(s.pending, &pendingClose{tmp: f.tmp, final: f.final, cut: cut, next: s.now().Add(s.cfg.RetryInterval), tries: 1})
+		s.pending = append(s.pending, &pendingClose{tmp: f.tmp, final: f.final, cut: cut, next: s.retryAt(err), tries: 1})
 		if isConnErr(err) {
 			s.dropClient()
 		}
@@ -890,7 +890,7 @@ func (s *Sink) closeFile(b *bucket) error {
 	s.c.ConnectionClosed.Add(1)
 	if f.tmp != f.final {
 		if err := s.client.Rename(f.tmp, f.final); err != nil {
-			s.pending = append(s.pending, &pendingClose{tmp: f.tmp, final: f.final, cut: -1, recovered: true, next: s.now().Add(s.cfg.RetryInterval), tries: 1})
+			s.pending = append(s.pending, &pendingClose{tmp: f.tmp, final: f.final, cut: -1, recovered: true, next: s.retryAt(err), tries: 1})
 			return s.hdfsErr("rename", f.tmp, err)
 		}
 	}
@@ -927,8 +927,11 @@ func (s *Sink) retryPending(now time.Time, force bool) {
 			continue
 		}
 		p.underway = err == nil
-		if err == nil {
-			// Lease recovery is under way on the NameNode: look again soon.
+		if err == nil || notReadyYet(err) {
+			// Lease recovery is under way on the NameNode, or the NameNode
+			// is still starting (safe mode): look again soon, not after
+			// retryInterval, since the file's committed events are not
+			// readable until it is closed.
 			p.next = now.Add(min(s.cfg.RetryInterval, recoveryPoll))
 			kept = append(kept, p)
 			continue
@@ -1014,6 +1017,23 @@ func interpret(err error) error {
 		return fmt.Errorf("%w: %v", os.ErrPermission, err)
 	}
 	return err
+}
+
+// retryAt is when a close or rename that failed with err is tried again:
+// soon when the NameNode is only not ready yet, else after retryInterval.
+func (s *Sink) retryAt(err error) time.Time {
+	if notReadyYet(err) {
+		return s.now().Add(min(s.cfg.RetryInterval, recoveryPoll))
+	}
+	return s.now().Add(s.cfg.RetryInterval)
+}
+
+// notReadyYet reports a NameNode that answers but is not ready for
+// changes yet: in safe mode after a restart, until the DataNodes have
+// reported their blocks.
+func notReadyYet(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "SafeModeException") || strings.Contains(m, "RetriableException")
 }
 
 // isConnErr reports failures of the connection itself (as opposed to an

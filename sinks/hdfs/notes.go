@@ -13,9 +13,10 @@ const notes = `Differences from Flume's HDFSEventSink:
   the end of the last committed batch (removed when nothing in them was committed) and renamed to
   their final names, and the retried batch goes to new files. Flume closes the file with the
   partial batch in it, so a retry duplicates it.
-- **A close that failed while HDFS was away is retried as soon as HDFS answers again**, not only
-  every hdfs.retryInterval (3 minutes by default): until the file is closed its committed events
-  may not be readable (a file under construction whose writer is gone).
+- **A close that failed while HDFS was away is retried as soon as HDFS answers again**, and every
+  2 seconds while the NameNode is in safe mode (as after a restart), not only every
+  hdfs.retryInterval (3 minutes by default): until the file is closed its committed events may not
+  be readable (a file under construction whose writer is gone).
 - **In-use files left by a crash are recovered at start** (hdfs.recoverInUseFiles, default true):
   under the fixed part of hdfs.path (the text before the first escape, up to its last '/'), files
   named inUsePrefix + the fixed part of filePrefix ... inUseSuffix have their lease recovered and

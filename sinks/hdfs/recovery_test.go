@@ -108,3 +108,41 @@ func TestStopFinishesRecoveryUnderWay(t *testing.T) {
 		t.Fatalf("after the stop: %v", got)
 	}
 }
+
+// A close refused because the NameNode is in safe mode (as it is for a
+// while after a restart) is tried again within seconds, not after
+// hdfs.retryInterval (10 minutes here): found by test/reliability's
+// hdfs-outage, where the file open when HDFS stopped stayed unreadable
+// for 3 minutes after HDFS was back.
+func TestCloseRetriedSoonAfterSafeMode(t *testing.T) {
+	needHDFS(t)
+	dir := testDir(t)
+	f := newSink(t, "hdfs.path", dir, "hdfs.fileType", "DataStream", "hdfs.rollCount", "0", "hdfs.rollSize", "0",
+		"hdfs.rollInterval", "1", "hdfs.retryInterval", "600")
+	for i := 0; i < 10; i++ {
+		f.ch.Add(ev(fmt.Sprintf("s%02d", i)))
+	}
+	f.drain()
+	if _, err := cluster.DFSAdmin("-safemode", "enter"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = cluster.DFSAdmin("-safemode", "leave") })
+	// The interval roll's close is refused: the file waits for a retry.
+	waitFor(t, func() bool {
+		_, _ = f.loop.Process(context.Background()) // empty: Idle
+		return len(f.s.pending) == 1
+	})
+	if _, err := cluster.DFSAdmin("-safemode", "leave"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		_, _ = f.loop.Process(context.Background())
+		return len(f.s.pending) == 0
+	})
+	if tmp := inUseFiles(t, dir); len(tmp) != 0 {
+		t.Fatalf("in-use files: %q", tmp)
+	}
+	if got := strings.Count(cat(t, files(t, dir)[0].Path), "\n"); got != 10 {
+		t.Fatalf("%d events in the closed file, want 10", got)
+	}
+}
