@@ -264,7 +264,10 @@ o1.channels.c1.transactionCapacity = 1000
 	if ackedDuring > outageChannel+clientBatch {
 		t.Errorf("the agent acknowledged %d events while %s was away, more than its channel holds (%d)", ackedDuring, o.peer, outageChannel)
 	}
-	if refusedDuring == 0 || fill < outageChannel-clientBatch {
+	// Full: the source refused batches, and the channel held what it can
+	// (a batch or so may be between a take and its commit, or a put and
+	// its refusal, when it is read).
+	if refusedDuring == 0 || fill < outageChannel*9/10 {
 		t.Errorf("the channel did not fill while %s was away (%d of %d; %d batches refused): the RSS trace shows nothing", o.peer, fill, outageChannel, refusedDuring)
 	}
 	if late > maxLateGrowthKB {
