@@ -203,7 +203,7 @@ func utf16Units(r rune) []uint16 {
 	return []uint16{uint16(0xd800 + (r >> 10)), uint16(0xdc00 + (r & 0x3ff))}
 }
 
-func sortedKeys(h map[string]string) []string {
+func sortedKeys[V any](h map[string]V) []string {
 	keys := make([]string, 0, len(h))
 	for k := range h {
 		keys = append(keys, k)

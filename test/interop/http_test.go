@@ -48,6 +48,31 @@ func utf32Body(s string) []byte {
 	return out
 }
 
+// httpHandlers are the HTTP source pipes of TestHTTPSourceAnswersAsFlume,
+// by name: their handler properties (JSONHandler when nil).
+var httpHandlers = map[string]map[string]string{
+	"json":    nil,
+	"lenient": nil,
+	"blob":    {"handler": "org.apache.flume.source.http.BLOBHandler"},
+	"blobm":   {"handler": "org.apache.flume.source.http.BLOBHandler", "handler.mandatoryParameters": "host"},
+}
+
+// httpSource is an HTTP source pipe's source on port.
+func httpSource(name string, port int) map[string]string {
+	return merge(map[string]string{"type": "http", "bind": "127.0.0.1", "port": fmt.Sprint(port)}, httpHandlers[name])
+}
+
+// planHTTPSource adds TestHTTPSourceAnswersAsFlume's pipes to the shared
+// Flume agent: hs_<name>, http source → memory → file_roll avro_event.
+func planHTTPSource(sp *sharedPlan) {
+	sp.httpSrc = map[string]int{}
+	for _, name := range sortedKeys(httpHandlers) {
+		sp.httpSrc[name] = sp.port()
+		sp.pipes = append(sp.pipes, pipe{name: "hs_" + name, batch: 100,
+			source: httpSource(name, sp.httpSrc[name]), sink: avroEventRoll(sp.outDir("hs_"+name), 100)})
+	}
+}
+
 // TestHTTPSourceAnswersAsFlume sends the same requests to Apache Flume
 // 1.11's HTTP source and to Sluice's (each → memory → file_roll
 // avro_event) and checks that both answer with the same status, but for the
@@ -56,33 +81,21 @@ func utf32Body(s string) []byte {
 // mandatory parameters.
 func TestHTTPSourceAnswersAsFlume(t *testing.T) {
 	dir := t.TempDir()
-	fmon, smon := peers.FreePort(t), peers.FreePort(t)
-	handlers := map[string]map[string]string{
-		"json":    nil,
-		"lenient": nil,
-		"blob":    {"handler": "org.apache.flume.source.http.BLOBHandler"},
-		"blobm":   {"handler": "org.apache.flume.source.http.BLOBHandler", "handler.mandatoryParameters": "host"},
-	}
-	ports := map[string]map[string]int{"flume": {}, "sluice": {}}
-	var flumePipes, sluicePipes []pipe
-	for _, name := range []string{"json", "lenient", "blob", "blobm"} {
-		for _, side := range []string{"flume", "sluice"} {
-			ports[side][name] = peers.FreePort(t)
-			p := pipe{name: name, batch: 100,
-				source: merge(map[string]string{"type": "http", "bind": "127.0.0.1", "port": fmt.Sprint(ports[side][name])}, handlers[name]),
-				sink:   avroEventRoll(outDir(dir, side+"_"+name), 100)}
-			if side == "flume" {
-				flumePipes = append(flumePipes, p)
-			} else {
-				sluicePipes = append(sluicePipes, p)
-			}
-		}
+	smon := peers.FreePort(t)
+	sp := planShared(t)
+	ports := map[string]map[string]int{"flume": sp.httpSrc, "sluice": {}}
+	var sluicePipes []pipe
+	for _, name := range sortedKeys(httpHandlers) {
+		ports["sluice"][name] = peers.FreePort(t)
+		sluicePipes = append(sluicePipes, pipe{name: name, batch: 100,
+			source: httpSource(name, ports["sluice"][name]), sink: avroEventRoll(outDir(dir, "sluice_"+name), 100)})
 	}
 	conf := writeFile(t, filepath.Join(dir, "sluice.conf"), []byte(agentConf("a1", sluicePipes)))
 	startAgent(t, dir, "a1", conf, monitorFlags(smon)...)
-	fl := peers.StartFlume(t, peers.FlumeOptions{Conf: agentConf("a1", flumePipes),
-		ReadyAddr: addr(ports["flume"]["json"]), JVMFlags: append(monitorFlags(fmon), peers.FastStartFlags...)})
-	waitFlumeSources(t, fl, flumePipes)
+	sharedFlume(t)
+	for name := range httpHandlers {
+		sp.claim(t, "hs_"+name)
+	}
 	for _, side := range []string{"flume", "sluice"} {
 		for _, p := range ports[side] {
 			waitPorts(t, addr(p))
@@ -146,9 +159,9 @@ func TestHTTPSourceAnswersAsFlume(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"json", "blobm"} {
-		waitDrained(t, fmon, "k_"+name, want[name], 30*time.Second)
+		waitDrained(t, sp.mon, "k_hs_"+name, want[name], 30*time.Second)
 		waitDrained(t, smon, "k_"+name, want[name], 30*time.Second)
-		flumeEvents, sluiceEvents := readEvents(t, outDir(dir, "flume_"+name)), readEvents(t, outDir(dir, "sluice_"+name))
+		flumeEvents, sluiceEvents := readEvents(t, sp.outDir("hs_"+name)), readEvents(t, outDir(dir, "sluice_"+name))
 		sameEvents(t, sluiceEvents, flumeEvents)
 		t.Logf("%s: the same %d events from Flume and Sluice", name, len(flumeEvents))
 	}
@@ -160,26 +173,46 @@ func TestHTTPSourceAnswersAsFlume(t *testing.T) {
 // sent), and one POST per event to its BLOBHandler (binary bodies arrive
 // byte for byte; Flume's sink sends no headers). Empty bodies are not sent
 // in the per-event mode, as Flume's sink does not send them.
-func TestHTTPSinkToFlume(t *testing.T) {
-	dir := t.TempDir()
-	fmon, smon := peers.FreePort(t), peers.FreePort(t)
-	type hop struct {
-		name          string
-		sluiceIn, fl  int
-		sinkProps     map[string]string
-		flumeHandler  map[string]string
-		n             int
-		text, headers bool
-	}
-	hops := []hop{
+// httpHop is one case of TestHTTPSinkToFlume: Sluice's avro source on
+// sluiceIn → http sink → the shared Flume agent's http source on fl.
+type httpHop struct {
+	name          string
+	sluiceIn, fl  int
+	sinkProps     map[string]string
+	flumeHandler  map[string]string
+	n             int
+	text, headers bool
+}
+
+func httpHops() []httpHop {
+	return []httpHop{
 		{name: "json", sinkProps: map[string]string{"batchFormat": "json", "batchSize": "500"}, n: 20_000, text: true, headers: true},
 		{name: "perevent", sinkProps: map[string]string{"batchSize": "100", "contentTypeHeader": "application/octet-stream"},
 			flumeHandler: map[string]string{"handler": "org.apache.flume.source.http.BLOBHandler", "handler.mandatoryParameters": "none"}, n: 2_000},
 	}
-	var flumePipes, sluicePipes []pipe
+}
+
+// planHTTPSink adds TestHTTPSinkToFlume's pipes to the shared Flume agent:
+// hk_<hop>, http source → memory → file_roll avro_event.
+func planHTTPSink(sp *sharedPlan) {
+	for _, h := range httpHops() {
+		h.fl = sp.port()
+		sp.httpSink = append(sp.httpSink, h)
+		sp.pipes = append(sp.pipes, pipe{name: "hk_" + h.name, batch: 1000,
+			source: merge(map[string]string{"type": "http", "bind": "127.0.0.1", "port": fmt.Sprint(h.fl)}, h.flumeHandler),
+			sink:   avroEventRoll(sp.outDir("hk_"+h.name), 1000)})
+	}
+}
+
+func TestHTTPSinkToFlume(t *testing.T) {
+	dir := t.TempDir()
+	smon := peers.FreePort(t)
+	sp, _ := sharedFlume(t)
+	hops := append([]httpHop(nil), sp.httpSink...)
+	var sluicePipes []pipe
 	for i := range hops {
 		h := &hops[i]
-		h.sluiceIn, h.fl = peers.FreePort(t), peers.FreePort(t)
+		h.sluiceIn = peers.FreePort(t)
 		endpoint := fmt.Sprintf("http://%s/events", addr(h.fl))
 		if h.name == "perevent" {
 			endpoint += "?none=x" // Flume's BLOBHandler needs one mandatory parameter
@@ -187,13 +220,7 @@ func TestHTTPSinkToFlume(t *testing.T) {
 		sluicePipes = append(sluicePipes, pipe{name: h.name, batch: 1000, source: avroSource(h.sluiceIn, nil),
 			sink: merge(map[string]string{"type": "http", "endpoint": endpoint,
 				"rollback.2XX": "false", "backoff.2XX": "false"}, h.sinkProps)})
-		flumePipes = append(flumePipes, pipe{name: h.name, batch: 1000,
-			source: merge(map[string]string{"type": "http", "bind": "127.0.0.1", "port": fmt.Sprint(h.fl)}, h.flumeHandler),
-			sink:   avroEventRoll(outDir(dir, h.name), 1000)})
 	}
-	fl := peers.StartFlume(t, peers.FlumeOptions{Conf: agentConf("a1", flumePipes),
-		ReadyAddr: addr(hops[0].fl), JVMFlags: append(monitorFlags(fmon), peers.FastStartFlags...)})
-	waitFlumeSources(t, fl, flumePipes)
 	conf := writeFile(t, filepath.Join(dir, "sluice.conf"), []byte(agentConf("a1", sluicePipes)))
 	startAgent(t, dir, "a1", conf, monitorFlags(smon)...)
 	for _, h := range hops {
@@ -217,10 +244,11 @@ func TestHTTPSinkToFlume(t *testing.T) {
 				}
 				want = append(want, w)
 			}
+			sp.claim(t, "hk_"+h.name)
 			sendAvroIPC(t, addr(h.sluiceIn), toSluice(events), 1000, avroipc.DialOptions{})
 			waitDrained(t, smon, "k_"+h.name, len(events), time.Minute)
-			waitDrained(t, fmon, "k_"+h.name, len(want), time.Minute)
-			sameEvents(t, readEvents(t, outDir(dir, h.name)), want)
+			waitDrained(t, sp.mon, "k_hk_"+h.name, len(want), time.Minute)
+			sameEvents(t, readEvents(t, sp.outDir("hk_"+h.name)), want)
 			t.Logf("%d events Sluice http sink (%s) → Flume http source, identical", len(want), h.name)
 		})
 	}

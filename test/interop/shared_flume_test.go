@@ -15,9 +15,11 @@ import (
 )
 
 // One Apache Flume agent serves TestFlumeToSluice, TestSluiceToFlume,
-// TestThrift and TestThriftTierExample (as its leaf2): a JVM start and its
+// TestThrift, TestThriftTierExample (as its leaf2), TestHTTPSourceAnswersAsFlume,
+// TestHTTPSinkToFlume and TestSyslogSourcesMatchFlume: a JVM start and its
 // warm-up cost CI more than the cases themselves, and these tests only need
-// Flume pipes that do not interfere. Flume reads its configuration once
+// Flume pipes that do not interfere. (TestCountersMatchFlumes runs its own:
+// it compares a whole agent's monitoring output.) Flume reads its configuration once
 // (--no-reload-conf), so every port and pipe of those tests is planned up
 // front (sharedPlan); the agent starts when the first of them needs it and
 // TestMain stops it.
@@ -39,6 +41,11 @@ type sharedPlan struct {
 	s2fCli map[string]int         // TestSluiceToFlume's avro-client cases
 	thrift map[string]thriftPorts // TestThrift, by variant
 	tier   tierPlan               // TestThriftTierExample
+	// TestHTTPSourceAnswersAsFlume, TestHTTPSinkToFlume,
+	// TestSyslogSourcesMatchFlume: Flume's source ports.
+	httpSrc  map[string]int
+	httpSink []httpHop
+	syslog   map[string]int
 
 	mu      sync.Mutex
 	claimed map[string]bool
@@ -90,6 +97,9 @@ func planShared(t *testing.T) *sharedPlan {
 		planSluiceToFlume(sp)
 		planThrift(sp)
 		planThriftTier(sp)
+		planHTTPSource(sp)
+		planHTTPSink(sp)
+		planSyslog(sp)
 		if sp.err != nil {
 			shared.err = fmt.Errorf("shared Flume agent: %w", sp.err)
 		}

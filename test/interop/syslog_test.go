@@ -23,7 +23,7 @@ import (
 // RFC on the multiport source, a nil timestamp kept in the body).
 func TestSyslogSourcesMatchFlume(t *testing.T) {
 	dir := t.TempDir()
-	fmon, smon := peers.FreePort(t), peers.FreePort(t)
+	smon := peers.FreePort(t)
 	// An RFC 3164 time an hour ago: both read it in the local zone, and
 	// Flume's multiport source only guesses the year right near now.
 	stamp3164 := time.Now().Add(-time.Hour).Format("Jan _2 15:04:05")
@@ -37,47 +37,19 @@ func TestSyslogSourcesMatchFlume(t *testing.T) {
 		"neither": "<10>Good good good data",
 		"long":    "<13>1 2003-10-11T22:14:15Z host9 app - - " + strings.Repeat("x", 150),
 	}
-	type src struct {
-		name  string
-		props map[string]string
-		udp   bool
-		send  []string
-	}
-	all := []string{"5424", "offset", "3164", "nilTime", "noPri", "badPri", "neither", "long"}
-	srcs := []src{
-		{name: "tcp", props: map[string]string{"type": "syslogtcp", "eventSize": "120"}, send: all},
-		{name: "keep", props: map[string]string{"type": "syslogtcp", "eventSize": "120", "keepFields": "timestamp hostname"},
-			send: []string{"5424", "offset", "3164", "noPri", "badPri", "neither", "long"}},
-		{name: "multi", props: map[string]string{"type": "multiport_syslogtcp", "eventSize": "120"},
-			send: []string{"5424", "offset", "3164", "noPri", "badPri", "long"}},
-		{name: "udp", props: map[string]string{"type": "syslogudp"}, udp: true,
-			send: []string{"5424", "offset", "3164", "nilTime", "noPri", "badPri", "neither"}},
-	}
-	ports := map[string]map[string]int{"flume": {}, "sluice": {}}
-	var flumePipes, sluicePipes []pipe
+	srcs := syslogSources()
+	sp := planShared(t)
+	ports := map[string]map[string]int{"flume": sp.syslog, "sluice": {}}
+	var sluicePipes []pipe
 	for _, s := range srcs {
-		for _, side := range []string{"flume", "sluice"} {
-			port := peers.FreePort(t)
-			ports[side][s.name] = port
-			portKey := "port"
-			if s.props["type"] == "multiport_syslogtcp" {
-				portKey = "ports"
-			}
-			p := pipe{name: s.name, batch: 100,
-				source: merge(s.props, map[string]string{"host": "127.0.0.1", portKey: fmt.Sprint(port)}),
-				sink:   avroEventRoll(outDir(dir, side+"_"+s.name), 1)}
-			if side == "flume" {
-				flumePipes = append(flumePipes, p)
-			} else {
-				sluicePipes = append(sluicePipes, p)
-			}
-		}
+		port := peers.FreePort(t)
+		ports["sluice"][s.name] = port
+		sluicePipes = append(sluicePipes, pipe{name: s.name, batch: 100,
+			source: s.source(port), sink: avroEventRoll(outDir(dir, "sluice_"+s.name), 1)})
 	}
 	conf := writeFile(t, filepath.Join(dir, "sluice.conf"), []byte(agentConf("a1", sluicePipes)))
 	startAgent(t, dir, "a1", conf, monitorFlags(smon)...)
-	fl := peers.StartFlume(t, peers.FlumeOptions{Conf: agentConf("a1", flumePipes),
-		ReadyAddr: addr(ports["flume"]["tcp"]), JVMFlags: append(monitorFlags(fmon), peers.FastStartFlags...)})
-	waitFlumeSources(t, fl, flumePipes)
+	sharedFlume(t)
 	for _, side := range []string{"flume", "sluice"} {
 		for _, s := range srcs {
 			if !s.udp {
@@ -85,8 +57,11 @@ func TestSyslogSourcesMatchFlume(t *testing.T) {
 			}
 		}
 	}
+	mon := map[string]int{"flume": sp.mon, "sluice": smon}
+	sink := map[string]string{"flume": "k_sl_", "sluice": "k_"}
 
 	for _, s := range srcs {
+		sp.claim(t, "sl_"+s.name)
 		want := 0
 		for _, side := range []string{"flume", "sluice"} {
 			a := addr(ports[side][s.name])
@@ -100,7 +75,7 @@ func TestSyslogSourcesMatchFlume(t *testing.T) {
 						t.Fatalf("%s %s: %v", side, s.name, err)
 					}
 					// One at a time: UDP may reorder or drop a burst.
-					waitDrained(t, map[string]int{"flume": fmon, "sluice": smon}[side], "k_"+s.name, i+1, 30*time.Second)
+					waitDrained(t, mon[side], sink[side]+s.name, i+1, 30*time.Second)
 				}
 				c.Close()
 				want = len(s.send)
@@ -124,10 +99,10 @@ func TestSyslogSourcesMatchFlume(t *testing.T) {
 			}
 			// Flume's syslogtcp drops what a connection closed too early
 			// still held: close once the events arrived.
-			waitDrained(t, map[string]int{"flume": fmon, "sluice": smon}[side], "k_"+s.name, want, 30*time.Second)
+			waitDrained(t, mon[side], sink[side]+s.name, want, 30*time.Second)
 			c.Close()
 		}
-		flumeEvents, sluiceEvents := readEvents(t, outDir(dir, "flume_"+s.name)), readEvents(t, outDir(dir, "sluice_"+s.name))
+		flumeEvents, sluiceEvents := readEvents(t, sp.outDir("sl_"+s.name)), readEvents(t, outDir(dir, "sluice_"+s.name))
 		if len(flumeEvents) != want {
 			t.Fatalf("%s: Flume made %d events, want %d", s.name, len(flumeEvents), want)
 		}
@@ -143,5 +118,48 @@ func TestSyslogSourcesMatchFlume(t *testing.T) {
 		}
 		sameEvents(t, sluiceEvents, flumeEvents)
 		t.Logf("%s: the same %d events from Flume and Sluice", s.name, len(flumeEvents))
+	}
+}
+
+// syslogSource is one source of TestSyslogSourcesMatchFlume: the same
+// properties at Flume and at Sluice, and the messages it gets.
+type syslogSource struct {
+	name  string
+	props map[string]string
+	udp   bool
+	send  []string
+}
+
+func syslogSources() []syslogSource {
+	all := []string{"5424", "offset", "3164", "nilTime", "noPri", "badPri", "neither", "long"}
+	return []syslogSource{
+		{name: "tcp", props: map[string]string{"type": "syslogtcp", "eventSize": "120"}, send: all},
+		{name: "keep", props: map[string]string{"type": "syslogtcp", "eventSize": "120", "keepFields": "timestamp hostname"},
+			send: []string{"5424", "offset", "3164", "noPri", "badPri", "neither", "long"}},
+		{name: "multi", props: map[string]string{"type": "multiport_syslogtcp", "eventSize": "120"},
+			send: []string{"5424", "offset", "3164", "noPri", "badPri", "long"}},
+		{name: "udp", props: map[string]string{"type": "syslogudp"}, udp: true,
+			send: []string{"5424", "offset", "3164", "nilTime", "noPri", "badPri", "neither"}},
+	}
+}
+
+// source is the source's properties on port.
+func (s syslogSource) source(port int) map[string]string {
+	portKey := "port"
+	if s.props["type"] == "multiport_syslogtcp" {
+		portKey = "ports"
+	}
+	return merge(s.props, map[string]string{"host": "127.0.0.1", portKey: fmt.Sprint(port)})
+}
+
+// planSyslog adds TestSyslogSourcesMatchFlume's pipes to the shared Flume
+// agent: sl_<source>, syslog source → memory → file_roll avro_event (one
+// event per file_roll batch, so each is written at once).
+func planSyslog(sp *sharedPlan) {
+	sp.syslog = map[string]int{}
+	for _, s := range syslogSources() {
+		sp.syslog[s.name] = sp.port()
+		sp.pipes = append(sp.pipes, pipe{name: "sl_" + s.name, batch: 100,
+			source: s.source(sp.syslog[s.name]), sink: avroEventRoll(sp.outDir("sl_"+s.name), 1)})
 	}
 }
