@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +15,47 @@ import (
 
 	"github.com/sluiceio/sluice/test/peers"
 )
+
+// goStats is what an agent's Prometheus endpoint says of its Go heap.
+type goStats struct{ alloc, goal, cycles float64 }
+
+// goMem reads go_memstats_heap_alloc_bytes, go_gc_heap_goal_bytes and
+// go_gc_cycles_total from the agent monitored on port mon.
+func goMem(t *testing.T, mon int) goStats {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics/prometheus", mon))
+	if err != nil {
+		t.Fatalf("prometheus metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("prometheus metrics: %v", err)
+	}
+	var g goStats
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 2 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			continue
+		}
+		switch f[0] {
+		case "go_memstats_heap_alloc_bytes":
+			g.alloc = v
+		case "go_gc_heap_goal_bytes":
+			g.goal = v
+		case "go_gc_cycles_total":
+			g.cycles = v
+		}
+	}
+	if g.goal == 0 {
+		t.Fatalf("no go_gc_heap_goal_bytes in the agent's Prometheus metrics:\n%s", b)
+	}
+	return g
+}
 
 // slowLink is a TCP relay from a local port to target whose client-to-
 // server direction carries at most rate bytes a second (0: no limit), as a
@@ -119,10 +163,13 @@ t2.channels.c1.transactionCapacity = 1000
 	a1 := startMonitored(t, "t1", mon, forwarder("t1", p1, slowChannel, link.port()))
 	load := startAvroLoad(fmt.Sprintf("127.0.0.1:%d", p1), clientBatch, b.rate)
 
-	// The channel fills within seconds; the sample covers the slow phase.
+	// The channel fills within seconds; the sample covers the slow phase,
+	// as long as an outage.
 	started := time.Now()
-	rss := sampleRSS(t, a1.PID(), b.faultFor)
+	gc0 := goMem(t, mon)
+	rss := sampleRSS(t, a1.PID(), b.outage)
 	slow := time.Since(started)
+	gc1 := goMem(t, mon)
 	ackedSlow, failuresSlow := load.progress()
 	fill := channelSize(t, mon)
 	// What tier 1 acknowledged and tier 2 has not got yet.
@@ -137,6 +184,9 @@ t2.channels.c1.transactionCapacity = 1000
 	a2.stop()
 
 	peak, late, trace := rss.summary()
+	heap := fmt.Sprintf("Go heap %.1f → %.1f MB allocated, garbage included (collector's goal %.1f MB, %d collections in the slow phase)",
+		gc0.alloc/(1<<20), gc1.alloc/(1<<20), gc1.goal/(1<<20), int(gc1.cycles-gc0.cycles))
+	t.Logf("%s", heap)
 	offered := int(slow.Seconds() * float64(b.rate))
 	t.Logf("slow phase %v: the client offered ~%d events, tier 1 acknowledged %d (%d refusals), %d arrived, %d held by tier 1 (its channel: %d); RSS (s MB) %s, peak %.1f MB, +%.1f MB over the second half",
 		slow.Round(time.Second), offered, ackedSlow, failuresSlow, ackedSlow-held, held, fill, trace, float64(peak)/1024, float64(late)/1024)
@@ -160,7 +210,7 @@ t2.channels.c1.transactionCapacity = 1000
 		DupBound: 0, // nothing fails: every batch is delivered once
 		Faults:   fmt.Sprintf("tier 1 → tier 2 link limited to %d KB/s for %v (client offered %d events/s), then the limit lifted; the client's batches refused %d times in all", slowRate/1024, slow.Round(time.Second), b.rate, failures),
 		Recovery: since(lifted, back),
-		Notes: fmt.Sprintf("In the slow phase the client got %d of ~%d events acknowledged (%d batches refused, the others waited for room); tier 1 held %d undelivered, its channel %d (capacity %d). Tier 1 RSS (MB at s): %s; peak %.1f MB, +%.1f MB over the second half: flat, bounded by the channel's capacity.",
-			ackedSlow, offered, failuresSlow, held, fill, slowChannel, trace, float64(peak)/1024, float64(late)/1024),
+		Notes: fmt.Sprintf("In the slow phase the client got %d of ~%d events acknowledged (%d batches refused, the others waited for room); tier 1 held %d undelivered, its channel %d (capacity %d). Tier 1 RSS (MB at s): %s; peak %.1f MB, +%.1f MB over the second half; %s: what RSS still gains is garbage below the collector's goal, the live events bounded by the channel's capacity.",
+			ackedSlow, offered, failuresSlow, held, fill, slowChannel, trace, float64(peak)/1024, float64(late)/1024, heap),
 	}, tl)
 }
