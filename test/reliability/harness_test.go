@@ -227,7 +227,7 @@ type tally struct {
 // numbered lines against want.
 func readOut(t *testing.T, dir string, want int) tally {
 	t.Helper()
-	tl := tally{want: want, seen: make([]uint8, want), first: -1}
+	c := &seqCount{}
 	paths, err := peers.RollFiles(dir)
 	if err != nil && !os.IsNotExist(err) && !strings.Contains(err.Error(), "no such file") {
 		t.Fatal(err)
@@ -240,41 +240,9 @@ func readOut(t *testing.T, dir string, want int) tally {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for len(b) > 0 {
-			i := bytes.IndexByte(b, '\n')
-			if i < 0 {
-				tl.torn++ // the unfinished end of a file a kill cut
-				break
-			}
-			line := b[:i]
-			b = b[i+1:]
-			n, ok := parseSeq(line)
-			if !ok {
-				tl.torn++
-				continue
-			}
-			tl.lines++
-			if n >= want {
-				tl.extra++
-				continue
-			}
-			if tl.seen[n] < 255 {
-				tl.seen[n]++
-			}
-		}
+		c.addLines(b)
 	}
-	for n, c := range tl.seen {
-		switch {
-		case c == 0:
-			tl.missing++
-			if tl.first < 0 {
-				tl.first = n
-			}
-		case c > 1:
-			tl.dups += int(c) - 1
-		}
-	}
-	return tl
+	return c.tally(want)
 }
 
 func parseSeq(line []byte) (int, bool) {

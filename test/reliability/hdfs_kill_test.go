@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"bytes"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -45,15 +44,7 @@ func hdfsReader(h *peers.HDFS, dir string) readFunc {
 			if err != nil {
 				return nil, err
 			}
-			for len(b) > 0 {
-				i := bytes.IndexByte(b, '\n')
-				if i < 0 {
-					c.torn++ // the end of a file a kill cut short
-					break
-				}
-				c.add(b[:i])
-				b = b[i+1:]
-			}
+			c.addLines(b)
 		}
 		return c, nil
 	}

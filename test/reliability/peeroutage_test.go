@@ -1,6 +1,7 @@
 package reliability
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -36,6 +37,20 @@ func (c *seqCount) add(body []byte) {
 	}
 	if c.n[n] < 255 {
 		c.n[n]++
+	}
+}
+
+// addLines adds the lines of one file; its unfinished end (a file a kill
+// cut, or one still being written) counts as torn.
+func (c *seqCount) addLines(b []byte) {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			c.torn++
+			return
+		}
+		c.add(b[:i])
+		b = b[i+1:]
 	}
 }
 
