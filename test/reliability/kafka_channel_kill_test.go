@@ -48,10 +48,10 @@ func newTopicReader(t *testing.T, k *peers.Kafka, topic string) *topicReader {
 }
 
 // read adds what the topic got since the last read: it polls until a
-// poll finds nothing new, or for 2 s at most while a producer keeps the
+// poll finds nothing new, or for 1 s at most while a producer keeps the
 // topic growing.
 func (r *topicReader) read(int) (*seqCount, error) {
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(time.Second)
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		fs := r.cl.PollFetches(ctx)
