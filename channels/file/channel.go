@@ -45,6 +45,7 @@ type Channel struct {
 	// freeFn measures a directory's free bytes; tests replace it.
 	freeFn     atomic.Pointer[func(dir string) (uint64, error)]
 	space      spaceNotes
+	ckptShared []string // checkpoint dirs on a data dir's file system (set at Start)
 	cacheLimit int64
 
 	putErr, takeErr, ckptErr, ckptBackupErr *atomic.Int64
@@ -446,7 +447,7 @@ func (c *Channel) checkDiskSpace(dir string) error {
 		return fmt.Errorf("channel %s: cannot measure free space in %s: %w", c.name, dir, err)
 	}
 	if need := c.cfg.requiredSpace(); free < need {
-		c.lowSpace(dir, free, need)
+		c.lowSpace(dir, "minimumRequiredSpace", free, need)
 		return fmt.Errorf("channel %s: refusing puts: %s has %d MiB free, less than minimumRequiredSpace (%d MiB): %w: %w",
 			c.name, dir, free>>20, need>>20, ErrDiskSpace, sluice.ErrChannelFull)
 	}

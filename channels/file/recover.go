@@ -324,6 +324,7 @@ func (c *Channel) openWriters(r *recovery) error {
 	if !c.cfg.FsyncPerTransaction {
 		syncEvery = min(syncEvery, c.cfg.FsyncInterval)
 	}
+	c.ckptShared = nil // ckptRoom lists them again
 	for d, dir := range c.dirs {
 		w, err := wal.Open(wal.Options{
 			Dir:         dir,
@@ -333,6 +334,7 @@ func (c *Channel) openWriters(r *recovery) error {
 			SyncEvery:   syncEvery,
 			Logger:      c.log,
 			KeepFree:    keepFree,
+			KeepMore:    c.ckptRoom(dir),
 			FreeSpace:   c.free,
 			OnSpace:     c.onSegmentSpace(dir),
 		})

@@ -3,6 +3,7 @@ package file
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -40,8 +41,9 @@ func (c *Channel) free(dir string) (uint64, error) { return (*c.freeFn.Load())(d
 func (c *Channel) setFreeSpace(f func(dir string) (uint64, error)) { c.freeFn.Store(&f) }
 
 // lowSpace says once, when puts start being refused for lack of space in
-// dir, what and where; okSpace says once when they are accepted again.
-func (c *Channel) lowSpace(dir string, free, need uint64) {
+// dir, what and where (why names the rule: minimumRequiredSpace, or the
+// checkpoint's size); okSpace says once when they are accepted again.
+func (c *Channel) lowSpace(dir, why string, free, need uint64) {
 	c.space.mu.Lock()
 	defer c.space.mu.Unlock()
 	c.kickCheckpointLocked()
@@ -60,7 +62,7 @@ func (c *Channel) lowSpace(dir string, free, need uint64) {
 	}
 	c.space.lowAt[dir] = time.Now()
 	c.log.Warn("file channel: disk almost full: refusing puts (sources are pushed back); takes go on",
-		"dir", dir, "free_mib", free>>20, "minimumRequiredSpace_mib", need>>20)
+		"dir", dir, "free_mib", free>>20, "need_mib", float64(need)/(1<<20), "for", why)
 }
 
 func (c *Channel) okSpace(dir string, free uint64) {
@@ -140,4 +142,68 @@ func withFree(dir string, err error) error {
 		return fmt.Errorf("%w (%d KiB free in %s)", err, free>>10, dir)
 	}
 	return err
+}
+
+// ckptBytes bounds the size of a checkpoint of n events: 12 bytes each,
+// and room for the rest (positions, segment references).
+func ckptBytes(n int) uint64 { return uint64(n)*12 + 64<<10 }
+
+// ckptRoomFor is the free space kept for checkpoints of n events: twice
+// one, since the checkpoint written next occupies its room until the one
+// after it replaces it, and that one must fit too (the queue shrinks only
+// as takes go on, and used-up segments go only at a checkpoint).
+func ckptRoomFor(n int) uint64 { return 2 * ckptBytes(n) }
+
+// queued is what the next checkpoint would hold, plus n.
+func (c *Channel) queued(n int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.q.n + c.inflight + c.reserved + n
+}
+
+// checkCheckpointSpace refuses puts that would make the checkpoint larger
+// than its directory has room for, when that directory shares a file
+// system with the log: a checkpoint that cannot be written deletes no
+// segment, and a disk full of queued events could then not be drained.
+// (A checkpoint disk of its own that fills up only fails checkpoints: the
+// log keeps everything meanwhile.)
+func (c *Channel) checkCheckpointSpace(n int) error {
+	dirs := c.ckptShared
+	if len(dirs) == 0 {
+		return nil
+	}
+	events := c.queued(n)
+	need := ckptRoomFor(events)
+	for _, d := range dirs {
+		free, err := c.free(d)
+		if err != nil {
+			continue // cannot measure: the write will tell
+		}
+		if free < need {
+			c.lowSpace(d, "checkpoint", free, need)
+			return fmt.Errorf("channel %s: refusing puts: %s has %d KiB free, less than checkpoints of %d events need (%d KiB): %w: %w",
+				c.name, d, free>>10, events, need>>10, ErrDiskSpace, sluice.ErrChannelFull)
+		}
+		c.okSpace(d, free)
+	}
+	return nil
+}
+
+// ckptRoom is a writer's KeepMore: segments prepared in dir leave room
+// for the checkpoint of the queue as it is, when the checkpoint (or its
+// backup) is written to the same file system.
+func (c *Channel) ckptRoom(dir string) func() uint64 {
+	copies := uint64(0)
+	for _, d := range []string{c.ckptDir, c.backup} {
+		if d != "" && wal.SameFS(d, dir) {
+			copies++
+			if !slices.Contains(c.ckptShared, d) {
+				c.ckptShared = append(c.ckptShared, d)
+			}
+		}
+	}
+	if copies == 0 {
+		return nil
+	}
+	return func() uint64 { return copies * ckptRoomFor(c.queued(0)) }
 }

@@ -120,7 +120,7 @@ func TestTinyDiskPutsPauseTakesDrain(t *testing.T) {
 			t.Errorf("only %d events fitted on a 6 MiB disk: segments not sized to the space", next)
 		}
 	}
-	if n := strings.Count(logs.String(), "no room for a new log segment"); n != 1 {
+	if n := strings.Count(logs.String(), "file channel: no room for a new log segment"); n != 1 {
 		t.Errorf("the lack of room was logged %d times, want once:\n%s", n, logs)
 	}
 	if n := strings.Count(logs.String(), "room for new log segments again"); n < 1 {

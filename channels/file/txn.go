@@ -167,6 +167,9 @@ func (t *txn) commitPuts() error {
 	if err := c.checkDiskSpace(c.dirs[d]); err != nil {
 		return err
 	}
+	if err := c.checkCheckpointSpace(n); err != nil {
+		return err
+	}
 	if err := t.reserve(n); err != nil {
 		return err
 	}

@@ -58,10 +58,11 @@ func (w *Writer) fit(want int64) (int64, error) {
 	if err != nil {
 		return want, nil // cannot measure: let the write tell
 	}
-	avail := int64(free) - int64(w.opts.KeepFree)
+	keep := w.keepFree()
+	avail := int64(free) - int64(keep)
 	size := min(want, max(avail/2, floor))
 	if size > avail {
-		return 0, &NoSpaceError{Dir: w.opts.Dir, Free: free, Need: uint64(floor) + w.opts.KeepFree}
+		return 0, &NoSpaceError{Dir: w.opts.Dir, Free: free, Need: uint64(floor) + keep}
 	}
 	return size, nil
 }
@@ -75,8 +76,8 @@ func (w *Writer) roomAfter() error {
 	if err != nil {
 		return nil
 	}
-	if int64(free)-int64(w.opts.KeepFree) < floor {
-		return &NoSpaceError{Dir: w.opts.Dir, Free: free, Need: uint64(floor) + w.opts.KeepFree}
+	if keep := w.keepFree(); int64(free)-int64(keep) < floor {
+		return &NoSpaceError{Dir: w.opts.Dir, Free: free, Need: uint64(floor) + keep}
 	}
 	return nil
 }
@@ -86,11 +87,18 @@ func (w *Writer) roomAfter() error {
 // is now; without room that costs a statfs, not a zero-fill.
 func (w *Writer) haveSpare() error {
 	if w.ready == nil {
-		select {
-		case p := <-w.next:
+		if w.roomy {
+			select {
+			case p := <-w.next:
+				w.ready = &p
+			default:
+				return nil // being prepared, with room to spare
+			}
+		} else {
+			// Space is short: a put goes in only once the next
+			// segment is known to be there for takes.
+			p := <-w.next
 			w.ready = &p
-		default:
-			return nil // being prepared, sized to the room there was
 		}
 	}
 	if w.ready.err == nil {
@@ -117,7 +125,7 @@ func (w *Writer) prepareSized(id uint32, size int64) prepared {
 	path, err := prepare(w.opts.Dir, id, size)
 	if err != nil && errors.Is(err, syscall.ENOSPC) {
 		free, _ := w.freeSpace(w.opts.Dir)
-		err = &NoSpaceError{Dir: w.opts.Dir, Free: free, Need: uint64(size) + w.opts.KeepFree, Err: err}
+		err = &NoSpaceError{Dir: w.opts.Dir, Free: free, Need: uint64(size) + w.keepFree(), Err: err}
 	}
 	return prepared{id: id, path: path, size: size, err: err}
 }
@@ -150,4 +158,39 @@ func (w *Writer) noteSpace(err error) {
 	case back:
 		w.opts.OnSpace(nil)
 	}
+}
+
+// keepFree is the space new segments leave free.
+func (w *Writer) keepFree() uint64 {
+	k := w.opts.KeepFree
+	if w.opts.KeepMore != nil {
+		k += w.opts.KeepMore()
+	}
+	return k
+}
+
+// fitsTwice reports whether the file system has room for two more
+// segments of size besides what is kept free: then a preparation under
+// way will succeed barring a sudden change, and puts need not wait for it.
+func (w *Writer) fitsTwice(size int64) bool {
+	free, err := w.freeSpace(w.opts.Dir)
+	if err != nil {
+		return true
+	}
+	return int64(free)-int64(w.keepFree()) >= 2*size
+}
+
+// growMargin is what a segment growing past its prepared size for takes
+// leaves free: a write that found the disk full would stop the writer.
+const growMargin = 256 << 10
+
+// canGrow reports whether the file system has room for n more bytes at
+// the end of the current segment, with growMargin and KeepMore to spare.
+func (w *Writer) canGrow(n int) bool {
+	free, err := w.freeSpace(w.opts.Dir)
+	keep := uint64(growMargin)
+	if w.opts.KeepMore != nil {
+		keep += w.opts.KeepMore() // the checkpoint's room is not for takes
+	}
+	return err == nil && free >= uint64(n)+FrameHeaderSize+keep
 }

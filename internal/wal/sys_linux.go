@@ -24,3 +24,13 @@ func FreeSpace(dir string) (uint64, error) {
 	}
 	return st.Bavail * uint64(st.Bsize), nil
 }
+
+// SameFS reports whether two directories are on one file system (true
+// when either cannot be measured: the careful answer for space).
+func SameFS(a, b string) bool {
+	var sa, sb syscall.Stat_t
+	if syscall.Stat(a, &sa) != nil || syscall.Stat(b, &sb) != nil {
+		return true
+	}
+	return sa.Dev == sb.Dev
+}

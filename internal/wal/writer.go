@@ -32,6 +32,10 @@ type Options struct {
 	// the checkpoint, say). Segments shrink to fit what is left, down to
 	// 256 KiB; below that the directory counts as full.
 	KeepFree uint64
+	// KeepMore, when set, is more space to leave free, measured at each
+	// preparation (the checkpoint of the queue as it is now, when it is
+	// written to the same file system).
+	KeepMore func() uint64
 	// FreeSpace measures a directory's free bytes (FreeSpace when nil).
 	FreeSpace func(dir string) (uint64, error)
 	// OnSpace is called each time the directory has no room for a new
@@ -119,6 +123,7 @@ type Writer struct {
 	lastSync time.Time
 	next     chan prepared // the background preparation's result
 	ready    *prepared     // that result once received and not yet used
+	roomy    bool          // the preparation under way had room to spare
 	buf      []byte
 	spare    []*Request
 }
@@ -364,6 +369,17 @@ func (w *Writer) writeFrames(reqs []*Request) error {
 				continue
 			}
 			if rollErr[k] != nil {
+				if k == 0 && w.canGrow(len(reqs[i].Data)) {
+					// A take with no segment to roll into grows this
+					// one into the space kept free: the events stored
+					// can always be taken, and their segments freed.
+					j, size = i+1, len(reqs[i].Data)
+					if err := w.writeFrame(reqs[i:j], size); err != nil {
+						return err
+					}
+					i = j
+					continue
+				}
 				// Cannot roll: this one fails, a smaller one may fit.
 				reqs[i].Err = rollErr[k]
 				i++
@@ -378,7 +394,7 @@ func (w *Writer) writeFrames(reqs []*Request) error {
 			// the file system has the room (a failed write would stop
 			// the writer for good).
 			need := int64(w.off) + FrameHeaderSize + int64(len(reqs[i].Data)) - w.size
-			if free, err := w.freeSpace(w.opts.Dir); err == nil && int64(free)-int64(w.opts.KeepFree) < need {
+			if free, err := w.freeSpace(w.opts.Dir); err == nil && int64(free)-int64(w.keepFree()) < need {
 				reqs[i].Err = &NoSpaceError{Dir: w.opts.Dir, Free: free, Need: uint64(need) + w.opts.KeepFree}
 				w.noteSpace(reqs[i].Err)
 				i++
@@ -470,6 +486,7 @@ func (w *Writer) roll(forPut bool) error {
 		return err
 	}
 	old.Close()
+	w.log.Debug("log segment rolled", "dir", w.opts.Dir, "segment", p.id, "size", p.size, "for_put", forPut)
 	w.prepareNext()
 	return nil
 }
@@ -503,9 +520,11 @@ func (w *Writer) prepareNext() {
 	size, err := w.fit(w.opts.SegmentSize)
 	if err != nil {
 		w.ready = &prepared{id: id, err: err}
+		w.log.Debug("no room to prepare the next log segment", "dir", w.opts.Dir, "err", err)
 		w.noteSpace(err)
 		return
 	}
+	w.roomy = size == w.opts.SegmentSize && w.fitsTwice(size)
 	go func() {
 		p := w.prepareSized(id, size)
 		w.noteSpace(p.err)
