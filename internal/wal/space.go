@@ -185,12 +185,15 @@ func (w *Writer) fitsTwice(size int64) bool {
 const growMargin = 256 << 10
 
 // canGrow reports whether the file system has room for n more bytes at
-// the end of the current segment, with growMargin and KeepMore to spare.
+// the end of the current segment, with growMargin and half of KeepMore
+// to spare.
 func (w *Writer) canGrow(n int) bool {
 	free, err := w.freeSpace(w.opts.Dir)
 	keep := uint64(growMargin)
 	if w.opts.KeepMore != nil {
-		keep += w.opts.KeepMore() // the checkpoint's room is not for takes
+		// Half of it: one checkpoint's room stays, the one that deletes
+		// the segments these takes empty.
+		keep += w.opts.KeepMore() / 2
 	}
 	return err == nil && free >= uint64(n)+FrameHeaderSize+keep
 }

@@ -33,8 +33,9 @@ type Options struct {
 	// 256 KiB; below that the directory counts as full.
 	KeepFree uint64
 	// KeepMore, when set, is more space to leave free, measured at each
-	// preparation (the checkpoint of the queue as it is now, when it is
-	// written to the same file system).
+	// preparation (room for two checkpoints of the queue as it is now,
+	// when they are written to the same file system); takes that cannot
+	// roll may grow their segment into half of it.
 	KeepMore func() uint64
 	// FreeSpace measures a directory's free bytes (FreeSpace when nil).
 	FreeSpace func(dir string) (uint64, error)

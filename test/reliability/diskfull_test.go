@@ -439,20 +439,24 @@ func dfCPUSeconds(pid int) float64 {
 
 // TestFileChannelTinyDisk: a file channel whose data disk (tmpfs 16 MiB,
 // checkpoints there too) is smaller than one log segment (64 MiB by
-// default), fed faster than its 30 s checkpoints free segments: segments
-// are sized to the space there is, puts are refused when it runs out
-// (the client is pushed back) while takes go on, the checkpoint this
-// asks for deletes used-up segments and puts resume. Twice the disk's
-// size goes through; nothing is lost, no take is refused (so nothing is
-// delivered twice), and the lack of room is said at most once a minute.
-// Before, the first roll wanted a 64 MiB segment: takes could not commit
-// and the pipeline stopped for good.
+// default). First the sink cannot write (its own disk is full), so the
+// channel's disk fills with queued events: puts are refused and the
+// client pushed back. Then the sink's disk gets its space back: the
+// events stored drain although puts were refused (takes use the segment
+// kept for them), and streaming goes on faster than the 30 s checkpoints
+// free segments: segments are sized to the space there is, puts pause
+// while a checkpoint (asked for at once) deletes used-up ones. Nothing is
+// lost, no take is refused (so nothing is delivered twice), and the lack
+// of room is said at most once a minute. Before, the first roll wanted a
+// 64 MiB segment: takes could not commit and the pipeline stopped.
 func TestFileChannelTinyDisk(t *testing.T) {
 	needBinary(t)
 	b := durations()
 	dir := t.TempDir()
-	fsDir, out := filepath.Join(dir, "tinyfs"), filepath.Join(dir, "out")
+	fsDir, outFS := filepath.Join(dir, "tinyfs"), filepath.Join(dir, "outfs")
 	dfSmallFS(t, fsDir, "16m")
+	dfSmallFS(t, outFS, "128m")
+	out := filepath.Join(outFS, "out")
 	port := peers.FreePort(t)
 	ag := newAgent(t, dir, "a1", avroSource("a1", port)+fmt.Sprintf(`a1.channels.c1.type = file
 a1.channels.c1.checkpointDir = %[1]s/checkpoint
@@ -463,11 +467,32 @@ a1.channels.c1.transactionCapacity = 1000
 	ag.start()
 	cpu0, t0 := dfCPUSeconds(ag.pid()), time.Now()
 	const rate, batch = 20000, 1000
+
+	// The sink's disk is full: the channel's fills with queued events.
+	filler := dfFill(t, outFS)
 	load := startAvroLoad(fmt.Sprintf("127.0.0.1:%d", port), batch, rate)
+	ag.cur.WaitLogFunc("puts refused for lack of space", func(s string) bool {
+		return strings.Contains(s, "file channel: no room for a new log segment") || strings.Contains(s, "file channel: disk almost full")
+	}, time.Minute)
+	time.Sleep(time.Second) // a batch in flight may still be acknowledged
+	queued := load.Acked()
+	time.Sleep(3 * time.Second)
+	if d := load.Acked() - queued; d > 0 {
+		t.Errorf("%d events acknowledged after the channel's disk was full of queued events: not pushed back", d)
+	}
+	os.Remove(filler)
+	drained := time.Now()
+	_, at := waitArrived(t, out, queued, 3*time.Minute)
+	if at.IsZero() {
+		t.Fatalf("the %d events queued on the full disk did not drain once the sink could write\n%s", queued, dfTail(ag))
+	}
+	drain := at.Sub(drained)
+
+	// Then stream through it: twice and more the disk's size.
 	time.Sleep(b.faultFor)
 	acked, failures := load.Stop()
 	stopped := time.Now()
-	tl, at := waitArrived(t, out, acked, 3*time.Minute)
+	tl, done := waitArrived(t, out, acked, 3*time.Minute)
 	cpu := (dfCPUSeconds(ag.pid()) - cpu0) / time.Since(t0).Seconds()
 	refusedTakes := dfLogCount(ag, "log take of")
 	noRoom := dfLogCount(ag, "file channel: no room for a new log segment")
@@ -481,17 +506,17 @@ a1.channels.c1.transactionCapacity = 1000
 		t.Errorf("only about %d MiB went through the 16 MiB disk: the scenario did not fill it", logged>>20)
 	}
 	if noRoom > 1 {
-		t.Errorf("the lack of room was logged %d times in %v, want at most once a minute", noRoom, b.faultFor)
+		t.Errorf("the lack of room was logged %d times in %v, want at most once a minute", noRoom, time.Since(t0).Round(time.Second))
 	}
 	check(t, result{
 		Scenario: "filechannel-tiny-disk",
 		Sent:     acked,
 		DupBound: 0,
-		Faults: fmt.Sprintf("data and checkpoint dirs on a 16 MiB tmpfs (segments 64 MiB by default), %d events/s offered in batches of %d for %v; the client's batches refused %d times",
-			rate, batch, b.faultFor, failures),
-		Recovery: since(stopped, at),
-		Notes: fmt.Sprintf("About %d MiB logged through the 16 MiB disk; %d take commits refused; \"no room for a new log segment\" logged %d time(s); agent CPU %.0f%% of one core on average. Before the fix (same scenario, binary of 79705ac^): stuck after 49,000 events acknowledged, take commits failing to prepare a 64 MiB segment, 300 never delivered in 3 min.",
-			logged>>20, refusedTakes, noRoom, 100*cpu),
+		Faults: fmt.Sprintf("data and checkpoint dirs on a 16 MiB tmpfs (segments 64 MiB by default); the sink's disk full until %d events were queued and puts refused, then %d events/s offered in batches of %d for %v; the client's batches refused %d times",
+			queued, rate, batch, b.faultFor, failures),
+		Recovery: since(stopped, done),
+		Notes: fmt.Sprintf("The %d events queued on the full disk drained in %v once the sink could write, puts refused meanwhile. About %d MiB logged through the 16 MiB disk in all; %d take commits refused; \"no room for a new log segment\" logged %d time(s); agent CPU %.0f%% of one core on average. Before the fix (streaming alone, binary of 79705ac^): stuck after 49,000 events acknowledged, take commits failing to prepare a 64 MiB segment, 300 never delivered in 3 min.",
+			queued, drain.Round(time.Millisecond), logged>>20, refusedTakes, noRoom, 100*cpu),
 	}, tl)
 }
 
