@@ -64,7 +64,8 @@ Differences from Flume:
   free space, logged once per episode; puts resume by themselves when space returns.
   Values under 1 MiB are raised to 1 MiB, as in Flume.
 - **A disk smaller than a segment** (or nearly full): segments are sized to the space
-  there is (half of what is left, at least 256 KiB, 1 MiB kept free), and the last
+  there is (half of what is left, at least 256 KiB, 1 MiB kept free, and room for the
+  checkpoint when it shares the disk), and the last
   prepared segment is kept for takes, so puts are refused ("no room for a new log
   segment", channel full) while takes go on; a checkpoint is then asked for, which deletes
   used-up segments, and puts resume. Flume writes its segments as they grow instead.
