@@ -128,6 +128,9 @@ type pendingClose struct {
 	next       time.Time
 	recovered  bool
 	underway   bool // the last try left a lease recovery under way on the NameNode
+	// waitedReplicas: the NameNode knew no replica of the last block at a
+	// try (logged once).
+	waitedReplicas bool
 }
 
 type countingWriter struct {
@@ -964,6 +967,16 @@ func (s *Sink) finishPending(p *pendingClose) (bool, error) {
 		return true, nil
 	}
 	if !p.recovered {
+		// Not while the NameNode knows no replica of the file's last block
+		// (it restarted and the DataNodes have not reported yet): it would
+		// drop the block, flushed events and all. Wait for the reports.
+		if unplaced, err := lastBlockUnplaced(c, p.tmp); err == nil && unplaced {
+			if !p.waitedReplicas {
+				p.waitedReplicas = true
+				s.log.Info("hdfs sink: waiting for the DataNodes to report the last block of a file before recovering its lease", "sink", s.name, "file", p.tmp)
+			}
+			return false, nil
+		}
 		closed, err := recoverLease(c, p.tmp)
 		if err != nil {
 			if errors.Is(interpret(err), os.ErrNotExist) {

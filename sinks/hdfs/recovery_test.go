@@ -146,3 +146,35 @@ func TestCloseRetriedSoonAfterSafeMode(t *testing.T) {
 		t.Fatalf("%d events in the closed file, want 10", got)
 	}
 }
+
+// lastBlockUnplaced reads getBlockLocations' answer: a file being written,
+// whose last block the NameNode placed on the running DataNode, is not
+// "unplaced" (its lease may be recovered), nor is a closed file. (The
+// unplaced case, a NameNode restarted before the DataNodes reported, is
+// what test/reliability's hdfs-outage -reliability.long ran into: the
+// NameNode dropped the block, 11,012 committed events with it.)
+func TestLastBlockPlaced(t *testing.T) {
+	needHDFS(t)
+	dir := testDir(t)
+	f := newSink(t, "hdfs.path", dir, "hdfs.fileType", "DataStream", "hdfs.rollCount", "0", "hdfs.rollSize", "0", "hdfs.rollInterval", "0")
+	for i := 0; i < 20; i++ {
+		f.ch.Add(ev(fmt.Sprintf("p%02d", i)))
+	}
+	f.drain()
+	tmp := inUseFiles(t, dir)
+	if len(tmp) != 1 {
+		t.Fatalf("in-use files: %q, want 1", tmp)
+	}
+	unplaced, err := lastBlockUnplaced(f.s.client, tmp[0])
+	if err != nil || unplaced {
+		t.Fatalf("open file %s: unplaced %v, err %v; want false, nil", tmp[0], unplaced, err)
+	}
+	f.stop()
+	g := newSink(t, "hdfs.path", dir)
+	g.ch.Add(ev("x", "timestamp", "0"))
+	_ = g.s.connect()
+	closed := files(t, dir)[0].Path
+	if unplaced, err := lastBlockUnplaced(g.s.client, closed); err != nil || unplaced {
+		t.Fatalf("closed file %s: unplaced %v, err %v; want false, nil", closed, unplaced, err)
+	}
+}
