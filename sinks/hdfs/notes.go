@@ -16,7 +16,10 @@ const notes = `Differences from Flume's HDFSEventSink:
 - **A close that failed while HDFS was away is retried as soon as HDFS answers again**, and every
   2 seconds while the NameNode is in safe mode (as after a restart), not only every
   hdfs.retryInterval (3 minutes by default): until the file is closed its committed events may not
-  be readable (a file under construction whose writer is gone).
+  be readable (a file under construction whose writer is gone). A file's lease is never recovered
+  while the NameNode knows no replica of its last block (right after a NameNode restart, before
+  the DataNodes have reported): the NameNode would drop that block as empty, flushed events and
+  all. The sink waits for the reports instead (logged once).
 - **In-use files left by a crash are recovered at start** (hdfs.recoverInUseFiles, default true):
   under the fixed part of hdfs.path (the text before the first escape, up to its last '/'), files
   named inUsePrefix + the fixed part of filePrefix ... inUseSuffix have their lease recovered and
