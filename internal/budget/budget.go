@@ -9,6 +9,7 @@ package budget
 import (
 	"fmt"
 	"math"
+	"os"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -18,6 +19,12 @@ import (
 // Go memory limit (GOMEMLIMIT) when one is set, else 256 MiB — room for
 // four frames of the default 64 MiB limit.
 func Default() int64 {
+	// Only a limit the user set counts: without GOMEMLIMIT the runtime's
+	// limit is internal/gctune's moving heap target (tens of MiB), which
+	// would refuse ordinary frames.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		return 256 << 20
+	}
 	if lim := debug.SetMemoryLimit(-1); lim > 0 && lim < math.MaxInt64 {
 		return max(lim/4, 1<<20)
 	}

@@ -61,6 +61,7 @@ func TestNilHasNoLimit(t *testing.T) {
 }
 
 func TestDefaultFollowsTheMemoryLimit(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "400MiB")
 	old := debug.SetMemoryLimit(400 << 20)
 	defer debug.SetMemoryLimit(old)
 	if d := Default(); d != 100<<20 {
@@ -69,5 +70,17 @@ func TestDefaultFollowsTheMemoryLimit(t *testing.T) {
 	debug.SetMemoryLimit(math.MaxInt64)
 	if d := Default(); d != 256<<20 {
 		t.Fatalf("without a memory limit the default is %d, want 256 MiB", d)
+	}
+}
+
+// TestDefaultIgnoresTheCollectorsOwnLimit: without GOMEMLIMIT the runtime's
+// limit is internal/gctune's heap target, which must not shrink the budget
+// (it made the HTTP source refuse a 20 MB body with an 8 MiB budget).
+func TestDefaultIgnoresTheCollectorsOwnLimit(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	old := debug.SetMemoryLimit(32 << 20)
+	defer debug.SetMemoryLimit(old)
+	if d := Default(); d != 256<<20 {
+		t.Fatalf("with only the collector's 32 MiB limit the default is %d, want 256 MiB", d)
 	}
 }

@@ -283,8 +283,10 @@ a1.sources.r1.idle-timeout = 1000
 	}
 }
 
-// max-connections: with two connections open, a third client is not
-// served until one of them closes.
+// max-connections: with two connections each in the middle of a request,
+// a third client is not served until one of them closes. (Connections
+// that only idle give their slot to a new client: see the unit test
+// TestIdleConnectionsDoNotLockOut.)
 func TestHTTPSourceMaxConnections(t *testing.T) {
 	dir := t.TempDir()
 	port, mport := freePort(t), freePort(t)
@@ -295,6 +297,8 @@ func TestHTTPSourceMaxConnections(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		c := dialRetry(t, addr)
 		defer c.Close()
+		// A request under way (headers sent, its body not yet) holds its slot.
+		fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[{\"body\":")
 		held = append(held, c)
 	}
 	waitMetric(t, mport, "SOURCE.r1", "OpenConnectionCount", "2")
