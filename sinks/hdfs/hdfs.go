@@ -930,11 +930,16 @@ func (s *Sink) retryPending(now time.Time, force bool) {
 			continue
 		}
 		p.underway = err == nil
-		if err == nil || notReadyYet(err) {
-			// Lease recovery is under way on the NameNode, or the NameNode
-			// is still starting (safe mode): look again soon, not after
-			// retryInterval, since the file's committed events are not
-			// readable until it is closed.
+		if err == nil || notReadyYet(err) || unreachable(err) {
+			// Lease recovery is under way on the NameNode, the NameNode is
+			// still starting (safe mode) or HDFS cannot be reached: look
+			// again soon, not after retryInterval, since the file's
+			// committed events are not readable until it is closed.
+			// (Recovering a lease too early cannot lose the last block:
+			// finishPending waits until the NameNode knows its replicas.)
+			if err != nil && isConnErr(err) {
+				s.dropClient()
+			}
 			p.next = now.Add(min(s.cfg.RetryInterval, recoveryPoll))
 			kept = append(kept, p)
 			continue
@@ -1033,9 +1038,10 @@ func interpret(err error) error {
 }
 
 // retryAt is when a close or rename that failed with err is tried again:
-// soon when the NameNode is only not ready yet, else after retryInterval.
+// soon when HDFS is away or the NameNode not ready yet, else after
+// retryInterval.
 func (s *Sink) retryAt(err error) time.Time {
-	if notReadyYet(err) {
+	if notReadyYet(err) || unreachable(err) {
 		return s.now().Add(min(s.cfg.RetryInterval, recoveryPoll))
 	}
 	return s.now().Add(s.cfg.RetryInterval)
@@ -1047,6 +1053,13 @@ func (s *Sink) retryAt(err error) time.Time {
 func notReadyYet(err error) bool {
 	m := err.Error()
 	return strings.Contains(m, "SafeModeException") || strings.Contains(m, "RetriableException")
+}
+
+// unreachable reports an HDFS that cannot be reached at the moment (as
+// opposed to an answer refusing the call).
+func unreachable(err error) bool {
+	m := err.Error()
+	return isConnErr(err) || strings.Contains(m, "no available namenodes") || strings.Contains(m, "connection refused")
 }
 
 // isConnErr reports failures of the connection itself (as opposed to an
