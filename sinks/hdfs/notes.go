@@ -13,9 +13,9 @@ const notes = `Differences from Flume's HDFSEventSink:
   the end of the last committed batch (removed when nothing in them was committed) and renamed to
   their final names, and the retried batch goes to new files. Flume closes the file with the
   partial batch in it, so a retry duplicates it.
-- **A close that failed while HDFS was away is retried as soon as HDFS answers again**, and every
-  2 seconds while the NameNode is in safe mode (as after a restart), not only every
-  hdfs.retryInterval (3 minutes by default): until the file is closed its committed events may not
+- **A close that failed while HDFS was away is retried every 2 seconds** while HDFS cannot be
+  reached or the NameNode is in safe mode (as after a restart), and at once when the sink connects
+  again, not only every hdfs.retryInterval (3 minutes by default): until the file is closed its committed events may not
   be readable (a file under construction whose writer is gone). A file's lease is never recovered
   while the NameNode knows no replica of its last block (right after a NameNode restart, before
   the DataNodes have reported): the NameNode would drop that block as empty, flushed events and
