@@ -39,6 +39,7 @@ var scenarios = []struct{ name, doc string }{
 	{"kafka-outage", "client → avro → memory channel → Kafka sink; the broker stopped for the outage and started again while the client keeps sending; the agent's RSS sampled; read back from the topic"},
 	{"hdfs-outage", "client → avro → memory channel → hdfs sink; the whole HDFS (NameNode and DataNode) stopped for the outage and started again while the client keeps sending; the agent's RSS sampled; read back with FsShell"},
 	{"elasticsearch-outage", "client → avro → memory channel → elasticsearch sink; OpenSearch 2.19 stopped for the outage and started again while the client keeps sending; the agent's RSS sampled; read back by scrolling the index"},
+	{"hbase-outage", "client → avro → memory channel → hbase2 sink (Flume's simple serializer); the whole standalone HBase (ZooKeeper, master, region server) stopped for the outage and started again while the client keeps sending; the agent's RSS sampled; read back with HBase's Java client"},
 	{"slow-sink", "client → tier 1 (avro → memory channel → avro sink) → a link throttled to 48 KB/s → tier 2 (avro → memory channel → file_roll); the client offers 3000 events/s, more than the link carries, then the limit is lifted; tier 1's RSS sampled"},
 }
 
