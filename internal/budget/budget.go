@@ -59,6 +59,15 @@ func New(limit int64) *Budget {
 	return &Budget{limit: limit, freed: make(chan struct{})}
 }
 
+// Configured is the budget for a source's max-bytes-in-flight property:
+// limit bytes, or Default when it is 0 (unset).
+func Configured(limit int64) *Budget {
+	if limit == 0 {
+		limit = Default()
+	}
+	return New(limit)
+}
+
 // Limit is the budget's size.
 func (b *Budget) Limit() int64 { return b.limit }
 

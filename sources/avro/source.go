@@ -82,15 +82,11 @@ func (s *Source) Start(ctx context.Context) error {
 		s.filter = newIPFilter(s.rules)
 	}
 	s.protocols = &avroipc.ServerProtocols{}
-	limit := s.cfg.MaxBytesInFlight
-	if limit == 0 {
-		limit = budget.Default()
-	}
-	s.budget = budget.New(limit)
+	s.budget = budget.Configured(s.cfg.MaxBytesInFlight)
 	s.stopping.Store(false)
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
 	s.log.Info("avro source listening", "addr", ln.Addr().String(), "compression", s.cfg.CompressionType, "ssl", s.cfg.SSL,
-		"max_bytes_in_flight", limit)
+		"max_bytes_in_flight", s.budget.Limit())
 	s.report = tcpserver.Reporter{What: "avro source", Log: s.log, Counters: s.counters,
 		Stopping: &s.stopping, IdleTimeout: s.cfg.IdleTimeout}
 	s.srv = tcpserver.Server{What: "avro source", Log: s.log, Counters: s.counters, Serve: s.serve,

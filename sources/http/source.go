@@ -112,11 +112,7 @@ func (s *Source) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("http source %s: listen on %s: %w", s.name, addr, err)
 	}
-	limit := s.cfg.MaxBytesInFlight
-	if limit == 0 {
-		limit = budget.Default()
-	}
-	s.budget = budget.New(limit)
+	s.budget = budget.Configured(s.cfg.MaxBytesInFlight)
 	s.ln = newLimitListener(tcp, s.cfg.MaxConnections, s.counters.OpenConnection)
 	s.ln.evicted = func() {
 		if ok, held := s.evictLog.Allow(); ok {
@@ -146,7 +142,7 @@ func (s *Source) Start(ctx context.Context) error {
 		}
 	}(s.srv, s.served)
 	s.log.Info("http source listening", "addr", tcp.Addr().String(), "handler", s.cfg.Handler, "ssl", tcfg != nil,
-		"max_bytes_in_flight", limit)
+		"max_bytes_in_flight", s.budget.Limit())
 	return nil
 }
 

@@ -62,13 +62,9 @@ func (s *Source) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("netcat source: listen on %s: %w", addr, err)
 	}
-	limit := s.cfg.MaxBytesInFlight
-	if limit == 0 {
-		limit = budget.Default()
-	}
-	s.budget = budget.New(limit)
+	s.budget = budget.Configured(s.cfg.MaxBytesInFlight)
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
-	s.log.Info("netcat source listening", "addr", ln.Addr().String(), "max_bytes_in_flight", limit)
+	s.log.Info("netcat source listening", "addr", ln.Addr().String(), "max_bytes_in_flight", s.budget.Limit())
 	s.srv = tcpserver.Server{What: "netcat source", Log: s.log, Counters: s.counters, Serve: s.serve,
 		// Closing the read side lets the lines already received be
 		// committed and answered.

@@ -82,15 +82,11 @@ func (s *Source) Start(ctx context.Context) error {
 	if s.cfg.Threads > 0 {
 		s.slots = make(chan struct{}, s.cfg.Threads)
 	}
-	limit := s.cfg.MaxBytesInFlight
-	if limit == 0 {
-		limit = budget.Default()
-	}
-	s.budget = budget.New(limit)
+	s.budget = budget.Configured(s.cfg.MaxBytesInFlight)
 	s.stopping.Store(false)
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
 	s.log.Info("thrift source listening", "addr", ln.Addr().String(), "protocol", s.protocol.String(), "ssl", s.cfg.SSL,
-		"max_bytes_in_flight", limit)
+		"max_bytes_in_flight", s.budget.Limit())
 	s.report = tcpserver.Reporter{What: "thrift source", Log: s.log, Counters: s.counters,
 		Stopping: &s.stopping, IdleTimeout: s.cfg.IdleTimeout}
 	s.srv = tcpserver.Server{What: "thrift source", Log: s.log, Counters: s.counters, Serve: s.serve,
